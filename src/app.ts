@@ -1,0 +1,119 @@
+/**
+ * The composition root: the one place that turns a config into a store,
+ * object storage and providers. Commands and tests build the same graph;
+ * tests swap in fakes through `overrides`.
+ */
+import { loadConfig, selectEmbedding } from './config/load.js';
+import type { Config, EmbeddingConfig } from './config/types.js';
+import { ConfigError } from './errors.js';
+import type { Describer, Embedder, ObjectStorage } from './ports.js';
+import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
+import { makeRedactor, type Redactor } from './redact.js';
+import { LocalStorage } from './storage/local-storage.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+export interface AppOptions {
+  configPath?: string;
+  dbPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface AppOverrides {
+  describer?: Describer;
+  embedder?: (embedding: EmbeddingConfig) => Embedder;
+  storage?: ObjectStorage;
+}
+
+export class App {
+  readonly redact: Redactor;
+  private storeInstance?: SqliteStore;
+  private storageInstance?: ObjectStorage;
+  private describerInstance?: Describer;
+  private readonly embedders = new Map<string, Embedder>();
+
+  constructor(
+    readonly config: Config,
+    private readonly env: NodeJS.ProcessEnv,
+    readonly dbPath: string,
+    private readonly overrides: AppOverrides = {},
+  ) {
+    const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
+    this.redact = makeRedactor([
+      ...secretNames.map((name) => (name ? env[name] : undefined)),
+      env.STORAGE_ACCESS_KEY,
+      env.STORAGE_SECRET_KEY,
+    ]);
+  }
+
+  get store(): SqliteStore {
+    return (this.storeInstance ??= new SqliteStore(this.dbPath));
+  }
+
+  get storage(): ObjectStorage {
+    return (this.storageInstance ??= this.overrides.storage ?? this.buildStorage());
+  }
+
+  get describer(): Describer {
+    return (this.describerInstance ??= this.overrides.describer ?? this.buildDescriber());
+  }
+
+  /** The embedding config chosen by name (or the default) and its embedder. */
+  embedding(name?: string): { config: EmbeddingConfig; embedder: Embedder } {
+    const config = selectEmbedding(this.config, name);
+    let embedder = this.embedders.get(config.name);
+    if (!embedder) {
+      embedder = this.overrides.embedder?.(config) ?? this.buildEmbedder(config);
+      this.embedders.set(config.name, embedder);
+    }
+    return { config, embedder };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([
+      this.describerInstance?.close?.(),
+      ...[...this.embedders.values()].map((e) => e.close?.()),
+    ]);
+    this.storeInstance?.close();
+  }
+
+  private buildStorage(): ObjectStorage {
+    const storage = this.config.storage;
+    if (storage.type === 'local') return new LocalStorage(storage.path);
+    throw new ConfigError(this.config.file, 'storage.type', `"${storage.type}" storage is not available in this build`);
+  }
+
+  private buildDescriber(): Describer {
+    const vlm = this.config.vlm;
+    if (vlm.provider === 'local') {
+      return new LazyDescriber(LOCAL_DESCRIBER.model, LOCAL_DESCRIBER.promptVersion, async () => {
+        const { LocalDescriber } = await import('./providers/vlm/local-describer.js');
+        return LocalDescriber.create();
+      });
+    }
+    throw new ConfigError(this.config.file, 'vlm.provider', `"${vlm.provider}" is not available in this build`);
+  }
+
+  private buildEmbedder(embedding: EmbeddingConfig): Embedder {
+    if (embedding.provider === 'local') {
+      return new LazyEmbedder(embedding.model, embedding.dimensions, async () => {
+        const { LocalEmbedder } = await import('./providers/embedding/local-embedder.js');
+        return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
+      });
+    }
+    throw new ConfigError(
+      this.config.file,
+      `embeddings[${embedding.name}].provider`,
+      `"${embedding.provider}" is not available in this build`,
+    );
+  }
+}
+
+/** Identity of the offline describer, known without loading its models. */
+const LOCAL_DESCRIBER = { model: 'local-ocr/ppocr-v4', promptVersion: 'local-1' };
+
+export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
+  const env = options.env ?? process.env;
+  const config = loadConfig(options.configPath, env);
+  const dbPath = options.dbPath ?? config.database.path;
+  return new App(config, env, dbPath, overrides);
+}

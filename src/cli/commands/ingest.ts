@@ -1,0 +1,100 @@
+/** `emomo ingest`: read inputs, run the ingest service, print the summary. */
+import type { Command } from 'commander';
+import type { App } from '../../app.js';
+import { ExitCode } from '../../errors.js';
+import { defaultFailurePolicy } from '../../pipeline/failure-policy.js';
+import { ingestSource } from '../../pipeline/ingest-service.js';
+import { ItemProcessor } from '../../pipeline/process-item.js';
+import { openSource } from '../../sources/open-source.js';
+import type { CommandContext } from '../context.js';
+import { positiveInt } from '../parse.js';
+import type { Reporter } from '../reporter.js';
+import { printRunSummary } from '../summary-output.js';
+
+export interface IngestFlags {
+  source: string;
+  limit?: number;
+  workers?: number;
+  embedding?: string;
+  force: boolean;
+  dryRun: boolean;
+}
+
+export function registerIngest(program: Command, context: CommandContext): void {
+  program
+    .command('ingest')
+    .description('ingest images from a source: dedupe by md5, describe, embed, store')
+    .requiredOption('--source <source>', 'staging:<id> | chinesebqb | dir:<path>')
+    .option('--limit <n>', 'stop after n items (default: all)', positiveInt)
+    .option('--workers <n>', 'items processed at once (default: ingest.workers from the config)', positiveInt)
+    .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
+    .option('--force', 're-process items already in the collection (replaces their vectors)', false)
+    .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  emomo ingest --source=staging:sample
+  emomo ingest --source=staging:fabiaoqing --embedding=jina --workers 32
+  emomo ingest --source dir:./my-memes --dry-run
+
+Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted.`,
+    )
+    .action((flags: IngestFlags) => context.run((app, reporter, signal) => ingest(flags, app, reporter, signal)));
+}
+
+export async function ingest(flags: IngestFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
+  const { config } = app;
+  const source = openSource(flags.source, config.sources);
+  const { config: embedding, embedder } = app.embedding(flags.embedding);
+  const workers = flags.workers ?? config.ingest.workers;
+  if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+
+  const processor = new ItemProcessor(
+    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: () => new Date() },
+    {
+      collection: embedding.collection,
+      limits: { maxPixels: config.ingest.maxPixels },
+      minSide: config.ingest.minSide,
+      maxSide: config.vlm.maxSide,
+      force: flags.force,
+      dryRun: flags.dryRun,
+      failurePolicy: { ...defaultFailurePolicy, maxAttempts: config.ingest.maxAttempts },
+    },
+  );
+
+  reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
+    embedding: embedding.name,
+    model: embedder.model,
+    dims: embedding.dimensions,
+    workers,
+    dry_run: flags.dryRun || undefined,
+  });
+  const total = (await source.count?.()) ?? 0;
+  reporter.startProgress(flags.limit ? Math.min(flags.limit, total || flags.limit) : total, 'ingest');
+  const started = Date.now();
+  const counts = { added: 0, reused: 0, skipped: 0, failed: 0 };
+  const summary = await ingestSource(source, processor, {
+    workers,
+    limit: flags.limit ?? 0,
+    dryRun: flags.dryRun,
+    signal,
+    onOutcome: (outcome, done) => {
+      counts[outcome.kind]++;
+      if (outcome.kind === 'failed') {
+        reporter.log('warn', 'item failed', { source_id: outcome.sourceId, stage: outcome.stage, reason: outcome.reason });
+      } else {
+        reporter.log('debug', `item ${outcome.kind}`, { source_id: outcome.sourceId, md5: outcome.md5 });
+      }
+      const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
+      reporter.progress(done, {
+        rate: rate.toFixed(1),
+        counts: `added ${counts.added} reused ${counts.reused} skipped ${counts.skipped} failed ${counts.failed}`,
+      });
+    },
+  });
+  reporter.stopProgress();
+  printRunSummary(reporter, summary);
+  if (summary.aborted) return ExitCode.aborted;
+  return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}

@@ -1,0 +1,45 @@
+/** The commander program: global options and one file per command. */
+import { Command, CommanderError } from 'commander';
+import type { AppOverrides } from '../app.js';
+import { ExitCode } from '../errors.js';
+import { registerIngest } from './commands/ingest.js';
+import { CommandContext, type GlobalOptions } from './context.js';
+
+export function buildProgram(overrides: AppOverrides = {}): { program: Command; context: CommandContext } {
+  const program = new Command('emomo');
+  const context = new CommandContext(() => program.opts<GlobalOptions>(), overrides);
+  program
+    .description('Build, maintain and search a library of meme images (表情包).')
+    .version(VERSION, '-V, --version')
+    .option('--config <file>', 'config file (env EMOMO_CONFIG; default configs/config.yaml, else built-in defaults)', process.env.EMOMO_CONFIG)
+    .option('--db <file>', 'SQLite database (env EMOMO_DB; default database.path from the config)', process.env.EMOMO_DB)
+    .option('--json', 'print one machine-readable JSON object on stdout', false)
+    .option('--quiet', 'print only errors (and the --json result)', false)
+    .option('--verbose', 'print a line per item and stack traces', false)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (signal or provider failure).
+Docs: README.md`,
+    );
+  registerIngest(program, context);
+  return { program, context };
+}
+
+const VERSION = '0.1.0';
+
+export async function main(argv: string[]): Promise<number> {
+  const { program, context } = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return context.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; bad usage with 2.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The one place that says what configs/config.yaml may contain: every key,
+ * its default and what it means. Keys are snake_case as written in the file;
+ * load.ts turns the parsed result into the camelCase `Config`. Objects are
+ * strict so a typo (`dimension:`) is an error instead of a silently ignored key.
+ *
+ * Note on zod 4: `.default(x)` returns x without parsing it, so sections use
+ * `.prefault({})` to run their own field defaults.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+// ------------------------------------------------------------ building blocks
+
+// `${VAR}` substitution always yields text; let numeric and boolean keys
+// accept their plain text form so `workers: ${WORKERS:-8}` works.
+const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const numberFromText = (v: unknown) => (typeof v === 'string' && NUMERIC.test(v.trim()) ? Number(v) : v);
+const boolFromText = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
+
+/** A schema-level message that still says "is required" when the key is missing. */
+const expecting = (text: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : text);
+
+function integer(min: number, max?: number) {
+  const expected =
+    max !== undefined ? `expected an integer from ${min} to ${max}`
+    : min === 1 ? 'expected a positive integer'
+    : `expected an integer >= ${min}`;
+  let schema = z.int({ error: expecting(expected) }).min(min, { error: expected });
+  if (max !== undefined) schema = schema.max(max, { error: expected });
+  return z.preprocess(numberFromText, schema);
+}
+const positiveInt = () => integer(1);
+const flag = () => z.preprocess(boolFromText, z.boolean({ error: expecting('expected true or false') }));
+const text = () => z.string().min(1);
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+const httpUrl = () => z.string().refine(isHttpUrl, { error: 'expected an http(s) URL such as https://api.example.com/v1' });
+
+// Only the variable's name belongs here; values of *_env keys are never echoed in errors.
+const envName = () =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    error: 'expected the name of an environment variable (such as OPENAI_API_KEY), not its value',
+  });
+
+/**
+ * Cross-key rules run even when a field already failed, so every problem is
+ * reported in one go; the value may then be partly invalid, hence `unknown`
+ * and the type checks inside each rule.
+ */
+const always = { when: () => true };
+const field = (value: unknown, key: string): unknown =>
+  value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+
+const DURATION_HINT = 'expected a duration such as "60s", "500ms", "2m", or a number of seconds';
+const duration = () =>
+  z.union([z.string(), z.number()], { error: expecting(DURATION_HINT) }).transform((value, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: DURATION_HINT, input: value });
+      return z.NEVER;
+    }
+    if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0', input: value });
+    return ms;
+  });
+
+// ------------------------------------------------------------ sections
+
+const database = z
+  .strictObject({
+    path: text().default('data/emomo.db').describe('SQLite file (created on first use; relative to the working directory)'),
+  })
+  .prefault({});
+
+const vlm = z
+  .strictObject({
+    provider: z.enum(['local', 'openai']).default('local').describe('local: offline OCR; openai: any OpenAI-compatible chat endpoint with image input'),
+    model: z.string().default('').describe('Model name; required when provider is openai'),
+    base_url: httpUrl().optional().describe('Endpoint of the OpenAI-compatible API (OpenRouter, SiliconFlow, vLLM, Ollama...)'),
+    base_url_env: envName().optional().describe('Env variable that, when set, overrides base_url'),
+    api_key_env: envName().optional().describe('Env variable holding the API key (default OPENAI_API_KEY for openai)'),
+    timeout: duration().prefault('60s').describe('Per-request timeout: "60s", "500ms", "2m" or seconds'),
+    rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
+    concurrency: positiveInt().default(8).describe('Requests in flight at once'),
+    max_side: positiveInt().default(768).describe('Images are downscaled so their longest side is at most this many pixels'),
+  })
+  .superRefine((v: unknown, ctx) => {
+    const model = field(v, 'model');
+    if (field(v, 'provider') === 'openai' && typeof model === 'string' && !model.trim()) {
+      ctx.addIssue({ code: 'custom', path: ['model'], message: 'is required when provider is openai (e.g. gpt-4o-mini)' });
+    }
+  }, always)
+  .transform((v) => (v.provider === 'openai' ? { ...v, api_key_env: v.api_key_env ?? 'OPENAI_API_KEY' } : v))
+  .prefault({});
+
+/** Defaults for keys a provider implies; remote models must be named. */
+const EMBEDDING_DEFAULTS = {
+  local: { model: 'local-lexical-v1', api_key_env: undefined },
+  jina: { model: undefined, api_key_env: 'JINA_API_KEY' },
+  openai: { model: undefined, api_key_env: 'OPENAI_API_KEY' },
+  modelscope: { model: undefined, api_key_env: 'MODELSCOPE_API_KEY' },
+} as const;
+
+const embedding = z
+  .strictObject({
+    name: text().describe('Name used with --embedding'),
+    provider: z.enum(['local', 'jina', 'openai', 'modelscope']).describe('local: offline lexical hashing; jina; openai / modelscope: OpenAI-compatible /embeddings'),
+    model: text().optional().describe('Model name (default local-lexical-v1 for local; required otherwise)'),
+    api_key_env: envName().optional().describe('Env variable holding the API key (default JINA_API_KEY / OPENAI_API_KEY / MODELSCOPE_API_KEY)'),
+    base_url: httpUrl().optional().describe('Endpoint of the API'),
+    base_url_env: envName().optional().describe('Env variable that, when set, overrides base_url'),
+    dimensions: positiveInt().describe('Vector length the model returns; fixed for the life of the collection'),
+    collection: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/, { error: "expected lowercase letters, digits, '-' and '_' only" })
+      .describe('Where the vectors live; one collection per model and dimension'),
+    is_default: flag().default(false).describe('Used when --embedding is not given (default: the first entry)'),
+    batch_size: positiveInt().default(32).describe('Texts sent per embedding request'),
+    rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
+  })
+  .superRefine((e: unknown, ctx) => {
+    const provider = field(e, 'provider');
+    if (provider !== undefined && provider !== 'local' && field(e, 'model') === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['model'], message: `is required for provider ${String(provider)}` });
+    }
+  }, always)
+  .transform((e) => {
+    const defaults = EMBEDDING_DEFAULTS[e.provider];
+    return { ...e, model: e.model ?? defaults.model ?? '', api_key_env: e.api_key_env ?? defaults.api_key_env };
+  });
+
+const embeddings = z
+  .array(embedding)
+  .min(1)
+  .superRefine((list: unknown, ctx) => {
+    if (!Array.isArray(list)) return;
+    for (const key of ['name', 'collection']) {
+      const seen = new Map<unknown, number>();
+      list.forEach((e, i) => {
+        const value = field(e, key);
+        if (typeof value !== 'string') return;
+        const first = seen.get(value);
+        if (first === undefined) seen.set(value, i);
+        else ctx.addIssue({ code: 'custom', path: [i, key], message: `duplicate ${key} "${value}" (also used by embeddings[${first}])` });
+      });
+    }
+    const marked = list.filter((e) => field(e, 'is_default') === true);
+    if (marked.length > 1) {
+      const names = marked.map((e) => `"${String(field(e, 'name'))}"`).join(' and ');
+      ctx.addIssue({ code: 'custom', message: `is_default is true on ${names}; mark exactly one` });
+    }
+  }, always)
+  // With none marked, the first entry is the default, so there is always exactly one.
+  .transform((list) => (list.some((e) => e.is_default) ? list : list.map((e, i) => ({ ...e, is_default: i === 0 }))))
+  .prefault([{ name: 'local', provider: 'local', dimensions: 512, collection: 'emomo-local', is_default: true }])
+  .describe('Embedding models; each writes its own collection');
+
+const storage = z
+  .strictObject({
+    type: z.enum(['local', 's3', 'r2']).default('local').describe('local directory, or an S3-compatible bucket'),
+    path: text().default('data/objects').describe('Root directory of local storage'),
+    endpoint: httpUrl().optional().describe('S3-compatible endpoint (required for r2)'),
+    region: text().default('auto').describe('Bucket region ("auto" for R2; a real region for AWS S3)'),
+    bucket: text().optional().describe('Bucket name (required for s3 / r2)'),
+    public_url: httpUrl().optional().describe('Public base URL objects are served from'),
+    force_path_style: flag().default(false).describe('Path-style URLs (MinIO and some S3-compatible servers need this)'),
+  })
+  .superRefine((s: unknown, ctx) => {
+    const type = field(s, 'type');
+    if ((type === 's3' || type === 'r2') && field(s, 'bucket') === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['bucket'], message: `is required when type is ${type}` });
+    }
+    if (type === 'r2' && field(s, 'endpoint') === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'is required when type is r2 (https://<account-id>.r2.cloudflarestorage.com)' });
+    }
+  }, always)
+  .prefault({});
+
+const ingest = z
+  .strictObject({
+    workers: integer(1, 256).default(8).describe('Items processed in parallel'),
+    batch_size: positiveInt().default(100).describe('Items read from a source per batch'),
+    retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
+    max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
+    max_pixels: positiveInt().default(50_000_000).describe('Images with more pixels are refused (decompression bombs)'),
+    min_side: integer(0).default(0).describe('Images with a shorter side are skipped (0 = no minimum)'),
+  })
+  .prefault({});
+
+const sources = z
+  .strictObject({
+    staging: z
+      .strictObject({ path: text().default('staging').describe('Staging area the crawler writes to') })
+      .prefault({}),
+    chinesebqb: z
+      .strictObject({
+        path: text().default('data/ChineseBQB').describe('Checkout of the ChineseBQB repository'),
+        enabled: flag().default(true).describe('Allow `ingest --source chinesebqb`'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources });
+
+/** The file as validated: snake_case, defaults applied. */
+export type ConfigFile = z.output<typeof configSchema>;
+
+/** Keys allowed at `path` (for "did you mean" hints); [] when the path is not an object. */
+export function knownKeys(path: readonly PropertyKey[]): string[] {
+  let node: unknown = configSchema;
+  for (const part of path) {
+    node = unwrap(node);
+    if (node instanceof z.ZodObject && typeof part === 'string') node = node.shape[part];
+    else if (node instanceof z.ZodArray && typeof part === 'number') node = node.element;
+    else return [];
+  }
+  node = unwrap(node);
+  return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+/** Looks through default / prefault / optional / transform wrappers. */
+function unwrap(node: unknown): unknown {
+  for (;;) {
+    if (node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodOptional) node = node.unwrap();
+    else if (node instanceof z.ZodPipe) node = node.in;
+    else return node;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The resolved configuration the rest of emomo sees: camelCase, defaults
+ * applied, `${VAR}` substituted, `base_url_env` resolved. API keys are not
+ * here on purpose: only their variable names travel (see `requireSecret`).
+ * Keys, defaults and descriptions live in schema.ts.
+ */
+
+export type VlmProvider = 'local' | 'openai';
+export type EmbeddingProvider = 'local' | 'jina' | 'openai' | 'modelscope';
+export type StorageType = 'local' | 's3' | 'r2';
+
+export interface VlmConfig {
+  provider: VlmProvider;
+  /** "" for the local describer; always non-empty for openai. */
+  model: string;
+  baseUrl?: string;
+  /** Name of the env variable holding the key, never the key. */
+  apiKeyEnv?: string;
+  timeoutMs: number;
+  /** Requests per minute; undefined means no limit. */
+  rpm?: number;
+  concurrency: number;
+  /** Longest side, in pixels, of the image sent to the model. */
+  maxSide: number;
+}
+
+export interface EmbeddingConfig {
+  name: string;
+  provider: EmbeddingProvider;
+  model: string;
+  /** Name of the env variable holding the key, never the key. */
+  apiKeyEnv?: string;
+  baseUrl?: string;
+  dimensions: number;
+  collection: string;
+  /** Exactly one embedding in a Config has this set. */
+  isDefault: boolean;
+  batchSize: number;
+  rpm?: number;
+}
+
+export interface StorageConfig {
+  type: StorageType;
+  /** Root directory for `local`; ignored by s3 / r2. */
+  path: string;
+  endpoint?: string;
+  region: string;
+  /** Always set for s3 / r2. */
+  bucket?: string;
+  publicUrl?: string;
+  forcePathStyle: boolean;
+}
+
+export interface IngestConfig {
+  workers: number;
+  batchSize: number;
+  /** Retries of one provider call inside a run. */
+  retryCount: number;
+  /** Attempts of one item across runs before its job is marked dead. */
+  maxAttempts: number;
+  maxPixels: number;
+  /** 0 = no minimum. */
+  minSide: number;
+}
+
+export interface Config {
+  /** The file this came from, as given, or "(built-in defaults)". */
+  file: string;
+  database: { path: string };
+  vlm: VlmConfig;
+  embeddings: EmbeddingConfig[];
+  storage: StorageConfig;
+  ingest: IngestConfig;
+  sources: { stagingPath: string; chinesebqbPath: string; chinesebqbEnabled: boolean };
+}

@@ -1,0 +1,64 @@
+/**
+ * Streams a source through a bounded worker pool. At most `workers` items are
+ * processed at once and at most `workers * 2` are queued, so memory does not
+ * grow with the size of the source. Every entry ends as an outcome value; the
+ * run only stops early when asked to (signal) or when a provider circuit opens.
+ */
+import pLimit from 'p-limit';
+import type { Source, SourceEntry } from '../ports.js';
+import { ItemError } from '../errors.js';
+import type { ItemProcessor } from './process-item.js';
+import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js';
+
+export interface IngestRunOptions {
+  workers: number;
+  /** Stop after this many entries (0 = no limit). */
+  limit: number;
+  dryRun: boolean;
+  /** Aborting stops taking new items; in-flight ones finish or are undone. */
+  signal?: AbortSignal;
+  onOutcome?: (outcome: ItemOutcome, done: number) => void;
+}
+
+export async function ingestSource(
+  source: Source,
+  processor: ItemProcessor,
+  opts: IngestRunOptions,
+): Promise<RunSummary> {
+  const summary = new SummaryBuilder();
+  const pool = pLimit(opts.workers);
+  const inflight = new Set<Promise<void>>();
+  let taken = 0;
+
+  const handle = async (entry: SourceEntry): Promise<void> => {
+    const outcome =
+      entry.kind === 'item'
+        ? await processor.process(entry.item)
+        : processor.fail(
+            entry.problem,
+            entry.problem.stage,
+            new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
+          );
+    summary.add(outcome);
+    opts.onOutcome?.(outcome, summary.total);
+  };
+
+  for await (const entry of source.entries(opts.signal)) {
+    if (opts.signal?.aborted) break;
+    if (opts.limit > 0 && taken >= opts.limit) break;
+    taken++;
+    const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
+    inflight.add(task);
+    if (inflight.size >= opts.workers * 2) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+
+  const aborted = opts.signal?.aborted ? abortReason(opts.signal) : undefined;
+  return summary.finish({ aborted, dryRun: opts.dryRun });
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason.message;
+  return typeof reason === 'string' ? reason : 'interrupted';
+}

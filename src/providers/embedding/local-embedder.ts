@@ -1,0 +1,84 @@
+/**
+ * The offline embedder: a deterministic lexical embedding by feature hashing.
+ *
+ * Honest about what it is: two texts are close when they share words, Han
+ * bigrams or characters, not when they mean the same thing ("开心" and "高兴"
+ * are unrelated here). It needs no model, no key and no network, gives the
+ * same vector for the same text on every machine, and has no query/document
+ * asymmetry, so both modes return the same vector.
+ */
+import type { EmbedMode, Embedder } from '../../ports.js';
+import { lexicalFeatures } from './lexical-features.js';
+
+/** Hashed for texts with no features at all, so every text gets a unit vector. */
+const EMPTY_FEATURE = '<empty>';
+
+const utf8 = new TextEncoder();
+
+export class LocalEmbedder implements Embedder {
+  readonly model: string;
+  readonly dimensions: number;
+
+  constructor(opts: { dimensions: number; model?: string }) {
+    if (!Number.isInteger(opts.dimensions) || opts.dimensions < 1) {
+      throw new RangeError(`LocalEmbedder: dimensions must be a positive integer, got ${opts.dimensions}`);
+    }
+    this.dimensions = opts.dimensions;
+    this.model = opts.model ?? 'local-lexical-v1';
+  }
+
+  async embed(texts: string[], _mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    signal?.throwIfAborted();
+    return texts.map((text) => this.embedOne(text));
+  }
+
+  private embedOne(text: string): Float32Array {
+    // No features (empty, whitespace, punctuation only), or features that
+    // cancelled out by colliding with opposite signs: hash a fixed feature
+    // instead, so every text still gets a unit vector.
+    return (
+      normalise(hashFeatures(lexicalFeatures(text), this.dimensions)) ??
+      normalise(hashFeatures(new Map([[EMPTY_FEATURE, 1]]), this.dimensions))!
+    );
+  }
+}
+
+function hashFeatures(features: Map<string, number>, dimensions: number): Float64Array {
+  const vector = new Float64Array(dimensions);
+  for (const [feature, weight] of features) {
+    const hash = fnv1a32(utf8.encode(feature));
+    // The sign comes from a differently mixed copy of the hash, so it does not
+    // depend on the low bits that chose the index.
+    const sign = fmix32(hash) & 0x80000000 ? -1 : 1;
+    vector[hash % dimensions]! += sign * weight;
+  }
+  return vector;
+}
+
+function normalise(vector: Float64Array): Float32Array | undefined {
+  let sumOfSquares = 0;
+  for (const value of vector) sumOfSquares += value * value;
+  if (!(sumOfSquares > 0)) return undefined;
+  const norm = Math.sqrt(sumOfSquares);
+  return Float32Array.from(vector, (value) => value / norm);
+}
+
+/** FNV-1a, 32 bit, over bytes: the same index in any language that reimplements it. */
+function fnv1a32(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (const byte of bytes) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** MurmurHash3's 32-bit finaliser: spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,59 @@
+/**
+ * Providers are built on first use: a run whose every item is skipped never
+ * loads the OCR models or opens a connection. Identity (model, prompt version,
+ * dimensions) is known up front from the config, so dedup needs no provider.
+ */
+import type { Describer, DescribeInput, Description, Embedder, EmbedMode } from '../ports.js';
+
+function once<T>(create: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= create().catch((err: unknown) => {
+      pending = undefined; // a failed start may succeed on the next call
+      throw err;
+    });
+    return pending;
+  };
+}
+
+export class LazyDescriber implements Describer {
+  private readonly get: () => Promise<Describer>;
+  private started = false;
+
+  constructor(
+    readonly model: string,
+    readonly promptVersion: string,
+    create: () => Promise<Describer>,
+  ) {
+    this.get = once(() => ((this.started = true), create()));
+  }
+
+  async describe(input: DescribeInput): Promise<Description> {
+    return (await this.get()).describe(input);
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await (await this.get()).close?.();
+  }
+}
+
+export class LazyEmbedder implements Embedder {
+  private readonly get: () => Promise<Embedder>;
+  private started = false;
+
+  constructor(
+    readonly model: string,
+    readonly dimensions: number,
+    create: () => Promise<Embedder>,
+  ) {
+    this.get = once(() => ((this.started = true), create()));
+  }
+
+  async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    return (await this.get()).embed(texts, mode, signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await (await this.get()).close?.();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * FTS5's unicode61 tokenizer treats a run of Chinese characters as one token,
+ * so "开心" would never match "今天很开心". We index pre-segmented terms
+ * instead: every CJK character and every CJK bigram becomes its own token,
+ * Latin words and numbers stay whole (lower-cased). Queries are segmented the
+ * same way, so a two-character word matches wherever it occurs.
+ */
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const TOKEN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+|[\p{L}\p{N}]+/gu;
+
+function cjkTerms(run: string, unigrams: boolean): string[] {
+  const chars = [...run];
+  const terms: string[] = [];
+  if (unigrams || chars.length === 1) terms.push(...chars);
+  for (let i = 0; i + 1 < chars.length; i++) terms.push(chars[i]! + chars[i + 1]!);
+  return terms;
+}
+
+/** Terms for the index: unigrams and bigrams of CJK runs, whole other words. */
+export function indexTerms(text: string): string {
+  const terms: string[] = [];
+  for (const [token] of text.matchAll(TOKEN)) {
+    if (CJK.test(token)) terms.push(...cjkTerms(token, true));
+    else terms.push(token.toLowerCase());
+  }
+  return terms.join(' ');
+}
+
+/** Terms of a query: bigrams of CJK runs (a lone character stays a unigram). */
+export function queryTerms(text: string): string[] {
+  const terms: string[] = [];
+  for (const [token] of text.matchAll(TOKEN)) {
+    if (CJK.test(token)) terms.push(...cjkTerms(token, false));
+    else terms.push(token.toLowerCase());
+  }
+  return [...new Set(terms)];
+}

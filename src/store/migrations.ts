@@ -1,0 +1,120 @@
+/**
+ * Versioned schema migrations. The schema version lives in SQLite's
+ * `user_version`; opening an older file applies the missing steps in order,
+ * each in its own transaction. Append new steps, never edit old ones.
+ */
+import type { Database } from 'better-sqlite3';
+
+const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
+
+export const migrations: ReadonlyArray<(db: Database) => void> = [
+  // 1: the library.
+  (db) =>
+    db.exec(`
+      CREATE TABLE memes (
+        id          INTEGER PRIMARY KEY,
+        md5         TEXT NOT NULL UNIQUE,
+        source_type TEXT NOT NULL,             -- where the image was first seen
+        source_id   TEXT NOT NULL,
+        storage_key TEXT NOT NULL,
+        width       INTEGER NOT NULL,
+        height      INTEGER NOT NULL,
+        format      TEXT NOT NULL,
+        is_animated INTEGER NOT NULL,
+        frames      INTEGER NOT NULL DEFAULT 1,
+        file_size   INTEGER NOT NULL,
+        category    TEXT NOT NULL,
+        tags        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+        source_url  TEXT,
+        status      TEXT NOT NULL DEFAULT 'active',
+        created_at  TEXT NOT NULL DEFAULT ${now},
+        updated_at  TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX memes_source ON memes(source_type, source_id);
+
+      -- Every (source, id) that offered an image: one meme may come from several sources.
+      CREATE TABLE meme_sources (
+        source_type TEXT NOT NULL,
+        source_id   TEXT NOT NULL,
+        meme_id     INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        source_url  TEXT,
+        created_at  TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (source_type, source_id)
+      );
+      CREATE INDEX meme_sources_meme ON meme_sources(meme_id);
+
+      -- Paid for once, reused forever: kept even when a later stage of the item failed.
+      CREATE TABLE meme_descriptions (
+        md5               TEXT NOT NULL,
+        vlm_model         TEXT NOT NULL,
+        prompt_version    TEXT NOT NULL,
+        description       TEXT NOT NULL,
+        ocr_text          TEXT NOT NULL,
+        emotions          TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(emotions)),
+        prompt_tokens     INTEGER,
+        completion_tokens INTEGER,
+        created_at        TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (md5, vlm_model, prompt_version)
+      );
+
+      -- One row per embedding collection; each has its own vec0 table and dimension.
+      CREATE TABLE collections (
+        name       TEXT PRIMARY KEY,
+        dims       INTEGER NOT NULL,
+        model      TEXT NOT NULL,
+        vec_table  TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT ${now}
+      );
+
+      CREATE TABLE meme_vectors (
+        id             INTEGER PRIMARY KEY,
+        meme_id        INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        md5            TEXT NOT NULL,
+        collection     TEXT NOT NULL REFERENCES collections(name),
+        model          TEXT NOT NULL,
+        dims           INTEGER NOT NULL,
+        vlm_model      TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        created_at     TEXT NOT NULL DEFAULT ${now},
+        UNIQUE (md5, collection)
+      );
+      CREATE INDEX meme_vectors_meme ON meme_vectors(meme_id);
+
+      -- Failed work, idempotent by key; see src/pipeline/failure-policy.ts.
+      CREATE TABLE jobs (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        source_type     TEXT NOT NULL,
+        source_id       TEXT NOT NULL,
+        collection      TEXT NOT NULL,
+        path            TEXT,
+        stage           TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        status          TEXT NOT NULL CHECK (status IN ('pending','processing','done','failed','dead')),
+        next_retry_at   TEXT,
+        created_at      TEXT NOT NULL DEFAULT ${now},
+        updated_at      TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX jobs_due ON jobs(status, next_retry_at);
+
+      -- Keyword index; columns hold pre-segmented terms (see fts-terms.ts), rowid = memes.id.
+      CREATE VIRTUAL TABLE memes_fts USING fts5(ocr_text, description, tags, tokenize = 'unicode61');
+    `),
+];
+
+export function migrate(db: Database): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > migrations.length) {
+    throw new Error(
+      `database schema version ${from} is newer than this emomo understands (${migrations.length}); upgrade emomo`,
+    );
+  }
+  for (let version = from; version < migrations.length; version++) {
+    db.transaction(() => {
+      migrations[version]!(db);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+  return { from, to: migrations.length };
+}

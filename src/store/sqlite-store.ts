@@ -1,0 +1,258 @@
+/** The Store port on SQLite + sqlite-vec (better-sqlite3 is synchronous and fast). */
+import type { Description, SourceItem } from '../ports.js';
+import { openDatabase, type Db } from './database.js';
+import { indexTerms } from './fts-terms.js';
+import type {
+  CommitInput,
+  CommitResult,
+  DescriptionKey,
+  FailureInput,
+  JobSchedule,
+  MemeRecord,
+  Store,
+} from './store.js';
+import { ensureVectorTable, vectorBlob, type CollectionRow } from './vector-tables.js';
+
+interface MemeRow {
+  id: number;
+  md5: string;
+  storage_key: string;
+  source_type: string;
+  source_id: string;
+  width: number;
+  height: number;
+  format: string;
+  is_animated: number;
+  category: string;
+  tags: string;
+}
+
+const REASON_LIMIT = 2000;
+
+export function jobKey(sourceType: string, sourceId: string, collection: string): string {
+  return `${sourceType}\u001f${sourceId}\u001f${collection}`;
+}
+
+export class SqliteStore implements Store {
+  readonly db: Db;
+  private readonly collections = new Map<string, CollectionRow>();
+
+  constructor(file: string) {
+    this.db = openDatabase(file);
+  }
+
+  ensureCollection(name: string, dims: number, model: string): void {
+    this.collections.set(name, ensureVectorTable(this.db, name, dims, model));
+  }
+
+  private collection(name: string): CollectionRow {
+    const row = this.collections.get(name);
+    if (!row) throw new Error(`collection "${name}" was not opened with ensureCollection()`);
+    return row;
+  }
+
+  hasVector(md5: string, collection: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM meme_vectors WHERE md5 = ? AND collection = ?').get(md5, collection);
+  }
+
+  findMemeByMd5(md5: string): MemeRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM memes WHERE md5 = ?').get(md5) as MemeRow | undefined;
+    return row && toMeme(row);
+  }
+
+  findDescription(key: DescriptionKey): Description | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT description, ocr_text, emotions FROM meme_descriptions
+         WHERE md5 = ? AND vlm_model = ? AND prompt_version = ?`,
+      )
+      .get(key.md5, key.vlmModel, key.promptVersion) as
+      | { description: string; ocr_text: string; emotions: string }
+      | undefined;
+    if (!row) return undefined;
+    return { description: row.description, ocrText: row.ocr_text, emotions: JSON.parse(row.emotions) as string[] };
+  }
+
+  findLatestDescription(md5: string): { key: DescriptionKey; description: Description } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT vlm_model, prompt_version FROM meme_descriptions WHERE md5 = ?
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      )
+      .get(md5) as { vlm_model: string; prompt_version: string } | undefined;
+    if (!row) return undefined;
+    const key = { md5, vlmModel: row.vlm_model, promptVersion: row.prompt_version };
+    return { key, description: this.findDescription(key)! };
+  }
+
+  saveDescription(key: DescriptionKey, d: Description): void {
+    this.db
+      .prepare(
+        `INSERT INTO meme_descriptions
+           (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
+      )
+      .run(
+        key.md5,
+        key.vlmModel,
+        key.promptVersion,
+        d.description,
+        d.ocrText,
+        JSON.stringify(d.emotions),
+        d.usage?.promptTokens ?? null,
+        d.usage?.completionTokens ?? null,
+      );
+  }
+
+  linkSource(item: SourceItem, memeId: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES (?, ?, ?, ?)
+         ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
+      )
+      .run(item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null);
+  }
+
+  commitItem(input: CommitInput): CommitResult {
+    const coll = this.collection(input.collection);
+    if (input.vector.length !== coll.dims) {
+      throw new Error(`vector has ${input.vector.length} dimensions, collection "${coll.name}" needs ${coll.dims}`);
+    }
+    return this.db
+      .transaction((): CommitResult => {
+        const { item, facts } = input;
+        let meme = this.findMemeByMd5(facts.md5);
+        const memeCreated = !meme;
+        if (!meme) {
+          this.db
+            .prepare(
+              `INSERT INTO memes (md5, source_type, source_id, storage_key, width, height, format, is_animated,
+                                  frames, file_size, category, tags, source_url)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(
+              facts.md5,
+              item.sourceType,
+              item.sourceId,
+              input.storageKey,
+              facts.width,
+              facts.height,
+              facts.format,
+              facts.isAnimated ? 1 : 0,
+              facts.frames,
+              facts.fileSize,
+              item.category,
+              JSON.stringify(item.tags),
+              item.sourceUrl ?? null,
+            );
+          meme = this.findMemeByMd5(facts.md5)!;
+        }
+        this.linkSource(item, meme.id);
+
+        if (input.replace) {
+          this.db.prepare('DELETE FROM meme_vectors WHERE md5 = ? AND collection = ?').run(facts.md5, coll.name);
+          this.db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(meme.id);
+        }
+        this.db
+          .prepare(
+            `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            meme.id,
+            facts.md5,
+            coll.name,
+            input.embeddingModel,
+            coll.dims,
+            input.descriptionKey.vlmModel,
+            input.descriptionKey.promptVersion,
+          );
+        this.db
+          .prepare(
+            `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
+             VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
+          )
+          .run(meme.id, vectorBlob(input.vector), meme.category, meme.isAnimated ? 1 : 0, meme.sourceType);
+
+        const d = input.description;
+        this.db.prepare('DELETE FROM memes_fts WHERE rowid = ?').run(meme.id);
+        this.db
+          .prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)')
+          .run(meme.id, indexTerms(d.ocrText), indexTerms(d.description), indexTerms(meme.tags.join(' ')));
+
+        this.markJobDone(item.sourceType, item.sourceId, coll.name);
+        return { memeId: meme.id, memeCreated };
+      })
+      .immediate();
+  }
+
+  isStorageKeyReferenced(key: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM memes WHERE storage_key = ?').get(key);
+  }
+
+  recordFailure(f: FailureInput, schedule: (attempt: number) => JobSchedule): JobSchedule & { attempt: number } {
+    return this.db
+      .transaction(() => {
+        const key = jobKey(f.sourceType, f.sourceId, f.collection);
+        const prev = this.db.prepare('SELECT attempts FROM jobs WHERE idempotency_key = ?').get(key) as
+          | { attempts: number }
+          | undefined;
+        const attempt = (prev?.attempts ?? 0) + 1;
+        const next = schedule(attempt);
+        this.db
+          .prepare(
+            `INSERT INTO jobs (idempotency_key, source_type, source_id, collection, path, stage, reason, attempts,
+                               status, next_retry_at)
+             VALUES (@key, @sourceType, @sourceId, @collection, @path, @stage, @reason, @attempt, @status, @next)
+             ON CONFLICT (idempotency_key) DO UPDATE SET
+               path = excluded.path, stage = excluded.stage, reason = excluded.reason, attempts = excluded.attempts,
+               status = excluded.status, next_retry_at = excluded.next_retry_at,
+               updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
+          )
+          .run({
+            key,
+            sourceType: f.sourceType,
+            sourceId: f.sourceId,
+            collection: f.collection,
+            path: f.path ?? null,
+            stage: f.stage,
+            reason: f.reason.slice(0, REASON_LIMIT),
+            attempt,
+            status: next.status,
+            next: next.nextRetryAt?.toISOString() ?? null,
+          });
+        return { ...next, attempt };
+      })
+      .immediate();
+  }
+
+  markJobDone(sourceType: string, sourceId: string, collection: string): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = 'done', next_retry_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+         WHERE idempotency_key = ? AND status <> 'done'`,
+      )
+      .run(jobKey(sourceType, sourceId, collection));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toMeme(row: MemeRow): MemeRecord {
+  return {
+    id: row.id,
+    md5: row.md5,
+    storageKey: row.storage_key,
+    sourceType: row.source_type,
+    sourceId: row.source_id,
+    width: row.width,
+    height: row.height,
+    format: row.format,
+    isAnimated: row.is_animated === 1,
+    category: row.category,
+    tags: JSON.parse(row.tags) as string[],
+  };
+}

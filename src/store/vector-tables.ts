@@ -1,0 +1,61 @@
+/**
+ * One sqlite-vec `vec0` table per collection, cosine distance, with metadata
+ * columns so filters run inside the KNN. The `collections` table remembers
+ * each one's dimension; a config that disagrees is refused, never "fixed".
+ */
+import { DimensionMismatchError } from '../errors.js';
+import type { Db } from './database.js';
+
+export interface CollectionRow {
+  name: string;
+  dims: number;
+  model: string;
+  vec_table: string;
+}
+
+export function vecTableName(collection: string): string {
+  // Collection names are validated by the config schema; keep the table name safe regardless.
+  return `vec_${collection.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+export function ensureVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
+  const existing = db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
+    | CollectionRow
+    | undefined;
+  if (existing) {
+    if (existing.dims !== dims) {
+      throw new DimensionMismatchError(
+        `collection "${name}" stores ${existing.dims}-dimensional vectors but the embedding config asks for ${dims}; ` +
+          `give this embedding its own collection name, or purge the collection first`,
+      );
+    }
+    return existing;
+  }
+  const row: CollectionRow = { name, dims, model, vec_table: vecTableName(name) };
+  db.transaction(() => {
+    db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS "${row.vec_table}" USING vec0(
+         meme_id INTEGER PRIMARY KEY,
+         embedding float[${dims}] distance_metric=cosine,
+         category TEXT,
+         is_animated INTEGER,
+         source TEXT
+       )`,
+    );
+    db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(
+      name,
+      dims,
+      model,
+      row.vec_table,
+    );
+  }).immediate();
+  return row;
+}
+
+export function listCollections(db: Db): CollectionRow[] {
+  return db.prepare('SELECT name, dims, model, vec_table FROM collections ORDER BY name').all() as CollectionRow[];
+}
+
+export function vectorBlob(vector: Float32Array): Buffer {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+}
