@@ -84,8 +84,8 @@ function shownInput(issue: Issue, key: string): string {
   const input = issue.input;
   if (input === undefined || key.endsWith('_env')) return '';
   if (input === null) return ', got nothing';
-  if (Array.isArray(input)) return issue.code === 'custom' ? '' : ', got a list';
-  if (typeof input === 'object') return issue.code === 'custom' ? '' : ', got a mapping';
+  // A structure is only worth naming when its kind is the problem.
+  if (typeof input === 'object') return issue.code !== 'invalid_type' ? '' : Array.isArray(input) ? ', got a list' : ', got a mapping';
   const text = JSON.stringify(input) ?? String(input);
   return `, got ${text.length > 60 ? `${text.slice(0, 57)}..."` : text}`;
 }

@@ -25,7 +25,6 @@ export function stagingIdProblem(id: string): string | undefined {
 
 interface Layout {
   manifest: string;
-  imagesDir: string;
   /** Real path of images/, or undefined when there is no images folder yet. */
   imagesReal: string | undefined;
 }
@@ -81,7 +80,7 @@ export class StagingSource implements Source {
     if (imagesReal && !isInside(realDir, imagesReal)) {
       throw new UsageError(`${imagesDir} leads outside the staging folder`);
     }
-    return { manifest, imagesDir, imagesReal };
+    return { manifest, imagesReal };
   }
 
   private async available(): Promise<string> {
@@ -124,10 +123,11 @@ export class StagingSource implements Source {
     if (escapesLexically(filename)) return escapes;
 
     const shown = `images/${path.posix.normalize(filename)}`;
-    if (!layout.imagesReal) return fail(id, 'read', `file not found: ${shown}`, false);
-    let real: string;
+    const { imagesReal } = layout;
+    if (!imagesReal) return fail(id, 'read', `file not found: ${shown}`, false);
+    let found: { real: string; isFile?: boolean };
     try {
-      real = await fs.realpath(path.join(layout.imagesDir, filename));
+      found = await locate(imagesReal, filename);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return fail(id, 'read', `file not found: ${shown}`, false);
@@ -136,9 +136,9 @@ export class StagingSource implements Source {
     }
     // A symlink (of the file or of a folder on the way) may point anywhere: judge the real path
     // before anything else touches the target.
-    if (real !== layout.imagesReal && !isInside(layout.imagesReal, real)) return escapes;
-    const stat = await fs.stat(real);
-    if (!stat.isFile()) return fail(id, 'read', `not a regular file: ${shown}`);
+    const real = found.real;
+    if (real !== imagesReal && !isInside(imagesReal, real)) return escapes;
+    if (!(found.isFile ?? (await fs.stat(real)).isFile())) return fail(id, 'read', `not a regular file: ${shown}`);
 
     const sourceUrl = typeof r['source_url'] === 'string' ? r['source_url'].trim() : '';
     return {
@@ -153,6 +153,19 @@ export class StagingSource implements Source {
       },
     };
   }
+}
+
+/**
+ * The real path of images/<filename>. A flat name that lstat shows is not a
+ * symlink cannot leave images/, so the common case costs one call, not two.
+ */
+async function locate(imagesReal: string, filename: string): Promise<{ real: string; isFile?: boolean }> {
+  if (!filename.includes('/')) {
+    const direct = path.join(imagesReal, filename);
+    const stat = await fs.lstat(direct);
+    if (!stat.isSymbolicLink()) return { real: direct, isFile: stat.isFile() };
+  }
+  return { real: await fs.realpath(path.join(imagesReal, filename)) };
 }
 
 /** Rejects what could leave images/ before any file system call: absolute, `..`, Windows forms, NUL. */

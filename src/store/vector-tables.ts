@@ -14,8 +14,12 @@ export interface CollectionRow {
 }
 
 export function vecTableName(collection: string): string {
-  // Collection names are validated by the config schema; keep the table name safe regardless.
-  return `vec_${collection.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  // Injective, so "a-b" and "a_b" never share a table: "_" doubles, "-" becomes "_d",
+  // anything else (the config schema allows none) becomes "_x<hex>_".
+  const safe = [...collection]
+    .map((c) => (/[a-zA-Z0-9]/.test(c) ? c : c === '_' ? '__' : c === '-' ? '_d' : `_x${c.codePointAt(0)!.toString(16)}_`))
+    .join('');
+  return `vec_${safe}`;
 }
 
 export function ensureVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
