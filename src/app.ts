@@ -7,7 +7,9 @@ import { loadConfig, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import { ConfigError } from './errors.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
-import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
+import { LocalEmbedder } from './providers/embedding/local-embedder.js';
+import { LazyDescriber } from './providers/lazy.js';
+import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { SqliteStore } from './store/sqlite-store.js';
@@ -85,20 +87,16 @@ export class App {
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
     if (vlm.provider === 'local') {
-      return new LazyDescriber(LOCAL_DESCRIBER.model, LOCAL_DESCRIBER.promptVersion, async () => {
-        const { LocalDescriber } = await import('./providers/vlm/local-describer.js');
-        return LocalDescriber.create();
-      });
+      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, () =>
+        LocalDescriber.create(),
+      );
     }
     throw new ConfigError(this.config.file, 'vlm.provider', `"${vlm.provider}" is not available in this build`);
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
     if (embedding.provider === 'local') {
-      return new LazyEmbedder(embedding.model, embedding.dimensions, async () => {
-        const { LocalEmbedder } = await import('./providers/embedding/local-embedder.js');
-        return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
-      });
+      return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     throw new ConfigError(
       this.config.file,
@@ -107,9 +105,6 @@ export class App {
     );
   }
 }
-
-/** Identity of the offline describer, known without loading its models. */
-const LOCAL_DESCRIBER = { model: 'local-ocr/ppocr-v4', promptVersion: 'local-1' };
 
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;

@@ -6,7 +6,7 @@
  */
 import pLimit from 'p-limit';
 import type { Source, SourceEntry } from '../ports.js';
-import { ItemError } from '../errors.js';
+import { AbortedError, ItemError } from '../errors.js';
 import type { ItemProcessor } from './process-item.js';
 import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js';
 
@@ -29,22 +29,33 @@ export async function ingestSource(
   const pool = pLimit(opts.workers);
   const inflight = new Set<Promise<void>>();
   let taken = 0;
+  // Stops the run from inside (an AbortedError from a provider) as well as from outside (signal).
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
 
   const handle = async (entry: SourceEntry): Promise<void> => {
-    const outcome =
-      entry.kind === 'item'
-        ? await processor.process(entry.item)
-        : processor.fail(
-            entry.problem,
-            entry.problem.stage,
-            new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
-          );
+    if (signal.aborted) return; // queued before the stop: never started, nothing recorded
+    let outcome: ItemOutcome;
+    try {
+      outcome =
+        entry.kind === 'item'
+          ? await processor.process(entry.item)
+          : processor.fail(
+              entry.problem,
+              entry.problem.stage,
+              new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
+            );
+    } catch (err) {
+      if (!(err instanceof AbortedError)) throw err;
+      if (!stop.signal.aborted) stop.abort(err);
+      return;
+    }
     summary.add(outcome);
     opts.onOutcome?.(outcome, summary.total);
   };
 
-  for await (const entry of source.entries(opts.signal)) {
-    if (opts.signal?.aborted) break;
+  for await (const entry of source.entries(signal)) {
+    if (signal.aborted) break;
     if (opts.limit > 0 && taken >= opts.limit) break;
     taken++;
     const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
@@ -53,7 +64,7 @@ export async function ingestSource(
   }
   await Promise.all(inflight);
 
-  const aborted = opts.signal?.aborted ? abortReason(opts.signal) : undefined;
+  const aborted = signal.aborted ? abortReason(stop.signal.aborted ? stop.signal : opts.signal!) : undefined;
   return summary.finish({ aborted, dryRun: opts.dryRun });
 }
 

@@ -6,7 +6,7 @@
  * A paid description is kept either way (it is a cache keyed by md5 + model).
  */
 import fs from 'node:fs/promises';
-import { ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
+import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
 import { prepareVlmInput } from '../images/vlm-input.js';
@@ -57,6 +57,9 @@ export class ItemProcessor {
       return await this.run(item, at, undo);
     } catch (err) {
       for (const step of undo.reverse()) await step().catch(() => undefined);
+      // A run-level stop (provider circuit open) is not this item's fault: it is
+      // undone but not recorded, and the error ends the run.
+      if (err instanceof AbortedError) throw err;
       return this.fail(item, err instanceof ItemError ? err.stage : at.stage, err);
     }
   }

@@ -125,20 +125,20 @@ export class StagingSource implements Source {
     const shown = `images/${path.posix.normalize(filename)}`;
     const { imagesReal } = layout;
     if (!imagesReal) return fail(id, 'read', `file not found: ${shown}`, false);
-    let found: { real: string; isFile?: boolean };
+    let real: string;
     try {
-      found = await locate(imagesReal, filename);
+      const found = await locate(imagesReal, filename);
+      real = found.real;
+      // A symlink (of the file or of a folder on the way) may point anywhere: judge the real path
+      // before anything else touches the target.
+      if (real !== imagesReal && !isInside(imagesReal, real)) return escapes;
+      if (!(found.isFile ?? (await fs.stat(real)).isFile())) return fail(id, 'read', `not a regular file: ${shown}`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return fail(id, 'read', `file not found: ${shown}`, false);
       if (code === 'ELOOP') return fail(id, 'source', `symlink loop at ${shown}`);
       return fail(id, 'read', `cannot access ${shown}: ${errorMessage(err)}`, false);
     }
-    // A symlink (of the file or of a folder on the way) may point anywhere: judge the real path
-    // before anything else touches the target.
-    const real = found.real;
-    if (real !== imagesReal && !isInside(imagesReal, real)) return escapes;
-    if (!(found.isFile ?? (await fs.stat(real)).isFile())) return fail(id, 'read', `not a regular file: ${shown}`);
 
     const sourceUrl = typeof r['source_url'] === 'string' ? r['source_url'].trim() : '';
     return {

@@ -11,7 +11,7 @@ import type {
   MemeRecord,
   Store,
 } from './store.js';
-import { ensureVectorTable, vectorBlob, type CollectionRow } from './vector-tables.js';
+import { deleteVector, ensureVectorTable, insertVector, type CollectionRow } from './vector-tables.js';
 
 interface MemeRow {
   id: number;
@@ -152,7 +152,7 @@ export class SqliteStore implements Store {
 
         if (input.replace) {
           this.db.prepare('DELETE FROM meme_vectors WHERE md5 = ? AND collection = ?').run(facts.md5, coll.name);
-          this.db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(meme.id);
+          deleteVector(this.db, coll, meme.id);
         }
         this.db
           .prepare(
@@ -168,12 +168,11 @@ export class SqliteStore implements Store {
             input.descriptionKey.vlmModel,
             input.descriptionKey.promptVersion,
           );
-        this.db
-          .prepare(
-            `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
-             VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
-          )
-          .run(meme.id, vectorBlob(input.vector), meme.category, meme.isAnimated ? 1 : 0, meme.sourceType);
+        insertVector(this.db, coll, meme.id, input.vector, {
+          category: meme.category,
+          isAnimated: meme.isAnimated,
+          source: meme.sourceType,
+        });
 
         const d = input.description;
         this.db.prepare('DELETE FROM memes_fts WHERE rowid = ?').run(meme.id);

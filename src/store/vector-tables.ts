@@ -63,3 +63,22 @@ export function listCollections(db: Db): CollectionRow[] {
 export function vectorBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
+
+export interface VectorMeta {
+  category: string;
+  isAnimated: boolean;
+  source: string;
+}
+
+/** Writes a meme's vector into a collection's vector table(s). The only writer. */
+export function insertVector(db: Db, coll: CollectionRow, memeId: number, vector: Float32Array, meta: VectorMeta): void {
+  db.prepare(
+    `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
+     VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
+  ).run(memeId, vectorBlob(vector), meta.category, meta.isAnimated ? 1 : 0, meta.source);
+}
+
+/** Removes a meme's vector from a collection's vector table(s). The only deleter. */
+export function deleteVector(db: Db, coll: CollectionRow, memeId: number): void {
+  db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(memeId);
+}
