@@ -22,7 +22,7 @@ export class ChineseBqbSource implements Source {
     await requireDirectory(
       this.root,
       'ChineseBQB folder',
-      'Clone https://github.com/zhaoolee/ChineseBQB there, or set sources.chinesebqb.path in the config',
+      'Clone https://github.com/zhaoolee/ChineseBQB there, or set sources.chinesebqb.path in the config.',
     );
     const walk = walkFiles(this.root, { sourceType: this.type, accept: isImageName, signal });
     for await (const entry of walk) {
