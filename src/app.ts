@@ -3,15 +3,18 @@
  * object storage and providers. Commands and tests build the same graph;
  * tests swap in fakes through `overrides`.
  */
-import { loadConfig, selectEmbedding } from './config/load.js';
+import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import { ConfigError } from './errors.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';
+import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
 import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
+import { s3OptionsFromConfig } from './storage/s3-config.js';
+import { S3Storage } from './storage/s3-storage.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
 export interface AppOptions {
@@ -73,6 +76,7 @@ export class App {
   async close(): Promise<void> {
     await Promise.allSettled([
       this.describerInstance?.close?.(),
+      this.storageInstance?.close?.(),
       ...[...this.embedders.values()].map((e) => e.close?.()),
     ]);
     this.storeInstance?.close();
@@ -81,7 +85,7 @@ export class App {
   private buildStorage(): ObjectStorage {
     const storage = this.config.storage;
     if (storage.type === 'local') return new LocalStorage(storage.path);
-    throw new ConfigError(this.config.file, 'storage.type', `"${storage.type}" storage is not available in this build`);
+    return new S3Storage(s3OptionsFromConfig(storage, this.env, this.config.file));
   }
 
   private buildDescriber(): Describer {
@@ -91,18 +95,17 @@ export class App {
         LocalDescriber.create(),
       );
     }
-    throw new ConfigError(this.config.file, 'vlm.provider', `"${vlm.provider}" is not available in this build`);
+    // Read only now: a missing key is a config error (exit 2) before any item is touched.
+    const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
+    return createRemoteDescriber(vlm, { apiKey, retries: this.config.ingest.retryCount });
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
     if (embedding.provider === 'local') {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
-    throw new ConfigError(
-      this.config.file,
-      `embeddings[${embedding.name}].provider`,
-      `"${embedding.provider}" is not available in this build`,
-    );
+    const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
+    return createRemoteEmbedder(embedding, { apiKey, retries: this.config.ingest.retryCount });
   }
 }
 

@@ -117,4 +117,13 @@ export interface ObjectStorage {
   list(): AsyncIterable<string>;
   /** The path or URL where a key can be fetched. */
   url(key: string): string;
+  /** Releases connections (remote adapters). */
+  close?(): Promise<void>;
+  /**
+   * Optional: leftovers of interrupted writes that `list()` never yields (local
+   * temporary files), older than `olderThanMs` so a running write is never
+   * touched. `emomo verify` reports them; `verify --repair` removes them.
+   */
+  leftovers?(olderThanMs: number): AsyncIterable<string>;
+  removeLeftover?(name: string): Promise<void>;
 }

@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import type { AppOverrides } from '../app.js';
 import { ExitCode } from '../errors.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerPurge } from './commands/purge.js';
+import { registerStats } from './commands/stats.js';
+import { registerVerify } from './commands/verify.js';
 import { CommandContext, type GlobalOptions } from './context.js';
 
 export function buildProgram(overrides: AppOverrides = {}): { program: Command; context: CommandContext } {
@@ -25,6 +28,9 @@ Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (
 Docs: README.md`,
     );
   registerIngest(program, context);
+  registerVerify(program, context);
+  registerStats(program, context);
+  registerPurge(program, context);
   return { program, context };
 }
 

@@ -1,9 +1,15 @@
 /**
  * What happens to a failed item: permanent failures (corrupt image,
  * unsupported format, a path outside the staging folder) are dead at once;
- * transient ones are retried later with exponential backoff and full jitter
- * (1 s, 2 s, 4 s … capped), until `maxAttempts` is reached. Pure: the clock
- * and the random source are parameters.
+ * transient ones (timeouts, 429, 5xx, network, a file that is missing for
+ * now) are retried later with exponential backoff (1 s, 2 s, 4 s … capped)
+ * and "equal jitter": the delay after attempt n lies between half of its
+ * ceiling and the ceiling, so retries spread out yet always back off. After
+ * `maxAttempts` attempts the job is dead. Pure: the clock and the random
+ * source are parameters.
+ *
+ *   failed item ─▶ job `failed` (next_retry_at) ─▶ retry-pending claims it
+ *   (`processing`) ─▶ `done` | `failed` again | `dead`
  */
 import type { JobSchedule } from '../store/store.js';
 
@@ -28,6 +34,7 @@ export function scheduleAfterFailure(
   random: () => number = Math.random,
 ): JobSchedule {
   if (permanent || attempt >= policy.maxAttempts) return { status: 'dead', nextRetryAt: null };
-  const delay = Math.round(random() * backoffCeiling(attempt, policy));
+  const ceiling = backoffCeiling(attempt, policy);
+  const delay = Math.round(ceiling / 2 + random() * (ceiling / 2));
   return { status: 'failed', nextRetryAt: new Date(now.getTime() + delay) };
 }

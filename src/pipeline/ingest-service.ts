@@ -7,7 +7,7 @@
 import pLimit from 'p-limit';
 import type { Source, SourceEntry } from '../ports.js';
 import { AbortedError, ItemError } from '../errors.js';
-import type { ItemProcessor } from './process-item.js';
+import type { ItemHandler } from './process-item.js';
 import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js';
 
 export interface IngestRunOptions {
@@ -22,7 +22,7 @@ export interface IngestRunOptions {
 
 export async function ingestSource(
   source: Source,
-  processor: ItemProcessor,
+  processor: ItemHandler,
   opts: IngestRunOptions,
 ): Promise<RunSummary> {
   const summary = new SummaryBuilder();

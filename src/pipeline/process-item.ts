@@ -1,8 +1,9 @@
 /**
  * One item through the pipeline: read → md5 → dedup on (md5, collection) →
- * reuse the image's object and description or create them → embed → commit
- * rows and vector in one transaction. What the item created is undone in
- * reverse order when a later stage fails; what it reused is never touched.
+ * claim (md5, collection) across processes → reuse the image's object and
+ * description or create them → embed → commit rows and vector in one
+ * transaction. What the item created is undone in reverse order when a later
+ * stage fails, before the claim is released; what it reused is never touched.
  * A paid description is kept either way (it is a cache keyed by md5 + model).
  */
 import fs from 'node:fs/promises';
@@ -10,10 +11,11 @@ import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
 import { prepareVlmInput } from '../images/vlm-input.js';
-import type { Describer, Description, Embedder, ObjectStorage, SourceItem } from '../ports.js';
+import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { objectKey } from '../storage/object-key.js';
-import type { DescriptionKey, Store } from '../store/store.js';
+import { newOwnerId } from '../store/claims.js';
+import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -27,7 +29,25 @@ export interface ItemDeps {
   embedder: Embedder;
   redact: Redactor;
   now: () => Date;
+  /** Random source of the backoff jitter (tests fix it). */
+  random?: () => number;
+  /** This process as a claim owner (see src/store/claims.ts); one is made when absent. */
+  owner?: string;
 }
+
+/** How long an item claim lasts; a live owner never needs longer, a dead one is noticed at once. */
+export const ITEM_CLAIM_TTL_MS = 10 * 60 * 1000;
+/** How often an item claimed by another process is checked again. */
+const CLAIM_POLL_MS = 100;
+
+/** What `ingestSource` needs from a processor; retry-pending wraps one. */
+export interface ItemHandler {
+  process(item: SourceItem): Promise<ItemOutcome>;
+  fail(item: FailedItem, stage: Stage, err: unknown): ItemOutcome;
+}
+
+/** A source item, or what is known of an entry that never became one. */
+export type FailedItem = Pick<SourceItem, 'sourceType' | 'sourceId'> & Partial<Omit<SourceItem, 'sourceType' | 'sourceId'>>;
 
 export interface ItemOptions {
   collection: string;
@@ -42,21 +62,41 @@ export interface ItemOptions {
 
 type Undo = () => Promise<void>;
 
-export class ItemProcessor {
+export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
+  private readonly owner: string;
 
   constructor(
     private readonly deps: ItemDeps,
     private readonly opts: ItemOptions,
-  ) {}
+  ) {
+    this.owner = deps.owner ?? newOwnerId();
+  }
 
   async process(item: SourceItem): Promise<ItemOutcome> {
-    const undo: Undo[] = [];
     const at: { stage: Stage } = { stage: 'read' };
     try {
-      return await this.run(item, at, undo);
+      const bytes = await readImage(item.path);
+      at.stage = 'decode';
+      const facts = await probeImage(bytes, this.opts.limits);
+      const { md5 } = facts;
+      if (this.opts.minSide > 0 && Math.min(facts.width, facts.height) < this.opts.minSide) {
+        return { kind: 'skipped', sourceId: item.sourceId, md5, reason: `smaller than ${this.opts.minSide} px` };
+      }
+      // Undo runs inside the lock and the claim, so nobody else can start on
+      // this image until what this attempt created is gone.
+      return await this.locks.run(md5, () =>
+        this.claimed(md5, async () => {
+          const undo: Undo[] = [];
+          try {
+            return await this.run(item, bytes, facts, at, undo);
+          } catch (err) {
+            for (const step of undo.reverse()) await step().catch(() => undefined);
+            throw err;
+          }
+        }),
+      );
     } catch (err) {
-      for (const step of undo.reverse()) await step().catch(() => undefined);
       // A run-level stop (provider circuit open) is not this item's fault: it is
       // undone but not recorded, and the error ends the run.
       if (err instanceof AbortedError) throw err;
@@ -65,84 +105,101 @@ export class ItemProcessor {
   }
 
   /** Records a failure found before or during processing and returns its outcome. */
-  fail(item: Pick<SourceItem, 'sourceType' | 'sourceId'> & { path?: string }, stage: Stage, err: unknown): ItemOutcome {
+  fail(item: FailedItem, stage: Stage, err: unknown): ItemOutcome {
     const reason = this.deps.redact(errorMessage(err)).slice(0, 2000);
     const permanent = isPermanent(err);
     if (!this.opts.dryRun) {
+      const payload: JobPayload | undefined =
+        item.path !== undefined && item.category !== undefined
+          ? { path: item.path, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
+          : undefined;
       this.deps.store.recordFailure(
-        { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent },
-        (attempt) => scheduleAfterFailure(attempt, permanent, this.opts.failurePolicy, this.deps.now()),
+        { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent, payload },
+        (attempt) => scheduleAfterFailure(attempt, permanent, this.opts.failurePolicy, this.deps.now(), this.deps.random),
       );
     }
     return { kind: 'failed', sourceId: item.sourceId, stage, reason, permanent };
   }
 
-  private async run(item: SourceItem, at: { stage: Stage }, undo: Undo[]): Promise<ItemOutcome> {
+  /**
+   * Runs `work` holding the cross-process claim on (md5, collection). While
+   * another live process holds it, waits, unless that process commits the
+   * image meanwhile: then `work` finds the vector and skips.
+   */
+  private async claimed(md5: string, work: () => Promise<ItemOutcome>): Promise<ItemOutcome> {
+    const { store } = this.deps;
+    const { collection } = this.opts;
+    const dedup = !this.opts.force && !this.opts.dryRun;
+    // Already done: no claim (and no write) needed just to say so.
+    if (this.opts.dryRun || (dedup && store.hasVector(md5, collection))) return work();
+    while (!store.claimItem(md5, collection, this.owner, this.deps.now(), ITEM_CLAIM_TTL_MS)) {
+      if (dedup && store.hasVector(md5, collection)) return work();
+      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+    }
+    try {
+      return await work();
+    } finally {
+      store.releaseItems([md5], collection, this.owner);
+    }
+  }
+
+  private async run(item: SourceItem, bytes: Buffer, facts: ImageFacts, at: { stage: Stage }, undo: Undo[]): Promise<ItemOutcome> {
     const { store, storage, describer, embedder } = this.deps;
     const { collection, force } = this.opts;
-    const bytes = await readImage(item.path);
-    at.stage = 'decode';
-    const facts = await probeImage(bytes, this.opts.limits);
     const { md5 } = facts;
-    if (this.opts.minSide > 0 && Math.min(facts.width, facts.height) < this.opts.minSide) {
-      return { kind: 'skipped', sourceId: item.sourceId, md5, reason: `smaller than ${this.opts.minSide} px` };
+    const existing = store.findMemeByMd5(md5);
+    if (!force && store.hasVector(md5, collection)) {
+      if (existing && !this.opts.dryRun) store.linkSource(item, existing.id);
+      return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
+    }
+    const kind = existing ? 'reused' : 'added';
+    if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
+
+    at.stage = 'describe';
+    const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
+    let described: { key: DescriptionKey; description: Description } | undefined;
+    const exact = store.findDescription(wanted);
+    if (exact) described = { key: wanted, description: exact };
+    else if (existing && !force) described = store.findLatestDescription(md5);
+    if (!described) {
+      at.stage = 'decode';
+      const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
+      at.stage = 'describe';
+      const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+      store.saveDescription(wanted, description);
+      described = { key: wanted, description };
     }
 
-    return this.locks.run(md5, async () => {
-      const existing = store.findMemeByMd5(md5);
-      if (!force && store.hasVector(md5, collection)) {
-        if (existing && !this.opts.dryRun) store.linkSource(item, existing.id);
-        return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
+    at.stage = 'store';
+    const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
+    if (!existing) {
+      const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
+      if (created) {
+        undo.push(async () => {
+          // Another process may have committed a meme on this object meanwhile.
+          if (!store.isStorageKeyReferenced(storageKey)) await storage.delete(storageKey);
+        });
       }
-      const kind = existing ? 'reused' : 'added';
-      if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
+    }
 
-      at.stage = 'describe';
-      const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
-      let described: { key: DescriptionKey; description: Description } | undefined;
-      const exact = store.findDescription(wanted);
-      if (exact) described = { key: wanted, description: exact };
-      else if (existing && !force) described = store.findLatestDescription(md5);
-      if (!described) {
-        at.stage = 'decode';
-        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
-        at.stage = 'describe';
-        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
-        store.saveDescription(wanted, description);
-        described = { key: wanted, description };
-      }
+    at.stage = 'embed';
+    const tags = existing?.tags ?? item.tags;
+    const [vector] = await embedder.embed([embeddingText(described.description, tags)], 'document');
+    checkVector(vector, embedder.dimensions, embedder.model);
 
-      at.stage = 'store';
-      const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
-      if (!existing) {
-        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
-        if (created) {
-          undo.push(async () => {
-            // Another process may have committed a meme on this object meanwhile.
-            if (!store.isStorageKeyReferenced(storageKey)) await storage.delete(storageKey);
-          });
-        }
-      }
-
-      at.stage = 'embed';
-      const tags = existing?.tags ?? item.tags;
-      const [vector] = await embedder.embed([embeddingText(described.description, tags)], 'document');
-      checkVector(vector, embedder.dimensions, embedder.model);
-
-      at.stage = 'commit';
-      store.commitItem({
-        item,
-        facts,
-        storageKey,
-        description: described.description,
-        descriptionKey: described.key,
-        collection,
-        embeddingModel: embedder.model,
-        vector: vector!,
-        replace: force,
-      });
-      return { kind, sourceId: item.sourceId, md5 };
+    at.stage = 'commit';
+    store.commitItem({
+      item,
+      facts,
+      storageKey,
+      description: described.description,
+      descriptionKey: described.key,
+      collection,
+      embeddingModel: embedder.model,
+      vector: vector!,
+      replace: force,
     });
+    return { kind, sourceId: item.sourceId, md5 };
   }
 }
 

@@ -43,6 +43,22 @@ export class StagingSource implements Source {
     this.type = `staging:${id}`;
   }
 
+  /** Non-blank manifest lines, counted by streaming bytes (no JSON parsing): the progress bar's total. */
+  async count(): Promise<number> {
+    const { manifest } = await this.layout();
+    let lines = 0;
+    let lineHasText = false;
+    for await (const chunk of createReadStream(manifest) as AsyncIterable<Buffer>) {
+      for (const byte of chunk) {
+        if (byte === 0x0a) {
+          if (lineHasText) lines++;
+          lineHasText = false;
+        } else if (byte !== 0x0d && byte !== 0x20 && byte !== 0x09) lineHasText = true;
+      }
+    }
+    return lines + (lineHasText ? 1 : 0);
+  }
+
   async *entries(signal?: AbortSignal): AsyncGenerator<SourceEntry> {
     const layout = await this.layout();
     const input = createReadStream(layout.manifest, { encoding: 'utf8' });

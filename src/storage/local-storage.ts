@@ -4,12 +4,14 @@
  * already exists, so an object is never partial and never overwritten.
  */
 import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage, PutResult } from '../ports.js';
-import { isObjectKey } from './object-key.js';
+import { assertStorableKey, isObjectKey } from './object-key.js';
 
 const TMP_PREFIX = '.tmp-';
+const LEFTOVER = /^[0-9a-f]{2}\/\.tmp-[0-9a-f]+$/;
 
 export class LocalStorage implements ObjectStorage {
   readonly label: string;
@@ -21,7 +23,7 @@ export class LocalStorage implements ObjectStorage {
   }
 
   private file(key: string): string {
-    if (!isObjectKey(key)) throw new Error(`invalid object key: ${JSON.stringify(key)}`);
+    assertStorableKey(key);
     return path.join(this.root, key);
   }
 
@@ -51,7 +53,7 @@ export class LocalStorage implements ObjectStorage {
     }
   }
 
-  get(key: string): Promise<Buffer> {
+  async get(key: string): Promise<Buffer> {
     return fs.readFile(this.file(key));
   }
 
@@ -60,6 +62,29 @@ export class LocalStorage implements ObjectStorage {
   }
 
   async *list(): AsyncIterable<string> {
+    for await (const { shard, entry } of this.shardEntries()) {
+      const key = `${shard}/${entry.name}`;
+      if (entry.isFile() && isObjectKey(key)) yield key;
+    }
+  }
+
+  /** Temporary files of writes that never finished (a crash between write and link). */
+  async *leftovers(olderThanMs: number): AsyncIterable<string> {
+    const cutoff = Date.now() - olderThanMs;
+    for await (const { shard, entry } of this.shardEntries()) {
+      if (!entry.isFile() || !entry.name.startsWith(TMP_PREFIX)) continue;
+      const name = `${shard}/${entry.name}`;
+      const stat = await fs.stat(path.join(this.root, name)).catch(() => undefined);
+      if (stat && stat.mtimeMs <= cutoff) yield name;
+    }
+  }
+
+  async removeLeftover(name: string): Promise<void> {
+    if (!LEFTOVER.test(name)) throw new Error(`not a leftover temporary file: ${JSON.stringify(name)}`);
+    await fs.rm(path.join(this.root, name), { force: true });
+  }
+
+  private async *shardEntries(): AsyncIterable<{ shard: string; entry: Dirent }> {
     let shards: string[];
     try {
       shards = (await fs.readdir(this.root)).sort();
@@ -69,11 +94,7 @@ export class LocalStorage implements ObjectStorage {
     }
     for (const shard of shards) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-      const dir = await fs.opendir(path.join(this.root, shard));
-      for await (const entry of dir) {
-        const key = `${shard}/${entry.name}`;
-        if (entry.isFile() && isObjectKey(key)) yield key;
-      }
+      for await (const entry of await fs.opendir(path.join(this.root, shard))) yield { shard, entry };
     }
   }
 

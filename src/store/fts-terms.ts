@@ -35,3 +35,21 @@ export function queryTerms(text: string): string[] {
   }
   return [...new Set(terms)];
 }
+
+/**
+ * A safe FTS5 MATCH expression for query terms: every term is a quoted string
+ * (embedded quotes doubled), joined with OR so a document matching more terms
+ * ranks higher under BM25. User input never reaches FTS5 as syntax: NEAR,
+ * AND, column filters, `*` and `^` are plain text inside quotes. Undefined
+ * when there is nothing to search for.
+ */
+export function matchExpression(terms: readonly string[]): string | undefined {
+  const quoted = terms.filter((t) => t.length > 0).map((t) => `"${t.replaceAll('"', '""')}"`);
+  return quoted.length > 0 ? quoted.join(' OR ') : undefined;
+}
+
+/** The query terms found among a document's indexed terms (its memes_fts columns). */
+export function matchedTerms(terms: readonly string[], indexed: readonly string[]): string[] {
+  const present = new Set(indexed.flatMap((column) => column.split(' ')));
+  return terms.filter((t) => present.has(t));
+}

@@ -4,6 +4,7 @@
  * each in its own transaction. Append new steps, never edit old ones.
  */
 import type { Database } from 'better-sqlite3';
+import { buildFastIndex } from './quantized-index.js';
 
 const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
 
@@ -101,6 +102,31 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       -- Keyword index; columns hold pre-segmented terms (see fts-terms.ts), rowid = memes.id.
       CREATE VIRTUAL TABLE memes_fts USING fts5(ocr_text, description, tags, tokenize = 'unicode61');
     `),
+  // 2: retry and cron safety. A job carries what is needed to rebuild its source item
+  // (payload) and a claim (owner + expiry) so two retry runs never take the same job;
+  // item_claims is taken before describe/embed so two processes never pay twice for an image.
+  (db) =>
+    db.exec(`
+      ALTER TABLE jobs ADD COLUMN payload TEXT CHECK (payload IS NULL OR json_valid(payload));
+      ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
+      ALTER TABLE jobs ADD COLUMN claim_expires_at TEXT;
+      CREATE INDEX jobs_collection ON jobs(collection, status);
+
+      CREATE TABLE item_claims (
+        md5        TEXT NOT NULL,
+        collection TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (md5, collection)
+      );
+    `),
+  // 3: the quantised recall index (binary coarse pass + float32 rescoring, see
+  // quantized-index.ts) for collections created before it existed.
+  (db) => {
+    const rows = db.prepare('SELECT vec_table, dims FROM collections').all() as Array<{ vec_table: string; dims: number }>;
+    for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
+  },
 ];
 
 export function migrate(db: Database): { from: number; to: number } {
@@ -112,6 +138,8 @@ export function migrate(db: Database): { from: number; to: number } {
   }
   for (let version = from; version < migrations.length; version++) {
     db.transaction(() => {
+      // Two processes opening a fresh file at once: the second finds the step already applied.
+      if ((db.pragma('user_version', { simple: true }) as number) > version) return;
       migrations[version]!(db);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();

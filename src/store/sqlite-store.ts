@@ -1,12 +1,22 @@
 /** The Store port on SQLite + sqlite-vec (better-sqlite3 is synchronous and fast). */
 import type { Description, SourceItem } from '../ports.js';
+import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
+import { claimItem, claimItems, registerClaimFunctions, releaseItems } from './claims.js';
 import { openDatabase, type Db } from './database.js';
+import { claimDueJobs, countJobs, findJob, releaseJobClaims } from './job-queries.js';
 import { indexTerms } from './fts-terms.js';
 import type {
+  BackfillCandidate,
+  BackfillStore,
+  BackfillVector,
+  ClaimedJob,
   CommitInput,
   CommitResult,
   DescriptionKey,
   FailureInput,
+  JobCounts,
+  JobFilter,
+  JobQueue,
   JobSchedule,
   MemeRecord,
   Store,
@@ -33,12 +43,13 @@ export function jobKey(sourceType: string, sourceId: string, collection: string)
   return `${sourceType}\u001f${sourceId}\u001f${collection}`;
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, JobQueue, BackfillStore {
   readonly db: Db;
   private readonly collections = new Map<string, CollectionRow>();
 
   constructor(file: string) {
     this.db = openDatabase(file);
+    registerClaimFunctions(this.db);
   }
 
   ensureCollection(name: string, dims: number, model: string): void {
@@ -194,19 +205,21 @@ export class SqliteStore implements Store {
     return this.db
       .transaction(() => {
         const key = jobKey(f.sourceType, f.sourceId, f.collection);
-        const prev = this.db.prepare('SELECT attempts FROM jobs WHERE idempotency_key = ?').get(key) as
-          | { attempts: number }
+        const prev = this.db.prepare('SELECT attempts, status FROM jobs WHERE idempotency_key = ?').get(key) as
+          | { attempts: number; status: string }
           | undefined;
-        const attempt = (prev?.attempts ?? 0) + 1;
+        // A job that succeeded once and fails again later starts a new count.
+        const attempt = (prev && prev.status !== 'done' ? prev.attempts : 0) + 1;
         const next = schedule(attempt);
         this.db
           .prepare(
             `INSERT INTO jobs (idempotency_key, source_type, source_id, collection, path, stage, reason, attempts,
-                               status, next_retry_at)
-             VALUES (@key, @sourceType, @sourceId, @collection, @path, @stage, @reason, @attempt, @status, @next)
+                               status, next_retry_at, payload)
+             VALUES (@key, @sourceType, @sourceId, @collection, @path, @stage, @reason, @attempt, @status, @next, @payload)
              ON CONFLICT (idempotency_key) DO UPDATE SET
                path = excluded.path, stage = excluded.stage, reason = excluded.reason, attempts = excluded.attempts,
                status = excluded.status, next_retry_at = excluded.next_retry_at,
+               payload = coalesce(excluded.payload, payload), claimed_by = NULL, claim_expires_at = NULL,
                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
           )
           .run({
@@ -220,6 +233,7 @@ export class SqliteStore implements Store {
             attempt,
             status: next.status,
             next: next.nextRetryAt?.toISOString() ?? null,
+            payload: f.payload ? JSON.stringify(f.payload) : null,
           });
         return { ...next, attempt };
       })
@@ -229,10 +243,50 @@ export class SqliteStore implements Store {
   markJobDone(sourceType: string, sourceId: string, collection: string): void {
     this.db
       .prepare(
-        `UPDATE jobs SET status = 'done', next_retry_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+        `UPDATE jobs SET status = 'done', next_retry_at = NULL, claimed_by = NULL, claim_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
          WHERE idempotency_key = ? AND status <> 'done'`,
       )
       .run(jobKey(sourceType, sourceId, collection));
+  }
+
+  claimItem(md5: string, collection: string, owner: string, now: Date, ttlMs: number): boolean {
+    return claimItem(this.db, md5, collection, owner, now, ttlMs);
+  }
+
+  claimItems(md5s: readonly string[], collection: string, owner: string, now: Date, ttlMs: number): Set<string> {
+    return claimItems(this.db, md5s, collection, owner, now, ttlMs);
+  }
+
+  releaseItems(md5s: readonly string[], collection: string, owner: string): void {
+    releaseItems(this.db, md5s, collection, owner);
+  }
+
+  claimDueJobs(filter: JobFilter, owner: string, ttlMs: number): ClaimedJob[] {
+    return claimDueJobs(this.db, filter, owner, ttlMs);
+  }
+
+  releaseJobClaims(owner: string): number {
+    return releaseJobClaims(this.db, owner);
+  }
+
+  countJobs(collection: string, now: Date): JobCounts {
+    return countJobs(this.db, collection, now);
+  }
+
+  findJob(sourceType: string, sourceId: string, collection: string): ClaimedJob | undefined {
+    return findJob(this.db, jobKey(sourceType, sourceId, collection));
+  }
+
+  findUnembedded(collection: string, afterId: number, limit: number): BackfillCandidate[] {
+    return findUnembedded(this.db, collection, afterId, limit);
+  }
+
+  countUnembedded(collection: string): { described: number; undescribed: number } {
+    return countUnembedded(this.db, collection);
+  }
+
+  commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): string[] {
+    return commitVectors(this.db, this.collection(collection), model, batch);
   }
 
   close(): void {

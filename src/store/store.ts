@@ -52,6 +52,89 @@ export interface FailureInput {
   stage: Stage;
   reason: string;
   permanent: boolean;
+  /** What a retry needs to rebuild the source item (absent for source problems). */
+  payload?: JobPayload;
+}
+
+/** The parts of a SourceItem a job stores so `retry-pending` can rebuild it. */
+export interface JobPayload {
+  path: string;
+  category: string;
+  tags: string[];
+  sourceUrl?: string;
+}
+
+export type JobStatus = 'pending' | 'processing' | 'done' | 'failed' | 'dead';
+
+export interface JobFilter {
+  collection: string;
+  now: Date;
+  /** Only jobs with a larger id (a run takes each job at most once). */
+  afterId: number;
+  limit: number;
+  includeDead: boolean;
+  /** Only jobs whose reason contains this text (case-insensitive). */
+  reason?: string;
+}
+
+export interface ClaimedJob {
+  id: number;
+  sourceType: string;
+  sourceId: string;
+  collection: string;
+  path?: string;
+  stage: string;
+  reason: string;
+  attempts: number;
+  /** The status before this claim. */
+  status: JobStatus;
+  nextRetryAt?: string;
+  payload?: JobPayload;
+}
+
+export type JobCounts = Record<JobStatus | 'due', number>;
+
+/** A described meme with no vector in a collection yet. */
+export interface BackfillCandidate {
+  memeId: number;
+  md5: string;
+  category: string;
+  isAnimated: boolean;
+  sourceType: string;
+  tags: string[];
+  descriptionKey: DescriptionKey;
+  description: Description;
+}
+
+export interface BackfillVector {
+  candidate: BackfillCandidate;
+  vector: Float32Array;
+}
+
+/** Cross-process claims on images and jobs (see claims.ts): overlapping runs never do the same work. */
+export interface ClaimStore {
+  /** True when `owner` now holds (md5, collection); false while another live owner holds it. */
+  claimItem(md5: string, collection: string, owner: string, now: Date, ttlMs: number): boolean;
+  claimItems(md5s: readonly string[], collection: string, owner: string, now: Date, ttlMs: number): Set<string>;
+  releaseItems(md5s: readonly string[], collection: string, owner: string): void;
+}
+
+/** The jobs table as a retry queue. */
+export interface JobQueue {
+  /** Atomically marks the due jobs `processing` for `owner` and returns them. */
+  claimDueJobs(filter: JobFilter, owner: string, ttlMs: number): ClaimedJob[];
+  /** Unfinished claims of `owner` go back to `pending`. */
+  releaseJobClaims(owner: string): number;
+  countJobs(collection: string, now: Date): JobCounts;
+  findJob(sourceType: string, sourceId: string, collection: string): ClaimedJob | undefined;
+}
+
+/** What `emomo embed` needs: described memes missing a vector, and batch commits. */
+export interface BackfillStore {
+  findUnembedded(collection: string, afterId: number, limit: number): BackfillCandidate[];
+  countUnembedded(collection: string): { described: number; undescribed: number };
+  /** One transaction per batch; returns the md5s written (others got a vector meanwhile). */
+  commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): string[];
 }
 
 export interface JobSchedule {
@@ -59,7 +142,7 @@ export interface JobSchedule {
   nextRetryAt: Date | null;
 }
 
-export interface Store {
+export interface Store extends ClaimStore {
   /** Creates the collection (and its vector table) or checks its dimension. */
   ensureCollection(name: string, dims: number, model: string): void;
   hasVector(md5: string, collection: string): boolean;

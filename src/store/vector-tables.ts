@@ -5,6 +5,7 @@
  */
 import { DimensionMismatchError } from '../errors.js';
 import type { Db } from './database.js';
+import { createFastIndex, deleteFastIndex, insertFastIndex } from './quantized-index.js';
 
 export interface CollectionRow {
   name: string;
@@ -46,6 +47,8 @@ export function ensureVectorTable(db: Db, name: string, dims: number, model: str
          source TEXT
        )`,
     );
+    // The quantised companion tables (see quantized-index.ts), written alongside from the start.
+    createFastIndex(db, row.vec_table, dims);
     db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(
       name,
       dims,
@@ -72,13 +75,16 @@ export interface VectorMeta {
 
 /** Writes a meme's vector into a collection's vector table(s). The only writer. */
 export function insertVector(db: Db, coll: CollectionRow, memeId: number, vector: Float32Array, meta: VectorMeta): void {
+  const blob = vectorBlob(vector);
   db.prepare(
     `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
      VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
-  ).run(memeId, vectorBlob(vector), meta.category, meta.isAnimated ? 1 : 0, meta.source);
+  ).run(memeId, blob, meta.category, meta.isAnimated ? 1 : 0, meta.source);
+  insertFastIndex(db, coll.vec_table, { memeId, blob, ...meta });
 }
 
 /** Removes a meme's vector from a collection's vector table(s). The only deleter. */
 export function deleteVector(db: Db, coll: CollectionRow, memeId: number): void {
   db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(memeId);
+  deleteFastIndex(db, coll.vec_table, memeId);
 }

@@ -18,8 +18,10 @@ export async function runIngest(
   flags: Partial<IngestFlags> & { source: string },
   overrides: AppOverrides = {},
   signal: AbortSignal = new AbortController().signal,
+  /** Environment the app reads (API keys, ${VAR} in the config); default process.env. */
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ code: number; summary: RunSummary; log: string }> {
-  const app = createApp({ configPath: ws.config }, overrides);
+  const app = createApp({ configPath: ws.config, ...(env ? { env } : {}) }, overrides);
   const stdout = new Capture();
   const stderr = new Capture();
   const reporter = new Reporter({ json: true, quiet: false, verbose: false }, stderr, stdout);

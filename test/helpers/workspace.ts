@@ -57,11 +57,11 @@ export function copySample(ws: Workspace, id = 'sample', take?: number): number 
   return chosen.length;
 }
 
-/** Every object file under a local object store. */
+/** Every stored object under a local object store (temporary `.tmp-*` files left by a kill are not objects). */
 export function listObjects(root: string): string[] {
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
+    .filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
     .map((e) => path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
 }

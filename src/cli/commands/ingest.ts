@@ -2,11 +2,11 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { defaultFailurePolicy } from '../../pipeline/failure-policy.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
-import { ItemProcessor } from '../../pipeline/process-item.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
+import { buildItemProcessor } from '../item-processor.js';
+import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
 import { printRunSummary } from '../summary-output.js';
@@ -18,6 +18,8 @@ export interface IngestFlags {
   embedding?: string;
   force: boolean;
   dryRun: boolean;
+  /** Hold the per-source advisory lock (default true; --no-lock). */
+  lock?: boolean;
 }
 
 export function registerIngest(program: Command, context: CommandContext): void {
@@ -30,6 +32,7 @@ export function registerIngest(program: Command, context: CommandContext): void 
     .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
     .option('--force', 're-process items already in the collection (replaces their vectors)', false)
     .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)
+    .option('--no-lock', 'do not take the per-source run lock (overlapping runs stay safe: items are claimed one by one)')
     .addHelpText(
       'after',
       `
@@ -38,9 +41,16 @@ Examples:
   emomo ingest --source=staging:fabiaoqing --embedding=jina --workers 32
   emomo ingest --source dir:./my-memes --dry-run
 
-Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted.`,
+Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
+            4 another ingest of this source is running (see docs/operations.md).`,
     )
-    .action((flags: IngestFlags) => context.run((app, reporter, signal) => ingest(flags, app, reporter, signal)));
+    .action((flags: IngestFlags) =>
+      context.run((app, reporter, signal) => {
+        const scope = `source ${openSource(flags.source, app.config.sources).type}`;
+        const lock = { dbPath: app.dbPath, command: 'ingest', scope };
+        return runLocked(flags.lock !== false && !flags.dryRun, lock, reporter, () => ingest(flags, app, reporter, signal));
+      }),
+    );
 }
 
 export async function ingest(flags: IngestFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
@@ -50,18 +60,7 @@ export async function ingest(flags: IngestFlags, app: App, reporter: Reporter, s
   const workers = flags.workers ?? config.ingest.workers;
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
-  const processor = new ItemProcessor(
-    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: () => new Date() },
-    {
-      collection: embedding.collection,
-      limits: { maxPixels: config.ingest.maxPixels },
-      minSide: config.ingest.minSide,
-      maxSide: config.vlm.maxSide,
-      force: flags.force,
-      dryRun: flags.dryRun,
-      failurePolicy: { ...defaultFailurePolicy, maxAttempts: config.ingest.maxAttempts },
-    },
-  );
+  const processor = buildItemProcessor(app, embedding, embedder, { force: flags.force, dryRun: flags.dryRun });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,

@@ -1,0 +1,11 @@
+import fs from 'node:fs';
+const dir = fs.mkdtempSync('/tmp/emomo-smoke-');
+for (let s = 0; s < 256; s++) fs.mkdirSync(`${dir}/o/${s.toString(16).padStart(2,'0')}`, {recursive:true});
+let t = Date.now();
+for (let i = 0; i < 20000; i++) fs.writeFileSync(`${dir}/o/${(i%256).toString(16).padStart(2,'0')}/${i}.png`, 'meme');
+console.log('write', Date.now() - t); t = Date.now();
+fs.writeFileSync(`${dir}/src`, 'meme');
+for (let i = 0; i < 20000; i++) fs.linkSync(`${dir}/src`, `${dir}/o/${(i%256).toString(16).padStart(2,'0')}/l${i}.png`);
+console.log('link', Date.now() - t); t = Date.now();
+fs.rmSync(dir, { recursive: true });
+console.log('rm', Date.now() - t);

@@ -1,0 +1,39 @@
+/**
+ * Builds the item processor for a collection from the app: ingest and
+ * retry-pending must process an item in exactly the same way.
+ */
+import type { App } from '../app.js';
+import type { EmbeddingConfig } from '../config/types.js';
+import type { Embedder } from '../ports.js';
+import { defaultFailurePolicy } from '../pipeline/failure-policy.js';
+import { ItemProcessor } from '../pipeline/process-item.js';
+
+/** The clock and random source of the failure lifecycle; tests drive both. */
+export interface Clock {
+  now: () => Date;
+  random?: () => number;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export function buildItemProcessor(
+  app: App,
+  embedding: EmbeddingConfig,
+  embedder: Embedder,
+  opts: { force: boolean; dryRun: boolean; owner?: string; clock?: Clock },
+): ItemProcessor {
+  const { config } = app;
+  const clock = opts.clock ?? systemClock;
+  return new ItemProcessor(
+    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner },
+    {
+      collection: embedding.collection,
+      limits: { maxPixels: config.ingest.maxPixels },
+      minSide: config.ingest.minSide,
+      maxSide: config.vlm.maxSide,
+      force: opts.force,
+      dryRun: opts.dryRun,
+      failurePolicy: { ...defaultFailurePolicy, maxAttempts: config.ingest.maxAttempts },
+    },
+  );
+}

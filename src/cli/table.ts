@@ -1,0 +1,43 @@
+/**
+ * A plain-text table for human output: columns padded to their widest cell,
+ * numbers right-aligned. Wide (CJK) characters count as two columns so
+ * Chinese sources and captions line up in a terminal.
+ */
+export type Cell = string | number | boolean | null | undefined;
+
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
+
+/** Terminal columns a string takes. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += WIDE.test(ch) || (ch.codePointAt(0)! >= 0x20000 && ch.codePointAt(0)! <= 0x3fffd) ? 2 : 1;
+  return width;
+}
+
+function pad(text: string, width: number, right: boolean): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return right ? fill + text : text + fill;
+}
+
+/** Formats rows under headers; returns lines without a trailing newline. An empty table prints "(none)". */
+export function formatTable(headers: readonly string[], rows: ReadonlyArray<readonly Cell[]>, indent = '  '): string {
+  if (rows.length === 0) return `${indent}(none)`;
+  const text = rows.map((row) => headers.map((_, i) => (row[i] === null || row[i] === undefined ? '' : String(row[i]))));
+  const numeric = headers.map((_, i) => rows.every((row) => typeof row[i] === 'number' || row[i] == null));
+  const widths = headers.map((h, i) => Math.max(displayWidth(h), ...text.map((r) => displayWidth(r[i]!))));
+  const line = (cells: string[]) =>
+    indent + cells.map((c, i) => pad(c, widths[i]!, numeric[i]!)).join('  ').trimEnd();
+  return [line([...headers]), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
+}
+
+/** 1536 → "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

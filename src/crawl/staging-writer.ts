@@ -1,0 +1,134 @@
+/**
+ * Writes one staging source so that a crash at any moment leaves it valid:
+ * an image is downloaded into a temporary file inside images/ and renamed
+ * into place, and only then is its manifest line appended, whole, in one
+ * write to a file opened with O_APPEND. On open, the writer takes the
+ * source's lock, repairs a torn last line, removes temporary files a killed
+ * run left behind, and streams the manifest into the set of known ids.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { TEMP_PREFIX, stagingPaths, type ManifestRecord, type StagingPaths } from '../staging/layout.js';
+import { readManifest, repairTornTail, type TailRepair } from '../staging/manifest.js';
+
+export interface OpenReport {
+  /** What was done about a last line a crash cut short. */
+  tail: TailRepair;
+  /** Temporary downloads a killed run left behind, now deleted. */
+  removedTemps: number;
+  /** Ids already in the manifest: skipped without a request. */
+  known: number;
+  malformedLines: number;
+}
+
+export class StagingWriter {
+  private appendChain: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly paths: StagingPaths,
+    private readonly ids: Set<string>,
+    private readonly manifest: fs.FileHandle,
+    readonly report: OpenReport,
+  ) {}
+
+  static async open(root: string, sourceId: string): Promise<StagingWriter> {
+    const paths = stagingPaths(root, sourceId);
+    await fs.mkdir(paths.images, { recursive: true });
+    await acquireLock(paths.lock, sourceId);
+    try {
+      const tail = await repairTornTail(paths.manifest);
+      const removedTemps = await removeTemps(paths.images);
+      const ids = new Set<string>();
+      let malformedLines = 0;
+      for await (const line of readManifest(paths.manifest)) {
+        if (line.kind === 'malformed') malformedLines++;
+        else if (typeof line.record['id'] === 'string') ids.add(line.record['id']);
+      }
+      const manifest = await fs.open(paths.manifest, 'a');
+      return new StagingWriter(paths, ids, manifest, { tail, removedTemps, known: ids.size, malformedLines });
+    } catch (err) {
+      await fs.rm(paths.lock, { force: true });
+      throw err;
+    }
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** A fresh temporary file in images/ (same file system, so the rename is atomic). */
+  tempPath(id: string): string {
+    return path.join(this.paths.images, `${TEMP_PREFIX}${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  }
+
+  /**
+   * Moves a finished download into place and records it. The line is written
+   * after the rename: a crash in between leaves an image without a line (an
+   * orphan that `staging stats` reports and the next crawl overwrites),
+   * never a line without its image.
+   */
+  async commit(tempFile: string, record: Omit<ManifestRecord, 'filename'> & { ext: string }): Promise<ManifestRecord> {
+    const { ext, ...rest } = record;
+    const filename = `${record.id}.${ext}`;
+    await fs.rename(tempFile, path.join(this.paths.images, filename));
+    const line: ManifestRecord = { ...rest, filename };
+    const text = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
+    // One write per line, one line at a time: lines never interleave.
+    const write = this.appendChain.then(async () => {
+      const { bytesWritten } = await this.manifest.write(text, 0, text.length, null);
+      if (bytesWritten !== text.length) throw new Error(`short write to ${this.paths.manifest}`);
+    });
+    this.appendChain = write.catch(() => undefined);
+    await write;
+    this.ids.add(record.id);
+    return line;
+  }
+
+  async discard(tempFile: string): Promise<void> {
+    await fs.rm(tempFile, { force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.appendChain;
+    await this.manifest.sync().catch(() => undefined);
+    await this.manifest.close();
+    await fs.rm(this.paths.lock, { force: true });
+  }
+}
+
+/** One crawl per source at a time; a lock whose process is gone (kill -9) is taken over. */
+async function acquireLock(lock: string, sourceId: string): Promise<void> {
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      await fs.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+      throw new UsageError(`another crawl of "${sourceId}" is running (pid ${pid}); if it is not, delete ${lock}`);
+    }
+    await fs.rm(lock, { force: true });
+  }
+  throw new UsageError(`could not take the crawl lock ${lock}`);
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function removeTemps(images: string): Promise<number> {
+  const names = await fs.readdir(images);
+  const temps = names.filter((n) => n.startsWith(TEMP_PREFIX));
+  await Promise.all(temps.map((n) => fs.rm(path.join(images, n), { force: true })));
+  return temps.length;
+}

@@ -1,0 +1,173 @@
+/**
+ * Backfills one collection: every meme that has a description but no vector
+ * there is embedded from its latest description, with the same text ingest
+ * uses, in batches of `batchSize` texts per request. No image is read and no
+ * describer is called. Each batch is claimed across processes, embedded, and
+ * committed in one transaction, so a crash loses at most the batch in flight
+ * and a re-run picks up exactly what is missing.
+ */
+import { AbortedError, errorMessage } from '../errors.js';
+import type { Embedder } from '../ports.js';
+import type { Redactor } from '../redact.js';
+import type { BackfillStore, BackfillVector, ClaimStore } from '../store/store.js';
+import { embeddingText } from './embedding-text.js';
+import { checkVector } from './vector-check.js';
+
+export interface EmbedDeps {
+  store: BackfillStore & ClaimStore;
+  embedder: Embedder;
+  redact: Redactor;
+  now: () => Date;
+  /** This process as a claim owner (see src/store/claims.ts). */
+  owner: string;
+}
+
+export interface EmbedOptions {
+  collection: string;
+  batchSize: number;
+  /** Stop after this many memes (0 = all). */
+  limit: number;
+  /** Checked between batches: the batch in flight always finishes. */
+  signal?: AbortSignal;
+  onBatch?: (summary: EmbedSummary) => void;
+}
+
+export interface EmbedSummary {
+  collection: string;
+  embedded: number;
+  /** Taken by another process, or given a vector by one meanwhile. */
+  skipped: number;
+  failed: number;
+  /** Embedding requests made (one per batch). */
+  requests: number;
+  failures: Array<{ md5: string; reason: string }>;
+  duration_ms: number;
+  aborted?: string;
+}
+
+/** A provider failing this many batches in a row stops the run instead of failing everything. */
+const MAX_FAILED_BATCHES_IN_A_ROW = 3;
+const FAILURE_DETAIL_LIMIT = 1000;
+const BATCH_CLAIM_TTL_MS = 10 * 60 * 1000;
+
+export function emptyEmbedSummary(collection: string): EmbedSummary {
+  return { collection, embedded: 0, skipped: 0, failed: 0, requests: 0, failures: [], duration_ms: 0 };
+}
+
+export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): Promise<EmbedSummary> {
+  const { store, embedder } = deps;
+  const started = Date.now();
+  const summary = emptyEmbedSummary(opts.collection);
+  let afterId = 0;
+  let taken = 0;
+  let failedInARow = 0;
+
+  while (!opts.signal?.aborted && (opts.limit === 0 || taken < opts.limit)) {
+    const want = opts.limit === 0 ? opts.batchSize : Math.min(opts.batchSize, opts.limit - taken);
+    const candidates = store.findUnembedded(opts.collection, afterId, want);
+    if (candidates.length === 0) break;
+    afterId = candidates[candidates.length - 1]!.memeId;
+
+    const held = store.claimItems(candidates.map((c) => c.md5), opts.collection, deps.owner, deps.now(), BATCH_CLAIM_TTL_MS);
+    const mine = candidates.filter((c) => held.has(c.md5));
+    summary.skipped += candidates.length - mine.length;
+    taken += mine.length;
+    if (mine.length === 0) continue;
+    try {
+      summary.requests++;
+      const vectors = await embedder.embed(
+        mine.map((c) => embeddingText(c.description, c.tags)),
+        'document',
+      );
+      const ok: BackfillVector[] = [];
+      mine.forEach((candidate, i) => {
+        try {
+          checkVector(vectors[i], embedder.dimensions, embedder.model);
+          ok.push({ candidate, vector: vectors[i]! });
+        } catch (err) {
+          addFailure(summary, candidate.md5, deps.redact(errorMessage(err)));
+        }
+      });
+      const written = store.commitVectors(opts.collection, embedder.model, ok);
+      summary.embedded += written.length;
+      summary.skipped += ok.length - written.length;
+      failedInARow = 0;
+    } catch (err) {
+      if (err instanceof AbortedError) {
+        summary.aborted = err.message;
+        break;
+      }
+      const reason = deps.redact(errorMessage(err));
+      for (const c of mine) addFailure(summary, c.md5, reason);
+      if (++failedInARow >= MAX_FAILED_BATCHES_IN_A_ROW) {
+        summary.aborted = `embedding provider failed ${failedInARow} batches in a row: ${reason}`;
+        break;
+      }
+    } finally {
+      store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
+    }
+    opts.onBatch?.(summary);
+  }
+
+  if (!summary.aborted && opts.signal?.aborted) summary.aborted = abortText(opts.signal);
+  summary.duration_ms = Date.now() - started;
+  return summary;
+}
+
+export interface WatchOptions extends EmbedOptions {
+  intervalMs: number;
+  /** Waits between passes; resolves early when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  onPass?: (pass: EmbedSummary, passes: number) => void;
+}
+
+/**
+ * `embed --watch`: a pass, then a pause of `intervalMs`, until the signal
+ * aborts. The returned summary adds up every pass; a signal ends the watch
+ * cleanly (it is not reported as aborted).
+ */
+export async function watchEmbeddings(deps: EmbedDeps, opts: WatchOptions): Promise<EmbedSummary & { passes: number }> {
+  const sleep = opts.sleep ?? abortableSleep;
+  const total = { ...emptyEmbedSummary(opts.collection), passes: 0 };
+  const started = Date.now();
+  while (!opts.signal?.aborted) {
+    const pass = await backfillEmbeddings(deps, opts);
+    total.passes++;
+    total.embedded += pass.embedded;
+    total.skipped += pass.skipped;
+    total.failed += pass.failed;
+    total.requests += pass.requests;
+    for (const f of pass.failures) if (total.failures.length < FAILURE_DETAIL_LIMIT) total.failures.push(f);
+    opts.onPass?.(pass, total.passes);
+    if (pass.aborted && !opts.signal?.aborted) {
+      total.aborted = pass.aborted;
+      break;
+    }
+    await sleep(opts.intervalMs, opts.signal);
+  }
+  total.duration_ms = Date.now() - started;
+  return total;
+}
+
+function addFailure(summary: EmbedSummary, md5: string, reason: string): void {
+  summary.failed++;
+  if (summary.failures.length < FAILURE_DETAIL_LIMIT) summary.failures.push({ md5, reason: reason.slice(0, 2000) });
+}
+
+function abortText(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'interrupted';
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * `emomo purge --source S`: removes what a source brought into the library.
+ * An image another source also offered stays (with its object, description
+ * and vectors); only the purged source's link to it goes. Database rows change
+ * in one transaction first, objects are deleted after: an object whose delete
+ * fails is left as an orphan that `emomo verify --repair` removes later.
+ */
+import { errorMessage } from '../errors.js';
+import type { ObjectStorage } from '../ports.js';
+
+export interface PurgeCounts {
+  /** meme_sources rows of the source. */
+  source_links: number;
+  /** Memes only this source offered: removed with vectors, FTS row, descriptions and object. */
+  memes_removed: number;
+  /** Memes another source also offered: kept, only the link goes. */
+  memes_kept: number;
+  /** Kept memes whose primary source was the purged one and now names a remaining source. */
+  primary_source_moved: number;
+  vectors: number;
+  fts_rows: number;
+  descriptions: number;
+  objects: number;
+  jobs: number;
+  examples: { removed: string[]; kept: string[] };
+}
+
+/** What purge needs from the database (src/store/purge-queries.ts on SQLite). */
+export interface PurgeStore {
+  prepare(source: string): void;
+  counts(source: string, examples: number): PurgeCounts;
+  apply(source: string): void;
+  /** Keys of the objects to delete, in key order, a page at a time (valid until `end`). */
+  objectKeys(after: string, limit: number): string[];
+  end(): void;
+}
+
+export interface PurgeOptions {
+  source: string;
+  dryRun: boolean;
+  examples: number;
+}
+
+export interface PurgeReport extends PurgeCounts {
+  source: string;
+  dry_run: boolean;
+  objects_deleted: number;
+  /** Objects whose delete failed: left as orphans for `emomo verify --repair`. */
+  objects_failed: number;
+  object_failures: string[];
+  duration_ms: number;
+}
+
+const PAGE = 200;
+
+export async function purgeSource(store: PurgeStore, storage: ObjectStorage, options: PurgeOptions): Promise<PurgeReport> {
+  const started = Date.now();
+  store.prepare(options.source);
+  try {
+    const counts = store.counts(options.source, options.examples);
+    const report: PurgeReport = {
+      source: options.source,
+      dry_run: options.dryRun,
+      ...counts,
+      objects_deleted: 0,
+      objects_failed: 0,
+      object_failures: [],
+      duration_ms: 0,
+    };
+    if (!options.dryRun) {
+      store.apply(options.source);
+      let after = '';
+      for (let keys = store.objectKeys(after, PAGE); keys.length > 0; keys = store.objectKeys(after, PAGE)) {
+        for (const key of keys) {
+          try {
+            await storage.delete(key);
+            report.objects_deleted++;
+          } catch (err) {
+            report.objects_failed++;
+            if (report.object_failures.length < options.examples) report.object_failures.push(`${key}: ${errorMessage(err)}`);
+          }
+        }
+        after = keys[keys.length - 1]!;
+      }
+    }
+    report.duration_ms = Date.now() - started;
+    return report;
+  } finally {
+    store.end();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Any OpenAI-compatible `/embeddings` endpoint (OpenAI, ModelScope's Qwen3
+ * embeddings, SiliconFlow, vLLM...) through the `openai` package, asking for
+ * floats and, where the model supports it, the configured `dimensions`.
+ * Queries get the model's instruction prefix (query-instructions.ts).
+ */
+import OpenAI from 'openai';
+import type { Embedder, EmbedMode } from '../../ports.js';
+import type { CallGuard } from '../resilience/call-guard.js';
+import { acceptsDimensions, textForModel } from './query-instructions.js';
+import { vectorsInOrder } from './response-vectors.js';
+
+export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+export const MODELSCOPE_DEFAULT_BASE_URL = 'https://api-inference.modelscope.cn/v1';
+
+export interface OpenAIEmbedderOptions {
+  model: string;
+  dimensions: number;
+  baseURL: string;
+  apiKey: string;
+  guard: CallGuard;
+}
+
+export class OpenAIEmbedder implements Embedder {
+  readonly model: string;
+  readonly dimensions: number;
+  private readonly client: OpenAI;
+
+  constructor(private readonly opts: OpenAIEmbedderOptions) {
+    this.model = opts.model;
+    this.dimensions = opts.dimensions;
+    // Explicit baseURL and apiKey; retries are the CallGuard's.
+    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+  }
+
+  async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const input = texts.map((t) => textForModel(this.model, t, mode));
+    const { guard } = this.opts;
+    return guard.run(async (requestSignal) => {
+      const response = await this.client.embeddings.create(
+        {
+          model: this.model,
+          input,
+          encoding_format: 'float',
+          ...(acceptsDimensions(this.model) ? { dimensions: this.dimensions } : {}),
+        },
+        { signal: requestSignal },
+      );
+      return vectorsInOrder(response.data, texts.length, guard.identity);
+    }, signal);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Turns whatever a remote call threw (an `openai` APIError, a fetch network
+ * error, our own timeout, a body that was not JSON) into one `RemoteCallError`
+ * that says whether retrying can help and how long the server asked us to
+ * wait. Whether to retry is a property of the error, decided here only.
+ */
+import { ProviderError, errorMessage } from '../../errors.js';
+import type { Redactor } from '../../redact.js';
+import { parseRetryAfter } from './retry-after.js';
+
+/** Who is being called, for messages: never the key, only the name of its variable. */
+export interface ProviderIdentity {
+  /** How the config names it: `vlm "openai"`, `embedding "jina"`. */
+  what: string;
+  provider: string;
+  model: string;
+  /** Name of the env variable holding the key. */
+  keyEnv?: string;
+}
+
+export function identityLabel(id: ProviderIdentity): string {
+  return `${id.what} (model ${id.model})`;
+}
+
+/** One failed request, classified. */
+export class RemoteCallError extends ProviderError {
+  override name = 'RemoteCallError';
+  constructor(
+    provider: string,
+    message: string,
+    status: number | undefined,
+    retryable: boolean,
+    /** What the server's Retry-After asked for, in ms. */
+    readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(provider, message, status, retryable, options);
+  }
+}
+
+/** 408 / 425 / 429 and every 5xx are worth another try; other 4xx are not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** An HTTP error response, from any client. */
+export function httpFailure(
+  id: ProviderIdentity,
+  status: number,
+  detail: string,
+  headers: { get(name: string): string | null } | undefined,
+  redact: Redactor,
+  nowMs: number = Date.now(),
+): RemoteCallError {
+  const retryAfterMs = parseRetryAfter(headers?.get('retry-after'), nowMs);
+  const text = redact(detail.replace(/\s+/g, ' ').trim()).slice(0, 300);
+  return new RemoteCallError(
+    id.provider,
+    `${identityLabel(id)}: HTTP ${status}${text ? `: ${text}` : ''}`,
+    status,
+    isRetryableStatus(status),
+    retryAfterMs,
+  );
+}
+
+interface StatusLike {
+  status?: unknown;
+  headers?: unknown;
+  message?: unknown;
+}
+
+/** Classifies anything a call threw. `timedOutAfterMs` is set when our own timeout fired. */
+export function classifyFailure(
+  err: unknown,
+  id: ProviderIdentity,
+  redact: Redactor,
+  timedOutAfterMs?: number,
+): RemoteCallError {
+  if (err instanceof RemoteCallError) return err;
+  const label = identityLabel(id);
+  if (timedOutAfterMs !== undefined) {
+    return new RemoteCallError(id.provider, `${label}: no answer within ${timedOutAfterMs / 1000} s`, undefined, true);
+  }
+  const e = err as StatusLike;
+  if (typeof e?.status === 'number') {
+    const headers = e.headers instanceof Headers ? e.headers : undefined;
+    return httpFailure(id, e.status, typeof e.message === 'string' ? e.message : '', headers, redact);
+  }
+  const message = redact(errorMessage(err)).slice(0, 300);
+  if (err instanceof SyntaxError) {
+    return new RemoteCallError(id.provider, `${label}: the response was not valid JSON (${message})`, undefined, true);
+  }
+  if (isNetworkError(err)) {
+    const cause = (err as { cause?: unknown }).cause;
+    const why = cause ? `${message}: ${redact(errorMessage(cause)).slice(0, 200)}` : message;
+    return new RemoteCallError(id.provider, `${label}: network error: ${why}`, undefined, true);
+  }
+  return new RemoteCallError(id.provider, `${label}: ${message}`, undefined, false, undefined, { cause: err });
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // openai's APIConnectionError, undici's "fetch failed" TypeError, or a raw socket error.
+  if (err.name === 'APIConnectionError' || err.constructor.name === 'APIConnectionError') return true;
+  if (err instanceof TypeError && /fetch failed|terminated/i.test(err.message)) return true;
+  const code = (err as NodeJS.ErrnoException).code ?? ((err.cause as NodeJS.ErrnoException | undefined)?.code);
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+}

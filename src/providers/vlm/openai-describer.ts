@@ -1,0 +1,98 @@
+/**
+ * Describes an image with any OpenAI-compatible chat endpoint that accepts
+ * image input (OpenAI, OpenRouter, SiliconFlow, vLLM, Ollama...): one chat call
+ * per image, the image as a base64 data URL, a JSON reply. An unreadable
+ * reply is asked for once more, then the item fails with the reply quoted.
+ * Retries, timeouts and rate limits are the CallGuard's job, so the client's
+ * own retries are off.
+ */
+import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { ItemError } from '../../errors.js';
+import type { DescribeInput, Describer, Description } from '../../ports.js';
+import type { CallGuard } from '../resilience/call-guard.js';
+import { RemoteCallError, identityLabel } from '../resilience/remote-failure.js';
+import { PROMPT_VERSION, SYSTEM_PROMPT, userPrompt } from './prompt.js';
+import { parseDescriptionReply } from './reply-parser.js';
+
+export interface OpenAIDescriberOptions {
+  model: string;
+  baseURL: string;
+  apiKey: string;
+  guard: CallGuard;
+}
+
+/** Attempts at getting a readable reply for one image. */
+const READABLE_REPLY_ATTEMPTS = 2;
+const QUOTE_CHARS = 300;
+
+export class OpenAIDescriber implements Describer {
+  readonly model: string;
+  readonly promptVersion = PROMPT_VERSION;
+  private readonly client: OpenAI;
+  private readonly guard: CallGuard;
+  /** Cleared when the endpoint refuses `response_format` (some vLLM / OpenRouter models do). */
+  private jsonMode = true;
+
+  constructor(opts: OpenAIDescriberOptions) {
+    this.model = opts.model;
+    this.guard = opts.guard;
+    // baseURL and apiKey explicitly: otherwise the package reads OPENAI_BASE_URL on its own.
+    this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+  }
+
+  async describe(input: DescribeInput): Promise<Description> {
+    const usage = { promptTokens: 0, completionTokens: 0 };
+    let last = { problem: '', reply: '' };
+    for (let attempt = 0; attempt < READABLE_REPLY_ATTEMPTS; attempt++) {
+      const reply = await this.complete(input, usage);
+      const parsed = parseDescriptionReply(reply);
+      if (parsed.ok) return { ...parsed.description, usage };
+      last = { problem: parsed.problem, reply };
+    }
+    const quoted = last.reply.length > QUOTE_CHARS ? `${last.reply.slice(0, QUOTE_CHARS)}…` : last.reply;
+    throw new ItemError(
+      'describe',
+      `${identityLabel(this.guard.identity)} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
+      false,
+    );
+  }
+
+  /** One chat call; returns the reply text and adds its token usage. */
+  private async complete(input: DescribeInput, usage: { promptTokens: number; completionTokens: number }): Promise<string> {
+    const body = this.request(input);
+    let response;
+    try {
+      response = await this.guard.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
+    } catch (err) {
+      if (!(this.jsonMode && refusedJsonMode(err))) throw err;
+      this.jsonMode = false;
+      return this.complete(input, usage);
+    }
+    usage.promptTokens += response.usage?.prompt_tokens ?? 0;
+    usage.completionTokens += response.usage?.completion_tokens ?? 0;
+    return response.choices[0]?.message?.content ?? '';
+  }
+
+  private request(input: DescribeInput): ChatCompletionCreateParamsNonStreaming {
+    return {
+      model: this.model,
+      temperature: 0.2,
+      ...(this.jsonMode ? { response_format: { type: 'json_object' as const } } : {}),
+      messages: [
+        { role: 'system', content: SYSTEM_PROMPT },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: userPrompt(input.category, input.tags) },
+            { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${input.jpeg.toString('base64')}` } },
+          ],
+        },
+      ],
+    };
+  }
+}
+
+function refusedJsonMode(err: unknown): boolean {
+  return err instanceof RemoteCallError && err.status === 400 && /response_format|json_object|json mode/i.test(err.message);
+}

@@ -1,0 +1,215 @@
+/**
+ * RecallIndex on SQLite: KNN in the collection's vec0 tables (exact float32,
+ * or the quantised fast path of quantized-index.ts), BM25 over memes_fts,
+ * filters inside both. Tags are a JSON array, so a tag filter (and a source
+ * filter, which may match any meme_sources row) is turned into the set of
+ * matching meme ids with json_each and passed into the KNN as
+ * `meme_id IN (...)`: k results still come back when at least k match.
+ */
+import type { Db } from './database.js';
+import { fastIndexTables, hasFastIndex, SHARDS } from './quantized-index.js';
+import type {
+  CollectionInfo,
+  KeywordHit,
+  RecalledMeme,
+  RecallFilters,
+  RecallIndex,
+  VectorHit,
+  VectorSearchOptions,
+  VectorSearchResult,
+} from './recall-index.js';
+import { vecTableName, vectorBlob, type CollectionRow } from './vector-tables.js';
+
+/** Below this many vectors an exact KNN is fast enough (and exact). */
+export const EXACT_BELOW = 20_000;
+/** Coarse candidates per requested result on the quantised path. */
+export const OVERFETCH = 32;
+/** A filtered id set this small is scored exactly, row by row, without a KNN. */
+const SMALL_SET = 2_000;
+/** FTS5 column weights: the caption is what people remember, then tags, then the description. */
+const BM25 = 'bm25(memes_fts, 4.0, 1.0, 2.0)';
+
+type Params = unknown[];
+
+export class SqliteRecallIndex implements RecallIndex {
+  private readonly vecTables = new Map<string, string>();
+
+  constructor(private readonly db: Db) {}
+
+  collection(name: string): CollectionInfo | undefined {
+    const row = this.db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
+      | CollectionRow
+      | undefined;
+    if (!row) return undefined;
+    this.vecTables.set(row.name, row.vec_table);
+    return { name: row.name, dims: row.dims, model: row.model, size: this.size(row.vec_table), fast: hasFastIndex(this.db, row.vec_table) };
+  }
+
+  private size(vecTable: string): number {
+    try {
+      // vec0's own rowid map: a plain table, counted without touching the vectors.
+      return this.db.prepare(`SELECT count(*) FROM "${vecTable}_rowids"`).pluck().get() as number;
+    } catch {
+      return this.db.prepare(`SELECT count(*) FROM "${vecTable}"`).pluck().get() as number;
+    }
+  }
+
+  vectorSearch(
+    coll: CollectionInfo,
+    vector: Float32Array,
+    k: number,
+    filters: RecallFilters,
+    options: VectorSearchOptions = {},
+  ): VectorSearchResult {
+    const vecTable = this.vecTables.get(coll.name) ?? vecTableName(coll.name);
+    const query = vectorBlob(vector);
+    const ids = needsIdSet(filters) ? this.matchingIds(filters) : undefined;
+    if (ids && ids.length === 0) return { hits: [], method: 'exact', candidates: 0 };
+    if (ids && ids.length <= SMALL_SET && coll.fast) {
+      return { hits: this.rescore(vecTable, query, ids, k), method: 'exact', candidates: ids.length };
+    }
+    const fast = coll.fast && !options.exact && coll.size >= (options.exactBelow ?? EXACT_BELOW);
+    if (!fast) return { hits: this.exactKnn(vecTable, query, k, filters, ids), method: 'exact', candidates: coll.size };
+
+    const perShard = Math.ceil((k * (options.overfetch ?? OVERFETCH)) / SHARDS);
+    const { where, params } = metadataWhere(filters, ids);
+    const coarse = this.db.prepare(
+      `SELECT meme_id FROM "${fastIndexTables(vecTable).bin}"
+       WHERE embedding MATCH vec_quantize_binary(?) AND k = CAST(? AS INTEGER) AND shard = CAST(? AS INTEGER)${where}`,
+    );
+    coarse.pluck();
+    const candidates: number[] = [];
+    for (let shard = 0; shard < SHARDS; shard++) {
+      candidates.push(...(coarse.all(query, perShard, shard, ...params) as number[]));
+    }
+    return { hits: this.rescore(vecTable, query, candidates, k), method: 'quantized', candidates: candidates.length };
+  }
+
+  /** Exact cosine over the float32 copies of the given memes. */
+  private rescore(vecTable: string, query: Buffer, ids: readonly number[], k: number): VectorHit[] {
+    return this.db
+      .prepare(
+        `SELECT meme_id AS memeId, vec_distance_cosine(embedding, ?) AS distance FROM "${fastIndexTables(vecTable).f32}"
+         WHERE meme_id IN (SELECT value FROM json_each(?)) ORDER BY distance, meme_id LIMIT ?`,
+      )
+      .all(query, JSON.stringify(ids), k) as VectorHit[];
+  }
+
+  private exactKnn(vecTable: string, query: Buffer, k: number, filters: RecallFilters, ids?: number[]): VectorHit[] {
+    const { where, params } = metadataWhere(filters, ids);
+    return this.db
+      .prepare(
+        `SELECT meme_id AS memeId, distance FROM "${vecTable}"
+         WHERE embedding MATCH ? AND k = CAST(? AS INTEGER)${where} ORDER BY distance`,
+      )
+      .all(query, k, ...params) as VectorHit[];
+  }
+
+  /** Ids of memes passing every filter (used when a tag or source filter cannot be vec0 metadata). */
+  private matchingIds(filters: RecallFilters): number[] {
+    const { where, params } = memeWhere(filters);
+    return this.db.prepare(`SELECT m.id FROM memes m WHERE 1 = 1${where}`).pluck().all(...params) as number[];
+  }
+
+  keywordSearch(match: string, k: number, filters: RecallFilters): KeywordHit[] {
+    const { where, params } = memeWhere(filters);
+    return this.db
+      .prepare(
+        `SELECT f.rowid AS memeId, -${BM25} AS bm25 FROM memes_fts f JOIN memes m ON m.id = f.rowid
+         WHERE memes_fts MATCH ?${where} ORDER BY ${BM25}, f.rowid LIMIT ?`,
+      )
+      .all(match, ...params, k) as KeywordHit[];
+  }
+
+  memes(ids: readonly number[]): Map<number, RecalledMeme> {
+    const rows = this.db
+      .prepare(
+        `SELECT m.id, m.md5, m.storage_key, m.category, m.tags, m.is_animated, m.source_type,
+                d.description, d.ocr_text, f.ocr_text AS t_ocr, f.description AS t_desc, f.tags AS t_tags
+         FROM memes m
+         LEFT JOIN memes_fts f ON f.rowid = m.id
+         LEFT JOIN meme_descriptions d ON d.rowid = (
+           SELECT rowid FROM meme_descriptions WHERE md5 = m.md5 ORDER BY created_at DESC, rowid DESC LIMIT 1)
+         WHERE m.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids)) as MemeJoinRow[];
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          id: r.id,
+          md5: r.md5,
+          storageKey: r.storage_key,
+          category: r.category,
+          tags: JSON.parse(r.tags) as string[],
+          isAnimated: r.is_animated === 1,
+          sourceType: r.source_type,
+          description: r.description ?? '',
+          ocrText: r.ocr_text ?? '',
+          indexedTerms: [r.t_ocr ?? '', r.t_desc ?? '', r.t_tags ?? ''],
+        },
+      ]),
+    );
+  }
+}
+
+interface MemeJoinRow {
+  id: number;
+  md5: string;
+  storage_key: string;
+  category: string;
+  tags: string;
+  is_animated: number;
+  source_type: string;
+  description: string | null;
+  ocr_text: string | null;
+  t_ocr: string | null;
+  t_desc: string | null;
+  t_tags: string | null;
+}
+
+function needsIdSet(filters: RecallFilters): boolean {
+  return filters.tags.length > 0 || filters.source !== undefined;
+}
+
+/** Filters as SQL over `memes m` (keyword search and id sets). */
+function memeWhere(filters: RecallFilters): { where: string; params: Params } {
+  let where = '';
+  const params: Params = [];
+  for (const tag of filters.tags) {
+    where += ' AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?)';
+    params.push(tag);
+  }
+  if (filters.category !== undefined) {
+    where += ' AND m.category = ?';
+    params.push(filters.category);
+  }
+  if (filters.animated !== undefined) {
+    where += ' AND m.is_animated = ?';
+    params.push(filters.animated ? 1 : 0);
+  }
+  if (filters.source !== undefined) {
+    where += ' AND (m.source_type = ? OR EXISTS (SELECT 1 FROM meme_sources s WHERE s.meme_id = m.id AND s.source_type = ?))';
+    params.push(filters.source, filters.source);
+  }
+  return { where, params };
+}
+
+/** Filters as vec0 constraints: metadata columns, plus an id set for what metadata cannot hold. */
+function metadataWhere(filters: RecallFilters, ids?: readonly number[]): { where: string; params: Params } {
+  let where = '';
+  const params: Params = [];
+  if (filters.category !== undefined) {
+    where += ' AND category = ?';
+    params.push(filters.category);
+  }
+  if (filters.animated !== undefined) {
+    where += ' AND is_animated = CAST(? AS INTEGER)';
+    params.push(filters.animated ? 1 : 0);
+  }
+  if (ids) {
+    where += ' AND meme_id IN (SELECT value FROM json_each(?))';
+    params.push(JSON.stringify(ids));
+  }
+  return { where, params };
+}

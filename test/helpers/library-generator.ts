@@ -1,0 +1,75 @@
+/**
+ * Writes a synthetic but consistent library straight into a database and a
+ * local object folder: memes, source links, descriptions, vector rows, vec0
+ * rows, FTS rows and tiny objects. Much faster than ingest, for tests and
+ * benchmarks that need tens of thousands of memes.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openDatabase } from '../../src/store/database.js';
+import { indexTerms } from '../../src/store/fts-terms.js';
+import { ensureVectorTable, insertVector } from '../../src/store/vector-tables.js';
+import { objectKey } from '../../src/storage/object-key.js';
+
+export interface GeneratedLibrary {
+  db: string;
+  objects: string;
+  memes: number;
+  /** md5 of meme i (1-based, equal to its memes.id). */
+  md5(i: number): string;
+}
+
+export function generatedMd5(i: number): string {
+  return createHash('md5').update(`meme-${i}`).digest('hex');
+}
+
+export function generateLibrary(options: {
+  db: string;
+  objects: string;
+  memes: number;
+  dims?: number;
+  collection?: string;
+  source?: string;
+  batch?: number;
+}): GeneratedLibrary {
+  const { memes, dims = 16, collection = 'generated', source = 'staging:generated', batch = 5000 } = options;
+  const db = openDatabase(options.db);
+  const coll = ensureVectorTable(db, collection, dims, 'gen-embed');
+  const insMeme = db.prepare(
+    `INSERT INTO memes (id, md5, source_type, source_id, storage_key, width, height, format, is_animated, file_size, category, tags)
+     VALUES (?, ?, ?, ?, ?, 100, 100, 'png', ?, 4, ?, ?)`,
+  );
+  const insSource = db.prepare('INSERT INTO meme_sources (source_type, source_id, meme_id) VALUES (?, ?, ?)');
+  const insDesc = db.prepare(
+    `INSERT INTO meme_descriptions (md5, vlm_model, prompt_version, description, ocr_text) VALUES (?, 'gen-vlm', 'gen-1', ?, ?)`,
+  );
+  const insVec = db.prepare(
+    `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
+     VALUES (?, ?, ?, 'gen-embed', ?, 'gen-vlm', 'gen-1')`,
+  );
+  const insFts = db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
+  const vector = new Float32Array(dims);
+  for (let start = 1; start <= memes; start += batch) {
+    const end = Math.min(memes, start + batch - 1);
+    db.transaction(() => {
+      for (let i = start; i <= end; i++) {
+        const md5 = generatedMd5(i);
+        const key = objectKey(md5, 'png');
+        const category = `类别${i % 10}`;
+        insMeme.run(i, md5, source, `g${i}`, key, i % 7 === 0 ? 1 : 0, category, JSON.stringify([category]));
+        insSource.run(source, `g${i}`, i);
+        insDesc.run(md5, `${category} 表情包 ${i}`, `文字${i}`);
+        insVec.run(i, md5, collection, dims);
+        for (let d = 0; d < dims; d++) vector[d] = Math.sin(i * (d + 1));
+        insertVector(db, coll, i, vector, { category, isAnimated: i % 7 === 0, source });
+        insFts.run(i, indexTerms(`文字${i}`), indexTerms(`${category} 表情包 ${i}`), indexTerms(category));
+        const file = path.join(options.objects, key);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, 'meme');
+      }
+    })();
+  }
+  db.close();
+  return { db: options.db, objects: options.objects, memes, md5: generatedMd5 };
+}
