@@ -2,7 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import type { AppOverrides } from '../app.js';
 import { ExitCode } from '../errors.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerEmbed } from './commands/embed.js';
+import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
@@ -24,10 +27,14 @@ export function buildProgram(overrides: AppOverrides = {}): { program: Command; 
     .addHelpText(
       'after',
       `
-Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (signal or provider failure).
+Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (signal or provider failure),
+4 locked (another run of the same command holds the lock; see docs/operations.md).
 Docs: README.md`,
     );
   registerIngest(program, context);
+  registerDoctor(program, context);
+  registerRetryPending(program, context);
+  registerEmbed(program, context);
   registerVerify(program, context);
   registerStats(program, context);
   registerPurge(program, context);

@@ -39,6 +39,8 @@ export interface CrawlOptions {
   maxPixels: number;
   userAgent: string;
   retry?: RetryPolicy;
+  /** Ask again for images earlier runs refused for good (skipped.jsonl). */
+  retryRefused?: boolean;
   signal?: AbortSignal;
   /** The process environment, checked for settings that weaken TLS. */
   env?: NodeJS.ProcessEnv;
@@ -47,7 +49,7 @@ export interface CrawlOptions {
 
 export type CrawlEvent =
   | { kind: 'opened'; report: OpenReport; cursor: number; baseUrl: string }
-  | { kind: 'page'; page: number; url: string; found: number; known: number }
+  | { kind: 'page'; page: number; url: string; found: number; known: number; refused: number }
   | { kind: 'saved'; id: string; url: string; bytes: number; done: number }
   | { kind: 'skipped'; id: string; url: string; reason: string };
 
@@ -65,6 +67,9 @@ export interface CrawlSummary {
   saved: number;
   /** Already staged: skipped without a request. */
   known: number;
+  /** Refused for good by an earlier run (skipped.jsonl): skipped without a request. */
+  refused_before: number;
+  /** Skipped in this run (each with a reason). */
   skipped: number;
   bytes: number;
   requests: number;
@@ -92,12 +97,12 @@ export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {
     onRequest: () => requests++,
   });
 
-  const writer = await StagingWriter.open(opts.stagingRoot, site.id);
+  const writer = await StagingWriter.open(opts.stagingRoot, site.id, opts.retryRefused);
   try {
     const cursor = opts.cursor ?? (await readCrawlState(writer.paths.state))?.cursor ?? 1;
     opts.onEvent?.({ kind: 'opened', report: writer.report, cursor, baseUrl });
     const s = {
-      pages: 0, found: 0, saved: 0, known: 0, skipped: 0, bytes: 0,
+      pages: 0, found: 0, saved: 0, known: 0, refused_before: 0, skipped: 0, bytes: 0,
       skips: [] as CrawlSummary['skips'],
     };
     const tried = new Set<string>(); // ids attempted this run: a failed image is not fetched again from a later page
@@ -123,6 +128,9 @@ export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {
       } catch (err) {
         if (!(err instanceof FetchFailure)) throw err;
         s.skipped++;
+        if (err.permanent) {
+          await writer.recordRefusal({ id: c.id, image_url: c.imageUrl, reason: err.message, skipped_at: new Date().toISOString() });
+        }
         if (s.skips.length < MAX_LISTED_SKIPS) s.skips.push({ id: c.id, url: c.imageUrl, reason: err.message });
         opts.onEvent?.({ kind: 'skipped', id: c.id, url: c.imageUrl, reason: err.message });
       } finally {
@@ -146,10 +154,13 @@ export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {
         break;
       }
       s.pages++;
-      const fresh = candidates.filter((c) => !writer.has(c.id) && !tried.has(c.id));
+      const known = candidates.filter((c) => writer.has(c.id)).length;
+      const refused = candidates.filter((c) => !writer.has(c.id) && writer.wasRefused(c.id) && !tried.has(c.id)).length;
+      const fresh = candidates.filter((c) => !writer.has(c.id) && !writer.wasRefused(c.id) && !tried.has(c.id));
       s.found += candidates.length;
-      s.known += candidates.length - fresh.length;
-      opts.onEvent?.({ kind: 'page', page, url, found: candidates.length, known: candidates.length - fresh.length });
+      s.known += known;
+      s.refused_before += refused;
+      opts.onEvent?.({ kind: 'page', page, url, found: candidates.length, known, refused });
       if (candidates.length === 0) { ended = 'end-of-list'; break; }
       const attempted = await Promise.all(fresh.map((c) => pool(() => fetchOne(c))));
       fresh.forEach((c, i) => attempted[i] && tried.add(c.id));

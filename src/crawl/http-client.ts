@@ -18,10 +18,14 @@ import { RobotsCache, type RobotsFetch } from './robots.js';
 /** A request that did not produce a usable body. Expected: the crawler reports it as a skip. */
 export class FetchFailure extends Error {
   override name = 'FetchFailure';
+  /** Asking again later cannot help (404, not an image, too large, robots.txt, redirect loop). */
+  get permanent(): boolean {
+    return !this.retryable && !this.details.transient;
+  }
   constructor(
     message: string,
     readonly retryable: boolean,
-    readonly details: { status?: number; retryAfterMs?: number } = {},
+    readonly details: { status?: number; retryAfterMs?: number; transient?: boolean } = {},
   ) {
     super(message);
   }
@@ -65,13 +69,14 @@ export class HttpClient {
         if (!failure.retryable || attempt >= retry.retries) throw failure;
         const asked = failure.details.retryAfterMs;
         if (asked !== undefined && asked > retry.maxRetryAfterMs) {
-          throw new FetchFailure(`${failure.message}; the site asks to wait ${Math.ceil(asked / 1000)} s, longer than we wait`, false);
+          const message = `${failure.message}; the site asks to wait ${Math.ceil(asked / 1000)} s, longer than we wait`;
+          throw new FetchFailure(message, false, { transient: true });
         }
         const wait = retryDelayMs(attempt + 1, retry, asked);
         try {
           await sleep(wait, undefined, signal ? { signal } : undefined);
         } catch {
-          throw new FetchFailure(`${failure.message}; interrupted before retrying`, false);
+          throw new FetchFailure(`${failure.message}; interrupted before retrying`, false, { transient: true });
         }
       }
     }
@@ -132,7 +137,7 @@ export class HttpClient {
     try {
       await this.options.limiter.acquire(this.options.signal);
     } catch {
-      throw new FetchFailure('interrupted while waiting for the rate limit', false);
+      throw new FetchFailure('interrupted while waiting for the rate limit', false, { transient: true });
     }
   }
 
@@ -228,7 +233,7 @@ function asFailure(err: unknown, timeoutMs: number): FetchFailure {
   const detail = cause?.code ?? cause?.message ?? errorMessage(err);
   // A certificate problem will not fix itself: no retry, and never a fallback to no verification.
   if (typeof cause?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(cause.code)) {
-    return new FetchFailure(`TLS verification failed: ${detail}`, false);
+    return new FetchFailure(`TLS verification failed: ${detail}`, false, { transient: true });
   }
   return new FetchFailure(`network error: ${detail}`, true);
 }

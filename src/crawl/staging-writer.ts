@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { TEMP_PREFIX, stagingPaths, type ManifestRecord, type StagingPaths } from '../staging/layout.js';
+import { TEMP_PREFIX, stagingPaths, type ManifestRecord, type SkipRecord, type StagingPaths } from '../staging/layout.js';
 import { readManifest, repairTornTail, type TailRepair } from '../staging/manifest.js';
 
 export interface OpenReport {
@@ -20,6 +20,8 @@ export interface OpenReport {
   removedTemps: number;
   /** Ids already in the manifest: skipped without a request. */
   known: number;
+  /** Ids earlier runs refused for good (skipped.jsonl): not asked for again unless retried on purpose. */
+  refused: number;
   malformedLines: number;
 }
 
@@ -29,33 +31,47 @@ export class StagingWriter {
   private constructor(
     readonly paths: StagingPaths,
     private readonly ids: Set<string>,
+    private readonly refused: Set<string>,
     private readonly manifest: fs.FileHandle,
+    private readonly skipLog: fs.FileHandle,
     readonly report: OpenReport,
   ) {}
 
-  static async open(root: string, sourceId: string): Promise<StagingWriter> {
+  /** @param retryRefused forget skipped.jsonl for this run (its images are asked for again). */
+  static async open(root: string, sourceId: string, retryRefused = false): Promise<StagingWriter> {
     const paths = stagingPaths(root, sourceId);
     await fs.mkdir(paths.images, { recursive: true });
     await acquireLock(paths.lock, sourceId);
     try {
       const tail = await repairTornTail(paths.manifest);
+      await repairTornTail(paths.skipped);
       const removedTemps = await removeTemps(paths.images);
-      const ids = new Set<string>();
-      let malformedLines = 0;
-      for await (const line of readManifest(paths.manifest)) {
-        if (line.kind === 'malformed') malformedLines++;
-        else if (typeof line.record['id'] === 'string') ids.add(line.record['id']);
-      }
+      const { ids, malformed } = await loadIds(paths.manifest);
+      const refused = retryRefused ? new Set<string>() : (await loadIds(paths.skipped)).ids;
       const manifest = await fs.open(paths.manifest, 'a');
-      return new StagingWriter(paths, ids, manifest, { tail, removedTemps, known: ids.size, malformedLines });
+      const skipLog = await fs.open(paths.skipped, 'a');
+      const report = { tail, removedTemps, known: ids.size, refused: refused.size, malformedLines: malformed };
+      return new StagingWriter(paths, ids, refused, manifest, skipLog, report);
     } catch (err) {
       await fs.rm(paths.lock, { force: true });
       throw err;
     }
   }
 
+  /** Already staged. */
   has(id: string): boolean {
     return this.ids.has(id);
+  }
+
+  /** Refused for good by an earlier run. */
+  wasRefused(id: string): boolean {
+    return this.refused.has(id);
+  }
+
+  /** Remembers an image that cannot succeed later (404, not an image, too large, robots.txt). */
+  async recordRefusal(record: SkipRecord): Promise<void> {
+    await this.append(this.skipLog, record);
+    this.refused.add(record.id);
   }
 
   /** A fresh temporary file in images/ (same file system, so the rename is atomic). */
@@ -74,16 +90,20 @@ export class StagingWriter {
     const filename = `${record.id}.${ext}`;
     await fs.rename(tempFile, path.join(this.paths.images, filename));
     const line: ManifestRecord = { ...rest, filename };
-    const text = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
-    // One write per line, one line at a time: lines never interleave.
-    const write = this.appendChain.then(async () => {
-      const { bytesWritten } = await this.manifest.write(text, 0, text.length, null);
-      if (bytesWritten !== text.length) throw new Error(`short write to ${this.paths.manifest}`);
-    });
-    this.appendChain = write.catch(() => undefined);
-    await write;
+    await this.append(this.manifest, line);
     this.ids.add(record.id);
     return line;
+  }
+
+  /** One whole line in one write to an O_APPEND file, one line at a time: lines never interleave. */
+  private append(handle: fs.FileHandle, value: unknown): Promise<void> {
+    const text = Buffer.from(`${JSON.stringify(value)}\n`, 'utf8');
+    const write = this.appendChain.then(async () => {
+      const { bytesWritten } = await handle.write(text, 0, text.length, null);
+      if (bytesWritten !== text.length) throw new Error('short write to a staging file');
+    });
+    this.appendChain = write.catch(() => undefined);
+    return write;
   }
 
   async discard(tempFile: string): Promise<void> {
@@ -94,6 +114,7 @@ export class StagingWriter {
     await this.appendChain;
     await this.manifest.sync().catch(() => undefined);
     await this.manifest.close();
+    await this.skipLog.close();
     await fs.rm(this.paths.lock, { force: true });
   }
 }
@@ -124,6 +145,16 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+async function loadIds(file: string): Promise<{ ids: Set<string>; malformed: number }> {
+  const ids = new Set<string>();
+  let malformed = 0;
+  for await (const line of readManifest(file)) {
+    if (line.kind === 'malformed') malformed++;
+    else if (typeof line.record['id'] === 'string') ids.add(line.record['id']);
+  }
+  return { ids, malformed };
 }
 
 async function removeTemps(images: string): Promise<number> {

@@ -5,6 +5,7 @@
  *   <root>/<id>/manifest.jsonl   one JSON object a line, appended whole
  *   <root>/<id>/images/<id>.<ext>
  *   <root>/<id>/images/.tmp-*    downloads in progress (a crash may leave some)
+ *   <root>/<id>/skipped.jsonl    images refused for good (404, not an image…): not asked for again
  *   <root>/<id>/state.json       the crawl cursor, replaced atomically
  *   <root>/<id>/.crawl.lock      held by a running crawl
  */
@@ -15,6 +16,7 @@ import { stagingIdProblem } from '../sources/staging-source.js';
 export const MANIFEST = 'manifest.jsonl';
 export const IMAGES = 'images';
 export const STATE = 'state.json';
+export const SKIPPED = 'skipped.jsonl';
 export const LOCK = '.crawl.lock';
 export const TEMP_PREFIX = '.tmp-';
 
@@ -24,6 +26,7 @@ export interface StagingPaths {
   manifest: string;
   images: string;
   state: string;
+  skipped: string;
   lock: string;
 }
 
@@ -38,6 +41,7 @@ export function stagingPaths(root: string, id: string): StagingPaths {
     manifest: path.join(dir, MANIFEST),
     images: path.join(dir, IMAGES),
     state: path.join(dir, STATE),
+    skipped: path.join(dir, SKIPPED),
     lock: path.join(dir, LOCK),
   };
 }
@@ -54,4 +58,12 @@ export interface ManifestRecord {
   image_url?: string;
   file_size?: number;
   crawled_at?: string;
+}
+
+/** One line of skipped.jsonl. */
+export interface SkipRecord {
+  id: string;
+  image_url: string;
+  reason: string;
+  skipped_at: string;
 }

@@ -20,6 +20,8 @@ export interface GeneratedLibrary {
   md5(i: number): string;
 }
 
+const LINKS_PER_FILE = 20_000;
+
 export function generatedMd5(i: number): string {
   return createHash('md5').update(`meme-${i}`).digest('hex');
 }
@@ -50,6 +52,9 @@ export function generateLibrary(options: {
   );
   const insFts = db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
   const vector = new Float32Array(dims);
+  // Objects are hard links to a few seed files: creating 100k files one by one is the slow part.
+  for (let s = 0; s < 256; s++) fs.mkdirSync(path.join(options.objects, s.toString(16).padStart(2, '0')), { recursive: true });
+  const seed = (i: number) => path.join(options.objects, `seed-${Math.floor((i - 1) / LINKS_PER_FILE)}`);
   for (let start = 1; start <= memes; start += batch) {
     const end = Math.min(memes, start + batch - 1);
     db.transaction(() => {
@@ -64,12 +69,12 @@ export function generateLibrary(options: {
         for (let d = 0; d < dims; d++) vector[d] = Math.sin(i * (d + 1));
         insertVector(db, coll, i, vector, { category, isAnimated: i % 7 === 0, source });
         insFts.run(i, indexTerms(`文字${i}`), indexTerms(`${category} 表情包 ${i}`), indexTerms(category));
-        const file = path.join(options.objects, key);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, 'meme');
+        if ((i - 1) % LINKS_PER_FILE === 0) fs.writeFileSync(seed(i), 'meme');
+        fs.linkSync(seed(i), path.join(options.objects, key));
       }
     })();
   }
+  for (let i = 1; i <= memes; i += LINKS_PER_FILE) fs.rmSync(seed(i));
   db.close();
   return { db: options.db, objects: options.objects, memes, md5: generatedMd5 };
 }

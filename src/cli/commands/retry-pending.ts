@@ -110,7 +110,7 @@ function printReport(reporter: Reporter, report: RetryReport): void {
     reporter.say(`memes without a vector: embedded ${b.embedded}, failed ${b.failed}, skipped ${b.skipped}`);
   }
   const r = report.remaining;
-  reporter.say(`jobs now: due ${r.due}, waiting ${r.failed - Math.min(r.failed, r.due)}, dead ${r.dead}, done ${r.done}`);
+  reporter.say(`jobs now: ${r.due} due, ${r.failed} failed, ${r.pending} pending, ${r.dead} dead, ${r.done} done`);
   const stopped = s.aborted ?? b.aborted;
   if (stopped) reporter.say(`stopped early: ${stopped}`);
 }

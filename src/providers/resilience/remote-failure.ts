@@ -84,7 +84,9 @@ export function classifyFailure(
   const e = err as StatusLike;
   if (typeof e?.status === 'number') {
     const headers = e.headers instanceof Headers ? e.headers : undefined;
-    return httpFailure(id, e.status, typeof e.message === 'string' ? e.message : '', headers, redact);
+    // The openai package prefixes its messages with the status ("429 Rate limit..."); say it once.
+    const detail = typeof e.message === 'string' ? e.message.replace(new RegExp(`^${e.status}\\s*`), '') : '';
+    return httpFailure(id, e.status, detail, headers, redact);
   }
   const message = redact(errorMessage(err)).slice(0, 300);
   if (err instanceof SyntaxError) {

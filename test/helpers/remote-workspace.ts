@@ -1,0 +1,48 @@
+/**
+ * A workspace whose config points the VLM and one embedding at a fake
+ * OpenAI-compatible server, with the API keys in an env object (never in
+ * process.env), plus the counts tests check afterwards.
+ */
+import Database from 'better-sqlite3';
+import type { FakeOpenAI } from './fake-openai-server.js';
+import { makeWorkspace, type Workspace } from './workspace.js';
+
+export const VLM_KEY_ENV = 'EMOMO_TEST_VLM_KEY';
+export const EMBED_KEY_ENV = 'EMOMO_TEST_EMBED_KEY';
+
+export interface RemoteWorkspaceOptions {
+  provider?: 'jina' | 'openai' | 'modelscope';
+  model?: string;
+  dims?: number;
+  batchSize?: number;
+  workers?: number;
+  vlmConcurrency?: number;
+  retryCount?: number;
+  vlmTimeout?: string;
+}
+
+export function makeRemoteWorkspace(fake: FakeOpenAI, o: RemoteWorkspaceOptions = {}): Workspace {
+  const provider = o.provider ?? 'jina';
+  const model = o.model ?? (provider === 'jina' ? 'jina-embeddings-v3' : 'Qwen/Qwen3-Embedding-8B');
+  const embeddings =
+    `embeddings:\n  - name: remote\n    provider: ${provider}\n    model: ${model}\n` +
+    `    base_url: ${provider === 'jina' ? fake.url : fake.baseURL}\n    api_key_env: ${EMBED_KEY_ENV}\n` +
+    `    dimensions: ${o.dims ?? 64}\n    collection: remote\n    batch_size: ${o.batchSize ?? 32}\n`;
+  const extra =
+    `vlm:\n  provider: openai\n  model: fake-vlm\n  base_url: ${fake.baseURL}\n  api_key_env: ${VLM_KEY_ENV}\n` +
+    `  timeout: ${o.vlmTimeout ?? '5s'}\n  concurrency: ${o.vlmConcurrency ?? o.workers ?? 8}\n` +
+    `ingest:\n  workers: ${o.workers ?? 8}\n  retry_count: ${o.retryCount ?? 3}\n`;
+  return makeWorkspace(extra, embeddings);
+}
+
+export function keyEnv(vlmKey: string, embedKey = vlmKey): NodeJS.ProcessEnv {
+  return { [VLM_KEY_ENV]: vlmKey, [EMBED_KEY_ENV]: embedKey };
+}
+
+export function tableCounts(ws: Workspace): { memes: number; vectors: number; descriptions: number; jobs: number } {
+  const db = new Database(ws.db, { readonly: true });
+  const n = (table: string) => (db.prepare(`SELECT count(*) n FROM ${table}`).get() as { n: number }).n;
+  const counts = { memes: n('memes'), vectors: n('meme_vectors'), descriptions: n('meme_descriptions'), jobs: n('jobs') };
+  db.close();
+  return counts;
+}
