@@ -8,7 +8,7 @@ import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectStorage, PutResult } from '../ports.js';
-import { assertStorableKey, isObjectKey } from './object-key.js';
+import { assertStorableKey, isObjectKey, isProbeKey } from './object-key.js';
 
 const TMP_PREFIX = '.tmp-';
 const LEFTOVER = /^[0-9a-f]{2}\/\.tmp-[0-9a-f]+$/;
@@ -58,7 +58,10 @@ export class LocalStorage implements ObjectStorage {
   }
 
   async delete(key: string): Promise<void> {
-    await fs.rm(this.file(key), { force: true });
+    const file = this.file(key);
+    await fs.rm(file, { force: true });
+    // The doctor's probe leaves no empty folder behind (fails harmlessly if another probe is in it).
+    if (isProbeKey(key)) await fs.rmdir(path.dirname(file)).catch(() => undefined);
   }
 
   async *list(): AsyncIterable<string> {

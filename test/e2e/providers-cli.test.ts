@@ -34,9 +34,12 @@ test('emomo ingest with a rejected key: exit 3, one JSON summary, the variable n
   const summary = JSON.parse(run.stdout) as { failed: number; aborted?: string };
   assert.equal(summary.failed, 0);
   assert.match(summary.aborted ?? '', new RegExp(`vlm "openai" \\(model fake-vlm\\) rejected the API key in ${VLM_KEY_ENV} \\(HTTP 401\\)`));
-  assert.match(run.stderr, new RegExp(`rejected the API key in ${VLM_KEY_ENV}`));
+  // Without --json the human report on stderr says the same.
+  const human = await runCli(['ingest', '--source=staging:cron', '--config', ws.config], { env: keyEnv(WRONG_KEY) });
+  assert.equal(human.code, 3);
+  assert.match(human.stderr, new RegExp(`stopped early: .*rejected the API key in ${VLM_KEY_ENV}`));
   assert.deepEqual(tableCounts(ws), { memes: 0, vectors: 0, descriptions: 0, jobs: 0 });
   const dbBytes = [ws.db, `${ws.db}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1'));
-  for (const text of [run.stdout, run.stderr, ...dbBytes]) assert.ok(!text.includes(WRONG_KEY.slice(3)), 'key leaked');
+  for (const text of [run.stdout, run.stderr, human.stdout, human.stderr, ...dbBytes]) assert.ok(!text.includes(WRONG_KEY.slice(3)), 'key leaked');
   assert.ok(fake.requests.every((r) => r.hasAuth));
 });

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor } from '../item-processor.js';
+import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
 import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -53,14 +53,20 @@ Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
     );
 }
 
-export async function ingest(flags: IngestFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
+export async function ingest(
+  flags: IngestFlags,
+  app: App,
+  reporter: Reporter,
+  signal: AbortSignal,
+  clock: Clock = systemClock,
+): Promise<number> {
   const { config } = app;
   const source = openSource(flags.source, config.sources);
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const workers = flags.workers ?? config.ingest.workers;
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
-  const processor = buildItemProcessor(app, embedding, embedder, { force: flags.force, dryRun: flags.dryRun });
+  const processor = buildItemProcessor(app, embedding, embedder, { force: flags.force, dryRun: flags.dryRun, clock });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,
