@@ -20,7 +20,7 @@ export function buildItemProcessor(
   app: App,
   embedding: EmbeddingConfig,
   embedder: Embedder,
-  opts: { force: boolean; dryRun: boolean; owner?: string; clock?: Clock },
+  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; clock?: Clock },
 ): ItemProcessor {
   const { config } = app;
   const clock = opts.clock ?? systemClock;
@@ -28,6 +28,7 @@ export function buildItemProcessor(
     { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner },
     {
       collection: embedding.collection,
+      lanes: opts.workers,
       limits: { maxPixels: config.ingest.maxPixels },
       minSide: config.ingest.minSide,
       maxSide: config.vlm.maxSide,

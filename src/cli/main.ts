@@ -2,11 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import type { AppOverrides } from '../app.js';
 import { ExitCode } from '../errors.js';
+import { registerCrawl } from './commands/crawl.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
+import { registerRecall } from './commands/recall.js';
+import { registerStaging } from './commands/staging.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
 import { CommandContext, type GlobalOptions } from './context.js';
@@ -31,6 +34,8 @@ Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (
 4 locked (another run of the same command holds the lock; see docs/operations.md).
 Docs: README.md`,
     );
+  registerCrawl(program, context);
+  registerStaging(program, context);
   registerIngest(program, context);
   registerDoctor(program, context);
   registerRetryPending(program, context);
@@ -38,6 +43,7 @@ Docs: README.md`,
   registerVerify(program, context);
   registerStats(program, context);
   registerPurge(program, context);
+  registerRecall(program, context);
   return { program, context };
 }
 

@@ -41,3 +41,18 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** Cuts text to at most `width` terminal columns (CJK counts 2), ending in "…" when cut; newlines become spaces. */
+export function truncateToWidth(text: string, width: number): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  if (displayWidth(flat) <= width) return flat;
+  let out = '';
+  let used = 0;
+  for (const ch of flat) {
+    const w = displayWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return `${out}…`;
+}

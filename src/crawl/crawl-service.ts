@@ -127,6 +127,8 @@ export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {
         opts.onEvent?.({ kind: 'saved', id: c.id, url: c.imageUrl, bytes: image.bytes, done: s.saved });
       } catch (err) {
         if (!(err instanceof FetchFailure)) throw err;
+        // Cut short by the stop signal before any byte arrived: not a skip, just left for the next run.
+        if (signal?.aborted && err.details.transient) return false;
         s.skipped++;
         if (err.permanent) {
           await writer.recordRefusal({ id: c.id, image_url: c.imageUrl, reason: err.message, skipped_at: new Date().toISOString() });

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
 import { TEMP_PREFIX, stagingPaths, type ManifestRecord, type SkipRecord, type StagingPaths } from '../staging/layout.js';
+import { acquireLock, releaseLock } from '../staging/lock.js';
 import { readManifest, repairTornTail, type TailRepair } from '../staging/manifest.js';
 
 export interface OpenReport {
@@ -53,7 +53,7 @@ export class StagingWriter {
       const report = { tail, removedTemps, known: ids.size, refused: refused.size, malformedLines: malformed };
       return new StagingWriter(paths, ids, refused, manifest, skipLog, report);
     } catch (err) {
-      await fs.rm(paths.lock, { force: true });
+      await releaseLock(paths.lock);
       throw err;
     }
   }
@@ -115,35 +115,7 @@ export class StagingWriter {
     await this.manifest.sync().catch(() => undefined);
     await this.manifest.close();
     await this.skipLog.close();
-    await fs.rm(this.paths.lock, { force: true });
-  }
-}
-
-/** One crawl per source at a time; a lock whose process is gone (kill -9) is taken over. */
-async function acquireLock(lock: string, sourceId: string): Promise<void> {
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      await fs.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-      throw new UsageError(`another crawl of "${sourceId}" is running (pid ${pid}); if it is not, delete ${lock}`);
-    }
-    await fs.rm(lock, { force: true });
-  }
-  throw new UsageError(`could not take the crawl lock ${lock}`);
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    await releaseLock(this.paths.lock);
   }
 }
 

@@ -1,7 +1,9 @@
 /**
- * Streams a source through a bounded worker pool. At most `workers` items are
- * processed at once and at most `workers * 2` are queued, so memory does not
- * grow with the size of the source. Every entry ends as an outcome value; the
+ * Streams a source through a bounded worker pool. `workers` is the number of
+ * describe lanes (see ItemOptions.lanes); up to twice that many items are in
+ * flight, so embedding and committing overlap the next describes, and at most
+ * `workers * 3` entries are held at all, so memory does not grow with the size
+ * of the source. Every entry ends as an outcome value; the
  * run only stops early when asked to (signal) or when a provider circuit opens.
  */
 import pLimit from 'p-limit';
@@ -26,7 +28,7 @@ export async function ingestSource(
   opts: IngestRunOptions,
 ): Promise<RunSummary> {
   const summary = new SummaryBuilder();
-  const pool = pLimit(opts.workers);
+  const pool = pLimit(opts.workers * 2);
   const inflight = new Set<Promise<void>>();
   let taken = 0;
   // Stops the run from inside (an AbortedError from a provider) as well as from outside (signal).
@@ -60,7 +62,7 @@ export async function ingestSource(
     taken++;
     const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
     inflight.add(task);
-    if (inflight.size >= opts.workers * 2) await Promise.race(inflight);
+    if (inflight.size >= opts.workers * 3) await Promise.race(inflight);
   }
   await Promise.all(inflight);
 

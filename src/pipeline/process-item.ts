@@ -18,6 +18,7 @@ import { newOwnerId } from '../store/claims.js';
 import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { KeyedLock } from './keyed-lock.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
@@ -51,6 +52,12 @@ export type FailedItem = Pick<SourceItem, 'sourceType' | 'sourceId'> & Partial<O
 
 export interface ItemOptions {
   collection: string;
+  /**
+   * Describe lanes (the worker count): items that may be describing or
+   * uploading at once. Embedding and committing run behind the lanes, so a
+   * lane goes straight to the next image's (slow, paid) describe call.
+   */
+  lanes: number;
   limits: ImageLimits;
   /** Images whose shorter side is below this are skipped (0 = no minimum). */
   minSide: number;
@@ -65,12 +72,14 @@ type Undo = () => Promise<void>;
 export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
   private readonly owner: string;
+  private readonly lane: LimitFunction;
 
   constructor(
     private readonly deps: ItemDeps,
     private readonly opts: ItemOptions,
   ) {
     this.owner = deps.owner ?? newOwnerId();
+    this.lane = pLimit(opts.lanes);
   }
 
   async process(item: SourceItem): Promise<ItemOutcome> {
@@ -155,32 +164,35 @@ export class ItemProcessor implements ItemHandler {
     const kind = existing ? 'reused' : 'added';
     if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
 
-    at.stage = 'describe';
-    const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
-    let described: { key: DescriptionKey; description: Description } | undefined;
-    const exact = store.findDescription(wanted);
-    if (exact) described = { key: wanted, description: exact };
-    else if (existing && !force) described = store.findLatestDescription(md5);
-    if (!described) {
-      at.stage = 'decode';
-      const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
+    const { described, storageKey } = await this.lane(async () => {
       at.stage = 'describe';
-      const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
-      store.saveDescription(wanted, description);
-      described = { key: wanted, description };
-    }
-
-    at.stage = 'store';
-    const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
-    if (!existing) {
-      const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
-      if (created) {
-        undo.push(async () => {
-          // Another process may have committed a meme on this object meanwhile.
-          if (!store.isStorageKeyReferenced(storageKey)) await storage.delete(storageKey);
-        });
+      const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
+      let described: { key: DescriptionKey; description: Description } | undefined;
+      const exact = store.findDescription(wanted);
+      if (exact) described = { key: wanted, description: exact };
+      else if (existing && !force) described = store.findLatestDescription(md5);
+      if (!described) {
+        at.stage = 'decode';
+        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
+        at.stage = 'describe';
+        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+        store.saveDescription(wanted, description);
+        described = { key: wanted, description };
       }
-    }
+
+      at.stage = 'store';
+      const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
+      if (!existing) {
+        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
+        if (created) {
+          undo.push(async () => {
+            // Another process may have committed a meme on this object meanwhile.
+            if (!store.isStorageKeyReferenced(storageKey)) await storage.delete(storageKey);
+          });
+        }
+      }
+      return { described, storageKey };
+    });
 
     at.stage = 'embed';
     const tags = existing?.tags ?? item.tags;

@@ -85,8 +85,10 @@ export interface VerifyReport {
   /** Total inconsistencies found (before any repair). */
   found: number;
   issues: Issue[];
+  /** What was checked (before any repair). */
   totals: VerifyTotals;
-  /** Memes that have a vector elsewhere but not in this collection yet: `emomo embed` fills these; not an error. */
+  totals_after_repair?: VerifyTotals;
+  /** As of the end of the run. Memes that have a vector elsewhere but not in this collection yet: `emomo embed` fills these; not an error. */
   backfill: Array<{ collection: string; missing: number }>;
   repaired?: RepairAction[];
   /** What a fresh verify found after the repair (only with repair). */
@@ -127,7 +129,7 @@ export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, 
       store.begin();
       const after = await audit(store, storage, options);
       report.remaining = after.issues;
-      report.totals = after.totals;
+      report.totals_after_repair = after.totals;
       report.backfill = after.backfill;
       report.consistent = after.found === 0;
     }

@@ -27,6 +27,8 @@ const STATUS_NAMES: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
+const MESSAGE_LIMIT = 300;
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
 
 export function s3Failure(err: unknown): S3Failure {
@@ -60,6 +62,8 @@ export function s3Error(op: string, key: string, err: unknown): ProviderError {
   const f = s3Failure(err);
   const status = f.status !== undefined ? ` (HTTP ${f.status})` : '';
   // HEAD responses have no body, so the SDK's message is then just the code or "UnknownError".
-  const said = f.message && f.message !== f.code && f.message !== 'UnknownError' ? `: ${f.message}` : '';
+  // Server messages can be long (some echo the whole signed header): keep the start.
+  const text = f.message.length > MESSAGE_LIMIT ? `${f.message.slice(0, MESSAGE_LIMIT)}…` : f.message;
+  const said = text && f.message !== f.code && f.message !== 'UnknownError' ? `: ${text}` : '';
   return new ProviderError('s3', `S3 ${op} ${key} failed: ${f.code}${status}${said}`, f.status, isRetryable(f));
 }

@@ -5,8 +5,12 @@
  * Latin words and numbers stay whole (lower-cased). Queries are segmented the
  * same way, so a two-character word matches wherever it occurs.
  */
+import type { Database } from 'better-sqlite3';
+
 const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
-const TOKEN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+|[\p{L}\p{N}]+/gu;
+// A CJK run, or a run of other letters and digits: "emo了" is "emo" + "了", not one CJK run.
+const TOKEN =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+|(?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{N}])+/gu;
 
 function cjkTerms(run: string, unigrams: boolean): string[] {
   const chars = [...run];
@@ -52,4 +56,22 @@ export function matchExpression(terms: readonly string[]): string | undefined {
 export function matchedTerms(terms: readonly string[], indexed: readonly string[]): string[] {
   const present = new Set(indexed.flatMap((column) => column.split(' ')));
   return terms.filter((t) => present.has(t));
+}
+
+/** Rebuilds memes_fts from each meme's newest description and its tags (after a segmentation change). */
+export function reindexKeywords(db: Database): void {
+  const rows = db
+    .prepare(
+      `SELECT m.id, m.tags, d.ocr_text, d.description FROM memes m
+       JOIN memes_fts f ON f.rowid = m.id
+       JOIN meme_descriptions d ON d.rowid = (
+         SELECT rowid FROM meme_descriptions WHERE md5 = m.md5 ORDER BY created_at DESC, rowid DESC LIMIT 1)`,
+    )
+    .all() as Array<{ id: number; tags: string; ocr_text: string; description: string }>;
+  const remove = db.prepare('DELETE FROM memes_fts WHERE rowid = ?');
+  const insert = db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
+  for (const r of rows) {
+    remove.run(r.id);
+    insert.run(r.id, indexTerms(r.ocr_text), indexTerms(r.description), indexTerms((JSON.parse(r.tags) as string[]).join(' ')));
+  }
 }

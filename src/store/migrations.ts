@@ -4,6 +4,7 @@
  * each in its own transaction. Append new steps, never edit old ones.
  */
 import type { Database } from 'better-sqlite3';
+import { reindexKeywords } from './fts-terms.js';
 import { buildFastIndex } from './quantized-index.js';
 
 const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
@@ -122,10 +123,12 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
     `),
   // 3: the quantised recall index (binary coarse pass + float32 rescoring, see
-  // quantized-index.ts) for collections created before it existed.
+  // quantized-index.ts) for collections created before it existed; and the keyword
+  // index re-segmented, since mixed runs like "emo了" now split into "emo" + "了".
   (db) => {
     const rows = db.prepare('SELECT vec_table, dims FROM collections').all() as Array<{ vec_table: string; dims: number }>;
     for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
+    reindexKeywords(db);
   },
 ];
 

@@ -52,6 +52,8 @@ export interface KeywordHit {
   memeId: number;
   /** BM25 relevance, negated from FTS5's bm25() so that higher is better. */
   bm25: number;
+  /** The meme's caption is exactly the query (compared as indexed terms). */
+  exact: boolean;
 }
 
 export interface RecalledMeme {
@@ -77,7 +79,10 @@ export interface RecallIndex {
     filters: RecallFilters,
     options?: VectorSearchOptions,
   ): VectorSearchResult;
-  /** `match` is an FTS5 expression built by fts-terms.ts `matchExpression`. */
-  keywordSearch(match: string, k: number, filters: RecallFilters): KeywordHit[];
+  /**
+   * `match` is an FTS5 expression built by fts-terms.ts `matchExpression`; `exactTerms`
+   * (the query's `indexTerms`) marks and ranks first captions that are exactly the query.
+   */
+  keywordSearch(match: string, k: number, filters: RecallFilters, exactTerms?: string): KeywordHit[];
   memes(ids: readonly number[]): Map<number, RecalledMeme>;
 }

@@ -111,14 +111,16 @@ export class SqliteRecallIndex implements RecallIndex {
     return this.db.prepare(`SELECT m.id FROM memes m WHERE 1 = 1${where}`).pluck().all(...params) as number[];
   }
 
-  keywordSearch(match: string, k: number, filters: RecallFilters): KeywordHit[] {
+  keywordSearch(match: string, k: number, filters: RecallFilters, exactTerms?: string): KeywordHit[] {
     const { where, params } = memeWhere(filters);
-    return this.db
+    // A caption that is exactly the query (same indexed terms) ranks first: the user typed it.
+    const rows = this.db
       .prepare(
-        `SELECT f.rowid AS memeId, -${BM25} AS bm25 FROM memes_fts f JOIN memes m ON m.id = f.rowid
-         WHERE memes_fts MATCH ?${where} ORDER BY ${BM25}, f.rowid LIMIT ?`,
+        `SELECT f.rowid AS memeId, -${BM25} AS bm25, f.ocr_text = ? AS exact FROM memes_fts f JOIN memes m ON m.id = f.rowid
+         WHERE memes_fts MATCH ?${where} ORDER BY exact DESC, ${BM25}, f.rowid LIMIT ?`,
       )
-      .all(match, ...params, k) as KeywordHit[];
+      .all(exactTerms ?? null, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
+    return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact === 1 }));
   }
 
   memes(ids: readonly number[]): Map<number, RecalledMeme> {

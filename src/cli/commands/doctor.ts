@@ -1,5 +1,5 @@
 /** `emomo doctor`: check config, database, storage and providers; print a table or one JSON object. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode } from '../../errors.js';
 import { runDoctor, type DoctorReport } from '../../health/doctor.js';
@@ -25,7 +25,9 @@ export function registerDoctor(program: Command, context: CommandContext): void 
   program
     .command('doctor')
     .description('check the config, database, object storage and every configured provider with one tiny real request each')
-    .option('--timeout <duration>', 'longest any single check may take: 500ms, 10s, 1m', duration, 30_000)
+    .addOption(
+      new Option('--timeout <duration>', 'longest any single check may take: 500ms, 10s, 1m').argParser(duration).default(30_000, '30s'),
+    )
     .addHelpText(
       'after',
       `

@@ -66,7 +66,7 @@ export async function ingest(
   const workers = flags.workers ?? config.ingest.workers;
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
-  const processor = buildItemProcessor(app, embedding, embedder, { force: flags.force, dryRun: flags.dryRun, clock });
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,

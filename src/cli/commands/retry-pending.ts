@@ -61,7 +61,8 @@ export async function retryPendingCommand(
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
-  const processor = buildItemProcessor(app, embedding, embedder, { force: false, dryRun: false, owner, clock });
+  const workers = flags.workers ?? app.config.ingest.workers;
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });
   reporter.log('info', `retry-pending → collection ${embedding.collection}`, {
     embedding: embedding.name,
     include_dead: flags.includeDead || undefined,
@@ -72,7 +73,7 @@ export async function retryPendingCommand(
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,
-      workers: flags.workers ?? app.config.ingest.workers,
+      workers,
       batchSize: embedding.batchSize,
       includeDead: flags.includeDead,
       reason: flags.reason,

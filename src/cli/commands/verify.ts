@@ -48,10 +48,7 @@ export async function verify(flags: VerifyFlags, app: App, reporter: Reporter): 
 }
 
 function printReport(reporter: Reporter, report: VerifyReport): void {
-  const t = report.totals;
-  reporter.say(
-    `checked ${t.memes} memes, ${t.vectors} vectors, ${t.descriptions} descriptions, ${t.fts_rows} index rows, ${t.objects} objects`,
-  );
+  reporter.say(`checked ${describeTotals(report.totals)}`);
   reporter.say(report.found === 0 ? 'no inconsistencies' : `found ${report.found} inconsistencies:`);
   if (report.found > 0) reporter.say(issueTable(report.issues));
   if (report.repaired) {
@@ -63,7 +60,8 @@ function printReport(reporter: Reporter, report: VerifyReport): void {
       ),
     );
     const remaining = report.remaining ?? [];
-    reporter.say(remaining.length === 0 ? 'after repair: no inconsistencies' : 'still inconsistent after repair:');
+    const now = report.totals_after_repair ? ` (${describeTotals(report.totals_after_repair)})` : '';
+    reporter.say(remaining.length === 0 ? `after repair: no inconsistencies${now}` : `still inconsistent after repair${now}:`);
     if (remaining.length > 0) reporter.say(issueTable(remaining));
   }
   for (const note of report.notes) reporter.say(`note: ${note}`);
@@ -73,6 +71,10 @@ function printReport(reporter: Reporter, report: VerifyReport): void {
     reporter.say(formatTable(['collection', 'memes missing'], gaps.map((g) => [g.collection, g.missing])));
   }
   reporter.say(`took ${(report.duration_ms / 1000).toFixed(1)} s`);
+}
+
+function describeTotals(t: VerifyReport['totals']): string {
+  return `${t.memes} memes, ${t.vectors} vectors, ${t.descriptions} descriptions, ${t.fts_rows} index rows, ${t.objects} objects`;
 }
 
 function issueTable(issues: Issue[]): string {

@@ -1,0 +1,81 @@
+/**
+ * `npm run bench:verify [-- --n 100000 --dims 256]`: verify over a generated
+ * library (rows, vec0 rows, FTS rows, tiny local objects), then verify
+ * --repair after breaking 1% of it. Each verify runs in its own process so its
+ * peak RSS (process.resourceUsage().maxRSS) is its own, not the generator's.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { verifyLibrary } from '../src/pipeline/verify-service.js';
+import { LocalStorage } from '../src/storage/local-storage.js';
+import { openDatabase } from '../src/store/database.js';
+import { SqliteVerifyStore } from '../src/store/verify-queries.js';
+import { generateLibrary } from '../test/helpers/library-generator.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    dims: { type: 'string', default: '256' },
+    run: { type: 'string' },
+    repair: { type: 'boolean', default: false },
+  },
+});
+
+if (values.run) {
+  // Child: one verify, one JSON line.
+  const dir = values.run;
+  const db = openDatabase(path.join(dir, 'emomo.db'));
+  const started = performance.now();
+  const report = await verifyLibrary(new SqliteVerifyStore(db), new LocalStorage(path.join(dir, 'objects')), {
+    repair: values.repair,
+    examples: 5,
+  });
+  db.close();
+  process.stdout.write(
+    JSON.stringify({
+      seconds: (performance.now() - started) / 1000,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      found: report.found,
+      repaired: report.repaired?.reduce((n, a) => n + a.fixed, 0) ?? 0,
+      consistent: report.consistent,
+    }) + '\n',
+  );
+} else {
+  const n = Number(values.n);
+  const dims = Number(values.dims);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-bench-verify-'));
+  try {
+    let t = performance.now();
+    const lib = generateLibrary({ db: path.join(dir, 'emomo.db'), objects: path.join(dir, 'objects'), memes: n, dims });
+    const genSeconds = (performance.now() - t) / 1000;
+    const self = fileURLToPath(import.meta.url);
+    const verify = (repair: boolean) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', self, '--run', dir, ...(repair ? ['--repair'] : [])], { encoding: 'utf8' }),
+      ) as { seconds: number; maxRssMb: number; found: number; repaired: number; consistent: boolean };
+
+    const clean = verify(false);
+    // Break 1%: half the sample loses its object, the other half gets an orphan object next to it.
+    const broken = Math.max(2, Math.floor(n / 100));
+    for (let i = 1; i <= broken; i++) {
+      const md5 = lib.md5(i * Math.floor(n / broken));
+      const file = path.join(lib.objects, md5.slice(0, 2), `${md5}.png`);
+      if (i % 2) fs.rmSync(file);
+      else fs.writeFileSync(path.join(lib.objects, md5.slice(0, 2), `${md5.slice(0, 31)}0.gif`), 'x');
+    }
+    t = performance.now();
+    const repair = verify(true);
+    const line = (label: string, r: typeof clean) =>
+      `${label.padEnd(32)} ${r.seconds.toFixed(2).padStart(7)} s  ${(n / r.seconds).toFixed(0).padStart(8)} memes/s  peak RSS ${r.maxRssMb.toFixed(0)} MB` +
+      `  found ${r.found}${r.repaired ? `, repaired ${r.repaired}` : ''}${r.consistent ? '' : ' (inconsistent)'}`;
+    console.log(`verify bench: ${n} memes, ${dims}-d vectors, local objects (generated in ${genSeconds.toFixed(1)} s)`);
+    console.log(line('verify (clean)', clean));
+    console.log(line(`verify --repair (${broken} broken)`, repair));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
