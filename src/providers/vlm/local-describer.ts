@@ -79,6 +79,7 @@ export class LocalDescriber implements Describer {
         // Imported here, not at the top: loading OpenCV's wasm and onnxruntime
         // costs a quarter of a second that commands without OCR should not pay.
         const { default: Ocr } = await import('@gutenye/ocr-node');
+        await openCvReady();
         return (await Ocr.create({
           onnxOptions: {
             intraOpNumThreads: threads,
@@ -114,12 +115,20 @@ export class LocalDescriber implements Describer {
   }
 
   private async read(jpeg: Buffer): Promise<OcrLine[]> {
+    let input: Buffer;
     try {
-      const raw = await this.engine.detect(await fitForOcr(jpeg, this.maxSide));
+      input = await fitForOcr(jpeg, this.maxSide);
+    } catch (err) {
+      // The image itself cannot be decoded: the same bytes will fail again.
+      throw new ItemError('describe', `local OCR cannot read the image: ${errorMessage(err)}`, true, { cause: err });
+    }
+    try {
+      const raw = await this.engine.detect(input);
       return raw.map(({ text, mean, box }) => ({ text, confidence: mean, box }));
     } catch (err) {
-      // Same bytes, same model, same answer: retrying later cannot help.
-      throw new ItemError('describe', `local OCR failed: ${errorMessage(err)}`, true, { cause: err });
+      // Not marked permanent: the engine is native code and WebAssembly and can
+      // fail for reasons that are not the image's; retry-pending bounds it.
+      throw new ItemError('describe', `local OCR failed: ${errorMessage(err)}`, false, { cause: err });
     }
   }
 
@@ -128,6 +137,20 @@ export class LocalDescriber implements Describer {
     const run = this.tail.then(task);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+}
+
+/**
+ * OpenCV's WebAssembly runtime finishes initialising some 70 ms after its
+ * module is imported; @gutenye/ocr-node does not wait for it, so a detect
+ * started early failed with "cv.Mat is not a constructor". Wait here, once.
+ */
+async function openCvReady(timeoutMs = 10_000): Promise<void> {
+  const { default: cv } = (await import('@techstark/opencv-js')) as unknown as { default: { Mat?: unknown } };
+  const deadline = Date.now() + timeoutMs;
+  while (typeof cv.Mat !== 'function') {
+    if (Date.now() > deadline) throw new Error(`OpenCV runtime did not initialise within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
