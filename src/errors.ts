@@ -39,6 +39,11 @@ export class AbortedError extends EmomoError {
   override name = 'AbortedError';
 }
 
+/** Another run holds the lock this one needs: exit 4. */
+export class LockedError extends EmomoError {
+  override name = 'LockedError';
+}
+
 /** A collection's stored dimension disagrees with the config. */
 export class DimensionMismatchError extends EmomoError {
   override name = 'DimensionMismatchError';

@@ -9,6 +9,7 @@ import {
   ConfigError,
   DimensionMismatchError,
   ExitCode,
+  LockedError,
   UsageError,
   errorMessage,
 } from '../errors.js';
@@ -60,5 +61,6 @@ export function exitCodeFor(err: unknown): number {
     return ExitCode.usage;
   }
   if (err instanceof AbortedError) return ExitCode.aborted;
+  if (err instanceof LockedError) return ExitCode.locked;
   return ExitCode.partial;
 }

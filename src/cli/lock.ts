@@ -7,99 +7,19 @@
  * same work twice). A lock whose holder pid is dead on this host is taken over.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
-import { isPidAlive } from '../store/claims.js';
+import { acquireLockFile, type HeldLock, type LockHolder } from '../lock-file.js';
 import type { Reporter } from './reporter.js';
-
-export interface LockHolder {
-  pid: number;
-  host: string;
-  command: string;
-  scope: string;
-  started: string;
-}
-
-export interface HeldLock {
-  file: string;
-  release(): void;
-}
 
 export function lockFile(dbPath: string, command: string, scope: string): string {
   const hash = crypto.createHash('sha1').update(scope).digest('hex').slice(0, 10);
   return `${path.resolve(dbPath)}.${command}-${hash}.lock`;
 }
 
-/** Takes the lock, or returns who holds it. */
+/** Takes the lock of a command on a database, or returns who holds it. */
 export function acquireLock(dbPath: string, command: string, scope: string): HeldLock | { heldBy: LockHolder } {
-  const file = lockFile(dbPath, command, scope);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const me: LockHolder = { pid: process.pid, host: os.hostname(), command, scope, started: new Date().toISOString() };
-  for (let tries = 0; tries < 3; tries++) {
-    if (create(file, me)) return held(file, me);
-    const holder = readHolder(file);
-    if (holder && !isStale(holder)) return { heldBy: holder };
-    takeOver(file, holder);
-  }
-  const holder = readHolder(file);
-  return holder ? { heldBy: holder } : { heldBy: { ...me, pid: 0, started: 'unknown' } };
-}
-
-function create(file: string, me: LockHolder): boolean {
-  try {
-    fs.writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx' });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-}
-
-function readHolder(file: string): LockHolder | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockHolder;
-  } catch {
-    return undefined; // gone meanwhile, or half-written by a crash
-  }
-}
-
-function isStale(holder: LockHolder): boolean {
-  return holder.host === os.hostname() && !isPidAlive(holder.pid);
-}
-
-/**
- * Removes a stale (or unreadable) lock. A second file serialises takeovers so
- * two runs that both saw the stale lock cannot each delete the other's new one.
- */
-function takeOver(file: string, seen: LockHolder | undefined): void {
-  const guard = `${file}.takeover`;
-  try {
-    fs.writeFileSync(guard, String(process.pid), { flag: 'wx' });
-  } catch {
-    // Someone else is taking over; a guard left by a crash expires after 10 s.
-    const age = Date.now() - (fs.statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-    if (age > 10_000) fs.rmSync(guard, { force: true });
-    return;
-  }
-  try {
-    const now = readHolder(file);
-    const same = JSON.stringify(now) === JSON.stringify(seen);
-    if (same && (!now || isStale(now))) fs.rmSync(file, { force: true });
-  } finally {
-    fs.rmSync(guard, { force: true });
-  }
-}
-
-function held(file: string, me: LockHolder): HeldLock {
-  return {
-    file,
-    release: () => {
-      const holder = readHolder(file);
-      if (holder && holder.pid === me.pid && holder.started === me.started) fs.rmSync(file, { force: true });
-    },
-  };
+  return acquireLockFile(lockFile(dbPath, command, scope), command, scope);
 }
 
 export function lockMessage(holder: LockHolder, dbPath: string): string {

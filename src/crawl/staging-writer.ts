@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TEMP_PREFIX, stagingPaths, type ManifestRecord, type SkipRecord, type StagingPaths } from '../staging/layout.js';
-import { acquireLock, releaseLock } from '../staging/lock.js';
+import type { HeldLock } from '../lock-file.js';
+import { acquireCrawlLock } from '../staging/lock.js';
 import { readManifest, repairTornTail, type TailRepair } from '../staging/manifest.js';
 
 export interface OpenReport {
@@ -35,13 +36,14 @@ export class StagingWriter {
     private readonly manifest: fs.FileHandle,
     private readonly skipLog: fs.FileHandle,
     readonly report: OpenReport,
+    private readonly lock: HeldLock,
   ) {}
 
   /** @param retryRefused forget skipped.jsonl for this run (its images are asked for again). */
   static async open(root: string, sourceId: string, retryRefused = false): Promise<StagingWriter> {
     const paths = stagingPaths(root, sourceId);
     await fs.mkdir(paths.images, { recursive: true });
-    await acquireLock(paths.lock, sourceId);
+    const lock = acquireCrawlLock(paths.lock, sourceId);
     try {
       const tail = await repairTornTail(paths.manifest);
       await repairTornTail(paths.skipped);
@@ -51,9 +53,9 @@ export class StagingWriter {
       const manifest = await fs.open(paths.manifest, 'a');
       const skipLog = await fs.open(paths.skipped, 'a');
       const report = { tail, removedTemps, known: ids.size, refused: refused.size, malformedLines: malformed };
-      return new StagingWriter(paths, ids, refused, manifest, skipLog, report);
+      return new StagingWriter(paths, ids, refused, manifest, skipLog, report, lock);
     } catch (err) {
-      await releaseLock(paths.lock);
+      lock.release();
       throw err;
     }
   }
@@ -115,7 +117,7 @@ export class StagingWriter {
     await this.manifest.sync().catch(() => undefined);
     await this.manifest.close();
     await this.skipLog.close();
-    await releaseLock(this.paths.lock);
+    this.lock.release();
   }
 }
 

@@ -7,10 +7,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { LockedError, UsageError } from '../errors.js';
 import { readCrawlState } from '../crawl/crawl-state.js';
 import { MANIFEST, TEMP_PREFIX, stagingPaths, type StagingPaths } from './layout.js';
-import { lockHolder } from './lock.js';
+import { crawlLockHolder } from './lock.js';
 import { readManifest, tornTailBytes } from './manifest.js';
 
 /** How many names of each kind of orphan are listed (all are counted). */
@@ -146,9 +146,9 @@ export async function planClean(root: string, id: string, scope: 'all' | 'orphan
 /** Deletes what the plan lists; refuses while a crawl of the source is running. */
 export async function applyClean(root: string, plan: CleanPlan): Promise<void> {
   const paths = await existingSource(root, plan.id);
-  const pid = await lockHolder(paths.lock);
-  if (pid !== undefined) {
-    throw new UsageError(`a crawl of "${plan.id}" is running (pid ${pid}); clean it when the crawl has finished`);
+  const holder = crawlLockHolder(paths.lock);
+  if (holder) {
+    throw new LockedError(`a crawl of "${plan.id}" is running (pid ${holder.pid}); clean it when the crawl has finished`);
   }
   for (const target of plan.targets) await fs.rm(target, { force: true });
   if (plan.scope === 'all') await removeEmptyDirs(paths.images);

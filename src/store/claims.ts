@@ -8,22 +8,12 @@
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
+import { isPidAlive } from '../lock-file.js';
 import type { Db } from './database.js';
 
 /** Identifies this process as a claim owner: `host/pid/random`. */
 export function newOwnerId(): string {
   return `${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`;
-}
-
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True when the owner ran on this host and its process has exited. Owners on other hosts are trusted until expiry. */

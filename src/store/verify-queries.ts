@@ -7,6 +7,7 @@
  */
 import type { VerifyCheck, VerifyStore } from '../pipeline/verify-service.js';
 import type { Db } from './database.js';
+import { registerClaimFunctions } from './claims.js';
 import { indexTerms } from './fts-terms.js';
 import { deleteVector, listCollections, type CollectionRow } from './vector-tables.js';
 
@@ -14,10 +15,15 @@ const PAGE = 500;
 
 /** SELECT of one check: `ex` is the example text; the FROM/WHERE part is shared by count and examples. */
 const CHECKS: Record<VerifyCheck, { ex: string; from: string }> = {
+  // An object whose image is claimed by a live ingest is in flight (stored,
+  // rows not yet committed), not an orphan: repair must not delete it.
   object_without_meme: {
     ex: 'o.key',
     from: `temp.audit_objects o WHERE NOT EXISTS
-             (SELECT 1 FROM memes m WHERE m.md5 = substr(o.key, 4, 32) AND m.storage_key = o.key)`,
+             (SELECT 1 FROM memes m WHERE m.md5 = substr(o.key, 4, 32) AND m.storage_key = o.key)
+           AND NOT EXISTS
+             (SELECT 1 FROM item_claims c WHERE c.md5 = substr(o.key, 4, 32)
+                AND c.expires_at > strftime('%Y-%m-%dT%H:%M:%fZ','now') AND NOT emomo_owner_gone(c.owner))`,
   },
   meme_without_object: {
     ex: `m.md5 || ' (' || m.source_type || ' ' || m.source_id || ')'`,
@@ -65,7 +71,9 @@ const CHECKS: Record<VerifyCheck, { ex: string; from: string }> = {
 };
 
 export class SqliteVerifyStore implements VerifyStore {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    registerClaimFunctions(db); // the in-flight check calls emomo_owner_gone()
+  }
 
   begin(): void {
     this.end();

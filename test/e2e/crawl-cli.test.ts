@@ -96,7 +96,10 @@ test('SIGKILL mid-download, then a re-run: no partial image stays, the manifest 
   const ws = makeWorkspace();
   try {
     const run = startCli(crawlArgs(ws, site, ['--threads', '1']));
-    await waitFor(() => fs.existsSync(path.join(dir(ws), 'images')) && temps(ws).length > 0, 30_000, 'a download in progress');
+    // The stalled download: the two images before it are staged, its temp file exists.
+    const manifest = path.join(dir(ws), 'manifest.jsonl');
+    const staged = () => (fs.existsSync(manifest) ? fs.readFileSync(manifest, 'utf8').split('\n').filter(Boolean).length : 0);
+    await waitFor(() => staged() === 2 && fs.existsSync(path.join(dir(ws), 'images')) && temps(ws).length > 0, 30_000, 'the stalled download');
     run.child.kill('SIGKILL');
     const killed = await run.done;
     assert.equal(killed.signal, 'SIGKILL');

@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { crawl, type CrawlOptions } from '../../src/crawl/crawl-service.js';
 import { fabiaoqing } from '../../src/crawl/sites/fabiaoqing.js';
 import { StagingSource } from '../../src/sources/staging-source.js';
-import { acquireLock, releaseLock } from '../../src/staging/lock.js';
+import { LockedError } from '../../src/errors.js';
+import { acquireCrawlLock } from '../../src/staging/lock.js';
 import { applyClean, planClean, sourceStats } from '../../src/staging/staging-inspect.js';
 import { FakeSite, fixtureImages, serve } from '../helpers/fake-site.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -142,10 +144,11 @@ test('a second crawl of the same source while one runs is refused; a dead holder
   try {
     fs.mkdirSync(dir(ws), { recursive: true });
     const lock = path.join(dir(ws), '.crawl.lock');
-    await acquireLock(lock, 'fabiaoqing'); // held by this (live) process
-    await assert.rejects(crawl(options(ws)), /another crawl of "fabiaoqing" is running/);
-    await releaseLock(lock);
-    fs.writeFileSync(lock, '999999999\n'); // a pid that does not exist (a kill -9 leftover)
+    const held = acquireCrawlLock(lock, 'fabiaoqing'); // held by this (live) process
+    await assert.rejects(crawl(options(ws)), (err: unknown) => err instanceof LockedError && /another crawl of "fabiaoqing" is running/.test(err.message));
+    held.release();
+    // A lock left by a process that no longer exists (a kill -9 leftover).
+    fs.writeFileSync(lock, JSON.stringify({ pid: 999999999, host: os.hostname(), command: 'crawl', scope: 'fabiaoqing', started: 'then' }) + '\n');
     const summary = await crawl(options(ws));
     assert.equal(summary.saved, 6);
     assert.equal(fs.existsSync(lock), false, 'released at the end');

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -54,6 +55,28 @@ describe('verify', () => {
     assert.equal((await runIngest(ws, { source: 'staging:sample', embedding: 'second' }, overrides)).code, 0);
   });
   afterEach(() => ws.cleanup());
+
+  test('an object whose image a live ingest has claimed is in flight, not an orphan; a dead claimer\'s is', async () => {
+    const md5 = 'cd'.repeat(16);
+    const key = `cd/${md5}.png`;
+    fs.mkdirSync(path.join(ws.objects, 'cd'), { recursive: true });
+    fs.writeFileSync(path.join(ws.objects, key), 'stored, rows not yet committed');
+    const db = openRaw(ws);
+    const expires = new Date(Date.now() + 60_000).toISOString();
+    const claim = db.prepare('INSERT OR REPLACE INTO item_claims (md5, collection, owner, expires_at) VALUES (?, ?, ?, ?)');
+    claim.run(md5, 'emomo-local', `${os.hostname()}/${process.pid}/live`, expires);
+    db.close();
+    let run = await runVerify(ws, true);
+    assert.equal(counts(run.report.issues).object_without_meme ?? 0, 0);
+    assert.ok(fs.existsSync(path.join(ws.objects, key)), 'repair left the in-flight object alone');
+
+    const again = openRaw(ws);
+    again.prepare('UPDATE item_claims SET owner = ? WHERE md5 = ?').run(`${os.hostname()}/999999999/dead`, md5);
+    again.close();
+    run = await runVerify(ws, true);
+    assert.equal(counts(run.report.issues).object_without_meme, 1);
+    assert.ok(!fs.existsSync(path.join(ws.objects, key)), 'the dead claimer\'s object is an orphan and was removed');
+  });
 
   test('a clean library after ingest reports zero and exits 0', async () => {
     // A fresh temporary file may belong to a running ingest: not a leftover.
