@@ -37,13 +37,13 @@ Docs: README.md`,
   registerCrawl(program, context);
   registerStaging(program, context);
   registerIngest(program, context);
-  registerDoctor(program, context);
   registerRetryPending(program, context);
   registerEmbed(program, context);
+  registerRecall(program, context);
   registerVerify(program, context);
   registerStats(program, context);
   registerPurge(program, context);
-  registerRecall(program, context);
+  registerDoctor(program, context);
   return { program, context };
 }
 
