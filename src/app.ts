@@ -5,7 +5,6 @@
  */
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
-import { ConfigError } from './errors.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';

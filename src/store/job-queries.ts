@@ -6,7 +6,70 @@
  * once its claim expires or its process is gone.
  */
 import type { Db } from './database.js';
-import type { ClaimedJob, JobCounts, JobFilter, JobPayload, JobStatus } from './store.js';
+import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from './store.js';
+
+/** Reasons are stored truncated: enough to act on, never a whole response body. */
+const REASON_LIMIT = 2000;
+
+/** One job per (source, source id, collection): retries update it, never duplicate it. */
+export function jobKey(sourceType: string, sourceId: string, collection: string): string {
+  return `${sourceType}\u001f${sourceId}\u001f${collection}`;
+}
+
+/** Upserts the job of a failed item; `schedule` turns its attempt number into the next state. */
+export function recordFailure(
+db: Db,
+f: FailureInput,
+schedule: (attempt: number) => JobSchedule,
+): JobSchedule & { attempt: number } {
+  return db
+    .transaction(() => {
+      const key = jobKey(f.sourceType, f.sourceId, f.collection);
+      const prev = db.prepare('SELECT attempts, status FROM jobs WHERE idempotency_key = ?').get(key) as
+        | { attempts: number; status: string }
+        | undefined;
+      // A job that succeeded once and fails again later starts a new count.
+      const attempt = (prev && prev.status !== 'done' ? prev.attempts : 0) + 1;
+      const next = schedule(attempt);
+      db
+        .prepare(
+          `INSERT INTO jobs (idempotency_key, source_type, source_id, collection, path, stage, reason, attempts,
+                             status, next_retry_at, payload)
+           VALUES (@key, @sourceType, @sourceId, @collection, @path, @stage, @reason, @attempt, @status, @next, @payload)
+           ON CONFLICT (idempotency_key) DO UPDATE SET
+             path = excluded.path, stage = excluded.stage, reason = excluded.reason, attempts = excluded.attempts,
+             status = excluded.status, next_retry_at = excluded.next_retry_at,
+             payload = coalesce(excluded.payload, payload), claimed_by = NULL, claim_expires_at = NULL,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
+        )
+        .run({
+          key,
+          sourceType: f.sourceType,
+          sourceId: f.sourceId,
+          collection: f.collection,
+          path: f.path ?? null,
+          stage: f.stage,
+          reason: f.reason.slice(0, REASON_LIMIT),
+          attempt,
+          status: next.status,
+          next: next.nextRetryAt?.toISOString() ?? null,
+          payload: f.payload ? JSON.stringify(f.payload) : null,
+        });
+      return { ...next, attempt };
+    })
+    .immediate();
+}
+
+/** Marks the job of an item done (no-op when it has none). */
+export function markJobDone(db: Db, sourceType: string, sourceId: string, collection: string): void {
+  db
+    .prepare(
+      `UPDATE jobs SET status = 'done', next_retry_at = NULL, claimed_by = NULL, claim_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+       WHERE idempotency_key = ? AND status <> 'done'`,
+    )
+    .run(jobKey(sourceType, sourceId, collection));
+}
+
 
 interface JobRowSql {
   id: number;

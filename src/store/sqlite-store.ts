@@ -3,7 +3,7 @@ import type { Description, SourceItem } from '../ports.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItem, claimItems, registerClaimFunctions, releaseItems } from './claims.js';
 import { openDatabase, type Db } from './database.js';
-import { claimDueJobs, countJobs, findJob, releaseJobClaims } from './job-queries.js';
+import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { indexTerms } from './fts-terms.js';
 import type {
   BackfillCandidate,
@@ -35,12 +35,6 @@ interface MemeRow {
   is_animated: number;
   category: string;
   tags: string;
-}
-
-const REASON_LIMIT = 2000;
-
-export function jobKey(sourceType: string, sourceId: string, collection: string): string {
-  return `${sourceType}\u001f${sourceId}\u001f${collection}`;
 }
 
 export class SqliteStore implements Store, JobQueue, BackfillStore {
@@ -202,51 +196,11 @@ export class SqliteStore implements Store, JobQueue, BackfillStore {
   }
 
   recordFailure(f: FailureInput, schedule: (attempt: number) => JobSchedule): JobSchedule & { attempt: number } {
-    return this.db
-      .transaction(() => {
-        const key = jobKey(f.sourceType, f.sourceId, f.collection);
-        const prev = this.db.prepare('SELECT attempts, status FROM jobs WHERE idempotency_key = ?').get(key) as
-          | { attempts: number; status: string }
-          | undefined;
-        // A job that succeeded once and fails again later starts a new count.
-        const attempt = (prev && prev.status !== 'done' ? prev.attempts : 0) + 1;
-        const next = schedule(attempt);
-        this.db
-          .prepare(
-            `INSERT INTO jobs (idempotency_key, source_type, source_id, collection, path, stage, reason, attempts,
-                               status, next_retry_at, payload)
-             VALUES (@key, @sourceType, @sourceId, @collection, @path, @stage, @reason, @attempt, @status, @next, @payload)
-             ON CONFLICT (idempotency_key) DO UPDATE SET
-               path = excluded.path, stage = excluded.stage, reason = excluded.reason, attempts = excluded.attempts,
-               status = excluded.status, next_retry_at = excluded.next_retry_at,
-               payload = coalesce(excluded.payload, payload), claimed_by = NULL, claim_expires_at = NULL,
-               updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
-          )
-          .run({
-            key,
-            sourceType: f.sourceType,
-            sourceId: f.sourceId,
-            collection: f.collection,
-            path: f.path ?? null,
-            stage: f.stage,
-            reason: f.reason.slice(0, REASON_LIMIT),
-            attempt,
-            status: next.status,
-            next: next.nextRetryAt?.toISOString() ?? null,
-            payload: f.payload ? JSON.stringify(f.payload) : null,
-          });
-        return { ...next, attempt };
-      })
-      .immediate();
+    return recordFailure(this.db, f, schedule);
   }
 
   markJobDone(sourceType: string, sourceId: string, collection: string): void {
-    this.db
-      .prepare(
-        `UPDATE jobs SET status = 'done', next_retry_at = NULL, claimed_by = NULL, claim_expires_at = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
-         WHERE idempotency_key = ? AND status <> 'done'`,
-      )
-      .run(jobKey(sourceType, sourceId, collection));
+    markJobDone(this.db, sourceType, sourceId, collection);
   }
 
   claimItem(md5: string, collection: string, owner: string, now: Date, ttlMs: number): boolean {

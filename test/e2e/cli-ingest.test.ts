@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
 import { runCli, startCli, waitFor } from '../helpers/cli.js';
+import { libraryCounts } from '../helpers/library.js';
 import { copySample, listObjects, makeWorkspace, realImagesDir, type Workspace } from '../helpers/workspace.js';
 
 interface Summary {
@@ -21,19 +21,9 @@ interface Summary {
   aborted?: string;
 }
 
-function libraryCounts(ws: Workspace) {
-  const db = new Database(ws.db, { readonly: true });
-  sqliteVec.load(db);
-  const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-  const counts = {
-    memes: n('SELECT count(*) n FROM memes'),
-    vectors: n('SELECT count(*) n FROM meme_vectors'),
-    vecRows: n('SELECT count(*) n FROM vec_emomo_dlocal'),
-    fts: n('SELECT count(*) n FROM memes_fts'),
-    objects: listObjects(ws.objects).length,
-  };
-  db.close();
-  return counts;
+function libraryRows(ws: Workspace) {
+  const c = libraryCounts(ws, ['memes', 'vectors', 'vec', 'fts', 'objects']);
+  return { memes: c.memes, vectors: c.vectors, vecRows: c.vec, fts: c.fts, objects: c.objects };
 }
 
 /** What the fixture README says ingest must do with each file that fails. */
@@ -65,7 +55,7 @@ describe('emomo ingest (spawned CLI, offline providers)', () => {
     assert.deepEqual(Object.keys(summary), ['added', 'reused', 'skipped', 'failed', 'failures', 'duration_ms']);
     assert.equal(summary.added, sampleSize);
     assert.equal(summary.failed, 0);
-    const counts = libraryCounts(ws);
+    const counts = libraryRows(ws);
     assert.deepEqual(counts, { memes: sampleSize, vectors: sampleSize, vecRows: sampleSize, fts: sampleSize, objects: sampleSize });
 
     const second = await runCli(['ingest', '--source', 'staging:sample', '--json', '--config', ws.config]);
@@ -196,14 +186,14 @@ describe('interruptions', () => {
       run.child.kill('SIGKILL');
       const killed = await run.done;
       assert.equal(killed.signal, 'SIGKILL');
-      const before = libraryCounts(ws);
+      const before = libraryRows(ws);
       assert.ok(before.memes < n, 'the kill landed mid-run');
 
       const rerun = await runCli(['ingest', '--source=staging:sample', '--json', '--config', ws.config]);
       assert.equal(rerun.code, 0, rerun.stderr);
       const summary = JSON.parse(rerun.stdout) as Summary;
       assert.equal(summary.added + summary.skipped, n);
-      assert.deepEqual(libraryCounts(ws), { memes: n, vectors: n, vecRows: n, fts: n, objects: n });
+      assert.deepEqual(libraryRows(ws), { memes: n, vectors: n, vecRows: n, fts: n, objects: n });
     } finally {
       ws.cleanup();
     }
@@ -221,7 +211,7 @@ describe('interruptions', () => {
       const summary = JSON.parse(stopped.stdout) as Summary;
       assert.match(summary.aborted ?? '', /SIGINT/);
       assert.ok(summary.added < n);
-      const counts = libraryCounts(ws);
+      const counts = libraryRows(ws);
       assert.equal(counts.memes, summary.added, 'every in-flight item finished or was undone');
       assert.equal(counts.objects, counts.memes);
 

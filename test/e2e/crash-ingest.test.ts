@@ -9,12 +9,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
-import { vecTableName } from '../../src/store/vector-tables.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
-import { listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { libraryCounts } from '../helpers/library.js';
 
 const KILLS = Number(process.env.EMOMO_CRASH_KILLS ?? 8);
 const PER_ROUND = 10;
@@ -60,21 +58,7 @@ describe('crash safety', () => {
     }
 
     const total = KILLS * PER_ROUND;
-    const db = new Database(ws.db, { readonly: true });
-    sqliteVec.load(db);
-    const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    const c = {
-      memes: one('SELECT count(*) n FROM memes'),
-      md5s: one('SELECT count(DISTINCT md5) n FROM memes'),
-      sources: one('SELECT count(*) n FROM meme_sources'),
-      vectors: one('SELECT count(*) n FROM meme_vectors'),
-      vec: one(`SELECT count(*) n FROM "${vecTableName('emomo-local')}"`),
-      descriptions: one('SELECT count(*) n FROM meme_descriptions'),
-      fts: one('SELECT count(*) n FROM memes_fts'),
-      openJobs: one("SELECT count(*) n FROM jobs WHERE status <> 'done'"),
-      objects: listObjects(ws.objects).filter((k) => !k.includes('.tmp')).length,
-    };
-    db.close();
+    const c = libraryCounts(ws, ['memes', 'md5s', 'sources', 'vectors', 'vec', 'descriptions', 'fts', 'openJobs', 'objects']);
     assert.deepEqual(c, {
       memes: total,
       md5s: total,

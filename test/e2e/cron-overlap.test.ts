@@ -7,32 +7,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
 import { lockFile } from '../../src/cli/lock.js';
 import type { RunSummary } from '../../src/pipeline/outcome.js';
-import { vecTableName } from '../../src/store/vector-tables.js';
 import { runCli, startCli, waitFor } from '../helpers/cli.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
-import { listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { libraryCounts } from '../helpers/library.js';
+import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
-function counts(ws: Workspace) {
-  const db = new Database(ws.db, { readonly: true });
-  sqliteVec.load(db);
-  const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-  const c = {
-    memes: one('SELECT count(*) n FROM memes'),
-    sources: one('SELECT count(*) n FROM meme_sources'),
-    vectors: one('SELECT count(*) n FROM meme_vectors'),
-    vec: one(`SELECT count(*) n FROM "${vecTableName('emomo-local')}"`),
-    descriptions: one('SELECT count(*) n FROM meme_descriptions'),
-    jobs: one('SELECT count(*) n FROM jobs'),
-    claims: one('SELECT count(*) n FROM item_claims'),
-    objects: listObjects(ws.objects).length,
-  };
-  db.close();
-  return c;
-}
+const counts = (ws: Workspace) =>
+  libraryCounts(ws, ['memes', 'sources', 'vectors', 'vec', 'descriptions', 'jobs', 'claims', 'objects']);
 
 describe('cron safety', () => {
   const N = 30;

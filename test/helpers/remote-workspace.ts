@@ -3,7 +3,7 @@
  * OpenAI-compatible server, with the API keys in an env object (never in
  * process.env), plus the counts tests check afterwards.
  */
-import Database from 'better-sqlite3';
+import { libraryCounts } from './library.js';
 import type { FakeOpenAI } from './fake-openai-server.js';
 import { makeWorkspace, type Workspace } from './workspace.js';
 
@@ -40,9 +40,5 @@ export function keyEnv(vlmKey: string, embedKey = vlmKey): NodeJS.ProcessEnv {
 }
 
 export function tableCounts(ws: Workspace): { memes: number; vectors: number; descriptions: number; jobs: number } {
-  const db = new Database(ws.db, { readonly: true });
-  const n = (table: string) => (db.prepare(`SELECT count(*) n FROM ${table}`).get() as { n: number }).n;
-  const counts = { memes: n('memes'), vectors: n('meme_vectors'), descriptions: n('meme_descriptions'), jobs: n('jobs') };
-  db.close();
-  return counts;
+  return libraryCounts(ws, ['memes', 'vectors', 'descriptions', 'jobs']);
 }

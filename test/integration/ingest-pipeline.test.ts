@@ -9,23 +9,12 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { runIngest } from '../helpers/run-ingest.js';
+import { libraryCounts } from '../helpers/library.js';
 import { copySample, listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { DimensionMismatchError } from '../../src/errors.js';
 
-function counts(ws: Workspace) {
-  const db = new Database(ws.db, { readonly: true });
-  const one = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-  const result = {
-    memes: one('SELECT count(*) n FROM memes'),
-    vectors: one('SELECT count(*) n FROM meme_vectors'),
-    descriptions: one('SELECT count(*) n FROM meme_descriptions'),
-    fts: one('SELECT count(*) n FROM memes_fts'),
-    objects: listObjects(ws.objects).length,
-  };
-  db.close();
-  return result;
-}
+const counts = (ws: Workspace) => libraryCounts(ws, ['memes', 'vectors', 'descriptions', 'fts', 'objects']);
 
 describe('ingest pipeline', () => {
   let ws: Workspace;
