@@ -17,6 +17,7 @@ import { openDatabase } from '../src/store/database.js';
 import type { RecallFilters, VectorSearchOptions } from '../src/store/recall-index.js';
 import { SqliteRecallIndex } from '../src/store/recall-queries.js';
 import { ensureVectorTable, insertVector } from '../src/store/vector-tables.js';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,13 +37,7 @@ const k = Number(values.k);
 const CATEGORIES = 10;
 
 // Deterministic: the same figures on every run.
-let seed = 0x9e3779b9;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const random = seededRandom(0x9e3779b9);
 function gaussian(): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }

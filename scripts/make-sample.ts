@@ -14,6 +14,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { seededRandom } from '../test/helpers/seeded-random.js';
 
 type Category = '熊猫头' | '蘑菇头' | '柴犬' | '猫猫' | '文字';
 type Mood = 'happy' | 'sad' | 'angry' | 'shock' | 'meh';
@@ -95,17 +96,6 @@ const FONT = `'Noto Sans CJK SC', 'WenQuanYi Zen Hei', sans-serif`;
 const MIN_FONT = 36;
 const PAD = 20;
 
-/** mulberry32: a tiny seeded PRNG, so sizes and colours are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(list: readonly T[], r: number): T {
   return list[Math.floor(r * list.length) % list.length] as T;
@@ -323,7 +313,7 @@ async function main(): Promise<void> {
   const captions = new Set(SPECS.map((s) => s.caption));
   if (captions.size !== SPECS.length) throw new Error('captions must be unique');
 
-  const rand = prng(20240601);
+  const rand = seededRandom(20240601);
   const lines: string[] = [];
   let total = 0;
   for (const [i, spec] of SPECS.entries()) {

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 export type Endpoint = 'chat' | 'embeddings';
 
@@ -237,17 +238,6 @@ export function fakeVector(seed: string, dims: number): Float32Array {
   return v;
 }
 
-/** mulberry32: small, fast, good enough for test data. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function parseJson(text: string): any {
   try {
