@@ -1,7 +1,9 @@
 /**
  * `npm run bench:ingest`: ingest throughput and peak memory.
  *   1. the committed sample set on the embedded defaults (OCR describer + lexical embedder);
- *   2. the pipeline alone: 1,000 generated images with an instant describer and embedder.
+ *   2. the pipeline alone: 1,000 generated images with an instant describer and embedder;
+ *   3. peak RSS of the built CLI (`node dist/cli/index.js`, as `npx emomo` runs it) on the
+ *      real-world fixtures, 280-megapixel bomb included, and on the sample set.
  * Each part runs in its own child process so peak RSS is its own.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { Describer, Embedder } from '../src/ports.js';
 import { runIngest } from '../test/helpers/run-ingest.js';
-import { copySample, makeWorkspace } from '../test/helpers/workspace.js';
+import { copySample, makeWorkspace, projectRoot, realImagesDir } from '../test/helpers/workspace.js';
 
 const part = process.argv[2];
 
@@ -79,10 +81,39 @@ async function runPart(which: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Peak RSS of the built CLI ingesting `source` into a fresh workspace. */
+function cliPeak(source: string, setup: (ws: ReturnType<typeof makeWorkspace>) => void): Record<string, unknown> {
+  const ws = makeWorkspace();
+  try {
+    setup(ws);
+    const rssFile = path.join(ws.dir, 'rss');
+    const started = performance.now();
+    const run = spawnSync(
+      process.execPath,
+      ['--import', path.join(projectRoot, 'test', 'helpers', 'report-rss.mjs'), path.join(projectRoot, 'dist', 'cli', 'index.js'), 'ingest', `--source=${source}`, '--config', ws.config, '--json'],
+      { encoding: 'utf8', env: { ...process.env, EMOMO_TEST_RSS_FILE: rssFile } },
+    );
+    const summary = JSON.parse(run.stdout) as { added: number; failed: number };
+    return {
+      part: `cli ${source.startsWith('dir:') ? 'real-images' : source}`,
+      items: summary.added + summary.failed,
+      seconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+      peak_rss_mb: Math.round(Number(fs.readFileSync(rssFile, 'utf8')) / 1024),
+    };
+  } finally {
+    ws.cleanup();
+  }
+}
+
 if (part) {
   process.stdout.write(JSON.stringify(await runPart(part)) + '\n');
 } else {
   const self = fileURLToPath(import.meta.url);
+  spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+  for (const result of [cliPeak(`dir:${realImagesDir}`, () => undefined), cliPeak('staging:sample', (ws) => copySample(ws))]) {
+    process.stderr.write(`built CLI, ${result.part}: ${result.items} items in ${result.seconds} s, peak RSS ${result.peak_rss_mb} MB\n`);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  }
   for (const which of ['sample', 'pipeline']) {
     const run = spawnSync(process.execPath, ['--import', 'tsx', self, which], { encoding: 'utf8' });
     if (run.status !== 0) {

@@ -9,6 +9,8 @@
  * thread pool: parallel calls would only fight over the same cores.
  */
 import { availableParallelism } from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import sharp from 'sharp';
 import { EmomoError, ItemError, errorMessage } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
@@ -124,6 +126,7 @@ export class LocalDescriber implements Describer {
     }
     try {
       const raw = await this.engine.detect(input);
+      collectOcrGarbage();
       return raw.map(({ text, mean, box }) => ({ text, confidence: mean, box }));
     } catch (err) {
       // Not marked permanent: the engine is native code and WebAssembly and can
@@ -138,6 +141,26 @@ export class LocalDescriber implements Describer {
     this.tail = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * The OCR library prepares every image as plain JavaScript arrays of numbers
+ * (tens of MB per call) that die at once. V8 lets such garbage pile up to
+ * hundreds of MB before a full collection; measured on the 48-image sample,
+ * collecting once the heap passes 64 MB lowers peak RSS by about 120 MB for
+ * a few milliseconds per call. A hard heap cap would do the same but turn a
+ * large live heap into a crash, so the collection is explicit instead.
+ */
+const GC_THRESHOLD_BYTES = 64 * 1024 * 1024;
+let fullGc: (() => void) | undefined;
+
+function collectOcrGarbage(): void {
+  if (v8.getHeapStatistics().used_heap_size < GC_THRESHOLD_BYTES) return;
+  if (!fullGc) {
+    v8.setFlagsFromString('--expose-gc');
+    fullGc = vm.runInNewContext('gc') as () => void;
+  }
+  fullGc();
 }
 
 /**
