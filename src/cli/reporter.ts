@@ -87,6 +87,11 @@ export class Reporter {
     if (!this.flags.quiet) this.stderr.write(`${text}\n`);
   }
 
+  /** Human-readable results a command was asked for (recall hits, stats tables): stdout, even with --quiet. */
+  result(text: string): void {
+    this.stdout.write(`${text}\n`);
+  }
+
   /** The one machine-readable result of a --json run. */
   json(value: unknown): void {
     this.stdout.write(`${JSON.stringify(value)}\n`);

@@ -2,7 +2,7 @@
  * `emomo recall` as an operator or a script runs it: a separate process, no
  * TTY, no stdin. With the embedding provider hanging it still exits 0 with
  * keyword results marked partial (one JSON object on stdout, the reason on
- * stderr); bad flags exit 2.
+ * stderr); the human table goes to stdout; bad flags exit 2.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -43,12 +43,12 @@ describe('emomo recall (CLI)', () => {
     assert.match(run.stderr, /partial results.*did not answer within 1000 ms/);
   });
 
-  test('the table goes to stderr; --explain adds the per-side columns', async () => {
+  test('the table goes to stdout (pipe it), logs to stderr; --explain adds the per-side columns', async () => {
     const run = await runCli(['--config', ws.config, 'recall', '开心', '--mode', 'keyword', '--explain', '--top-k', '2']);
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, '');
-    assert.match(run.stderr, /2 results for "开心" \(keyword/);
-    assert.match(run.stderr, /bm25 \(rank\)\s+matched/);
+    assert.match(run.stdout, /2 results for "开心" \(keyword/);
+    assert.match(run.stdout, /bm25 \(rank\)\s+matched/);
+    assert.doesNotMatch(run.stderr, /results for/);
   });
 
   test('bad flags are usage errors (exit 2)', async () => {

@@ -166,6 +166,6 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
     return row;
   });
   const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
-  reporter.say(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
-  reporter.say(formatTable(headers, rows));
+  reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  reporter.result(formatTable(headers, rows));
 }

@@ -44,9 +44,9 @@ async function list(app: App, reporter: Reporter): Promise<number> {
     });
     return ExitCode.ok;
   }
-  if (all.length === 0) reporter.say(`no staging sources under ${root} yet (run "emomo crawl --source fabiaoqing")`);
+  if (all.length === 0) reporter.result(`no staging sources under ${root} yet (run "emomo crawl --source fabiaoqing")`);
   for (const s of all) {
-    reporter.say(`${s.id.padEnd(16)} ${String(s.items).padStart(7)} items  ${mb(s.bytes).padStart(9)}${s.cursor ? `  cursor ${s.cursor}` : ''}${orphanCount(s) ? `  ${orphanCount(s)} orphan(s)` : ''}`);
+    reporter.result(`${s.id.padEnd(16)} ${String(s.items).padStart(7)} items  ${mb(s.bytes).padStart(9)}${s.cursor ? `  cursor ${s.cursor}` : ''}${orphanCount(s) ? `  ${orphanCount(s)} orphan(s)` : ''}`);
   }
   return ExitCode.ok;
 }
@@ -60,24 +60,24 @@ async function stats(app: App, reporter: Reporter, source: string | undefined): 
     reporter.json({ root, sources: all });
     return ExitCode.ok;
   }
-  if (all.length === 0) reporter.say(`no staging sources under ${root} yet`);
+  if (all.length === 0) reporter.result(`no staging sources under ${root} yet`);
   for (const s of all) {
     const formats = Object.entries(s.formats).sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} ${n}`).join(', ');
-    reporter.say(`${s.id}  (${s.dir})`);
-    reporter.say(`  items ${s.items}, ${mb(s.bytes)}; formats: ${formats || 'none'}; animated ${(s.animated_share * 100).toFixed(1)}%`);
-    if (s.cursor) reporter.say(`  next crawl starts at page ${s.cursor}; ${s.refused} image(s) refused for good`);
-    if (s.malformed_lines || s.duplicate_ids) reporter.say(`  manifest: ${s.malformed_lines} malformed line(s), ${s.duplicate_ids} duplicate id(s)`);
-    if (s.torn_tail_bytes) reporter.say(`  manifest ends in a torn line (${s.torn_tail_bytes} bytes): the next crawl cuts it off`);
+    reporter.result(`${s.id}  (${s.dir})`);
+    reporter.result(`  items ${s.items}, ${mb(s.bytes)}; formats: ${formats || 'none'}; animated ${(s.animated_share * 100).toFixed(1)}%`);
+    if (s.cursor) reporter.result(`  next crawl starts at page ${s.cursor}; ${s.refused} image(s) refused for good`);
+    if (s.malformed_lines || s.duplicate_ids) reporter.result(`  manifest: ${s.malformed_lines} malformed line(s), ${s.duplicate_ids} duplicate id(s)`);
+    if (s.torn_tail_bytes) reporter.result(`  manifest ends in a torn line (${s.torn_tail_bytes} bytes): the next crawl cuts it off`);
     const o = s.orphans;
-    reporter.say(
+    reporter.result(
       `  orphans (reported, not changed): ${o.images_without_line.count} image(s) without a line, ` +
         `${o.lines_without_image.count} line(s) without an image, ${o.temp_files.count} unfinished download(s)`,
     );
     for (const name of [...o.images_without_line.examples, ...o.lines_without_image.examples, ...o.temp_files.examples]) {
-      reporter.say(`    ${name}`);
+      reporter.result(`    ${name}`);
     }
     if (o.images_without_line.count + o.temp_files.count > 0) {
-      reporter.say(`  remove them with: emomo staging clean --source ${s.id} --orphans --yes`);
+      reporter.result(`  remove them with: emomo staging clean --source ${s.id} --orphans --yes`);
     }
   }
   return ExitCode.ok;

@@ -37,26 +37,26 @@ export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Pr
 
 function printStats(reporter: Reporter, s: LibraryStats): void {
   const objects = s.storage.objects === undefined ? '' : `, ${s.storage.objects} objects in storage`;
-  reporter.say(`library: ${s.storage.memes} memes, ${formatBytes(s.storage.bytes)}${objects}`);
-  reporter.say('\nsources (a meme counts under every source that offered it):');
-  reporter.say(
+  reporter.result(`library: ${s.storage.memes} memes, ${formatBytes(s.storage.bytes)}${objects}`);
+  reporter.result('\nsources (a meme counts under every source that offered it):');
+  reporter.result(
     formatTable(
       ['source', 'memes', 'animated', 'size'],
       s.sources.map((r) => [r.source, r.memes, `${(r.animated_share * 100).toFixed(1)}%`, formatBytes(r.bytes)]),
     ),
   );
-  reporter.say('\ncollections:');
-  reporter.say(formatTable(['collection', 'vectors', 'dims', 'model'], s.collections.map((c) => [c.collection, c.vectors, c.dims, c.model])));
-  reporter.say('\nmemes by status:');
-  reporter.say(formatTable(['status', 'memes'], s.memes_by_status.map((r) => [r.status, r.count])));
-  reporter.say('\njobs by status:');
-  reporter.say(formatTable(['status', 'jobs'], s.jobs_by_status.map((r) => [r.status, r.count])));
+  reporter.result('\ncollections:');
+  reporter.result(formatTable(['collection', 'vectors', 'dims', 'model'], s.collections.map((c) => [c.collection, c.vectors, c.dims, c.model])));
+  reporter.result('\nmemes by status:');
+  reporter.result(formatTable(['status', 'memes'], s.memes_by_status.map((r) => [r.status, r.count])));
+  reporter.result('\njobs by status:');
+  reporter.result(formatTable(['status', 'jobs'], s.jobs_by_status.map((r) => [r.status, r.count])));
   if (s.top_failure_reasons.length > 0) {
-    reporter.say('\ntop failure reasons:');
-    reporter.say(formatTable(['jobs', 'stage', 'reason'], s.top_failure_reasons.map((r) => [r.count, r.stage, r.reason])));
+    reporter.result('\ntop failure reasons:');
+    reporter.result(formatTable(['jobs', 'stage', 'reason'], s.top_failure_reasons.map((r) => [r.count, r.stage, r.reason])));
   }
-  reporter.say('\ndescriptions by model:');
-  reporter.say(
+  reporter.result('\ndescriptions by model:');
+  reporter.result(
     formatTable(['model', 'prompt', 'descriptions'], s.descriptions_by_model.map((d) => [d.vlm_model, d.prompt_version, d.count])),
   );
 }
