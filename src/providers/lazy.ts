@@ -1,9 +1,10 @@
 /**
- * Providers are built on first use: a run whose every item is skipped never
- * loads the OCR models or opens a connection. Identity (model, prompt version,
- * dimensions) is known up front from the config, so dedup needs no provider.
+ * The describer is built on first use: a run whose every item is skipped never
+ * loads the OCR models. Its identity (model, prompt version) is known up front,
+ * so dedup needs no describer. (Embedders are cheap to build: remote ones open
+ * no connection until their first request, the local one is pure code.)
  */
-import type { Describer, DescribeInput, Description, Embedder, EmbedMode } from '../ports.js';
+import type { Describer, DescribeInput, Description } from '../ports.js';
 
 function once<T>(create: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
@@ -30,27 +31,6 @@ export class LazyDescriber implements Describer {
 
   async describe(input: DescribeInput): Promise<Description> {
     return (await this.get()).describe(input);
-  }
-
-  async close(): Promise<void> {
-    if (this.started) await (await this.get()).close?.();
-  }
-}
-
-export class LazyEmbedder implements Embedder {
-  private readonly get: () => Promise<Embedder>;
-  private started = false;
-
-  constructor(
-    readonly model: string,
-    readonly dimensions: number,
-    create: () => Promise<Embedder>,
-  ) {
-    this.get = once(() => ((this.started = true), create()));
-  }
-
-  async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
-    return (await this.get()).embed(texts, mode, signal);
   }
 
   async close(): Promise<void> {
