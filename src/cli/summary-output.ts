@@ -5,6 +5,8 @@ import type { Reporter } from './reporter.js';
 export function printRunSummary(reporter: Reporter, summary: RunSummary): void {
   if (reporter.flags.json) {
     reporter.json(summary);
+    // Cron mails and logs keep stderr: say why the run stopped there too.
+    if (summary.aborted) reporter.log('error', `stopped early: ${summary.aborted}`);
     return;
   }
   const total = summary.added + summary.reused + summary.skipped + summary.failed;
