@@ -7,6 +7,7 @@
  * A paid description is kept either way (it is a cache keyed by md5 + model).
  */
 import fs from 'node:fs/promises';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
@@ -18,7 +19,6 @@ import { newOwnerId } from '../store/claims.js';
 import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { KeyedLock } from './keyed-lock.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
