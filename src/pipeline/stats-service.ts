@@ -14,7 +14,14 @@ export interface LibraryStats {
   memes_by_status: Array<{ status: string; count: number }>;
   jobs_by_status: Array<{ status: string; count: number }>;
   top_failure_reasons: Array<{ stage: string; reason: string; count: number }>;
-  descriptions_by_model: Array<{ vlm_model: string; prompt_version: string; count: number }>;
+  /** Token totals are what remote VLMs reported (0 for the offline describer): what the descriptions cost. */
+  descriptions_by_model: Array<{
+    vlm_model: string;
+    prompt_version: string;
+    count: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+  }>;
   storage: {
     /** Sum of file_size over memes (each image once). */
     bytes: number;

@@ -34,7 +34,9 @@ export class SqliteStatsStore implements StatsStore {
         topReasons,
       ),
       descriptions_by_model: all(
-        `SELECT vlm_model, prompt_version, count(*) AS count FROM meme_descriptions
+        `SELECT vlm_model, prompt_version, count(*) AS count,
+                coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(completion_tokens), 0) AS completion_tokens
+         FROM meme_descriptions
          GROUP BY vlm_model, prompt_version ORDER BY vlm_model, prompt_version`,
       ),
       storage: { bytes: totals.bytes, memes: totals.memes },

@@ -17,7 +17,12 @@ export class FakeDescriber implements Describer {
     this.calls++;
     if (this.failWhen?.(input)) throw new Error('fake describer refused this image');
     const digest = createHash('md5').update(input.jpeg).digest('hex').slice(0, 8);
-    return { ocrText: `文字${digest}`, description: `${input.category} 表情包 ${input.tags.join(' ')}`, emotions: [] };
+    return {
+      ocrText: `文字${digest}`,
+      description: `${input.category} 表情包 ${input.tags.join(' ')}`,
+      emotions: [],
+      usage: { promptTokens: 100, completionTokens: 20 },
+    };
   }
 }
 

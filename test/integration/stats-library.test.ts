@@ -68,7 +68,10 @@ describe('stats', () => {
       { stage: 'describe', reason: 'timeout', count: 2 },
       { stage: 'decode', reason: 'corrupt image', count: 1 },
     ]);
-    assert.deepEqual(s.descriptions_by_model, [{ vlm_model: 'fake-vlm', prompt_version: 'fake-1', count: 8 }]);
+    // Token usage the describer reported, summed: what the descriptions cost.
+    assert.deepEqual(s.descriptions_by_model, [
+      { vlm_model: 'fake-vlm', prompt_version: 'fake-1', count: 8, prompt_tokens: 800, completion_tokens: 160 },
+    ]);
     assert.deepEqual(s.storage, { memes: 8, bytes: size('a', a) + size('b', union.slice(6)), objects: 8 });
   });
 

@@ -57,6 +57,9 @@ function printStats(reporter: Reporter, s: LibraryStats): void {
   }
   reporter.result('\ndescriptions by model:');
   reporter.result(
-    formatTable(['model', 'prompt', 'descriptions'], s.descriptions_by_model.map((d) => [d.vlm_model, d.prompt_version, d.count])),
+    formatTable(
+      ['model', 'prompt', 'descriptions', 'prompt tokens', 'completion tokens'],
+      s.descriptions_by_model.map((d) => [d.vlm_model, d.prompt_version, d.count, d.prompt_tokens, d.completion_tokens]),
+    ),
   );
 }
