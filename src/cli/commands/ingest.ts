@@ -28,7 +28,7 @@ export function registerIngest(program: Command, context: CommandContext): void 
     .description('ingest images from a source: dedupe by md5, describe, embed, store')
     .requiredOption('--source <source>', 'staging:<id> | chinesebqb | dir:<path>')
     .option('--limit <n>', 'stop after n items (default: all)', positiveInt)
-    .option('--workers <n>', 'items processed at once (default: ingest.workers from the config)', positiveInt)
+    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config)', positiveInt)
     .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
     .option('--force', 're-process items already in the collection (replaces their vectors)', false)
     .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)

@@ -56,7 +56,11 @@ export function registerRecall(program: Command, context: CommandContext): void 
     .addOption(new Option('--animated', 'only animated memes (GIF / animated WebP)').conflicts('static'))
     .addOption(new Option('--static', 'only still images').conflicts('animated'))
     .option('--source <source>', 'only memes seen in this source, e.g. staging:fabiaoqing')
-    .option('--timeout <duration>', 'time allowed for the query embedding; past it, keyword results come back marked partial', duration, 3000)
+    .addOption(
+      new Option('--timeout <duration>', 'time allowed for the query embedding, e.g. 1s, 500ms; past it, keyword results come back marked partial')
+        .argParser(duration)
+        .default(3000, '3s'),
+    )
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
     .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms', false)
     .addHelpText(

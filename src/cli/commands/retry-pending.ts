@@ -28,7 +28,7 @@ export function registerRetryPending(program: Command, context: CommandContext):
     .option('--embedding <name>', 'embedding config whose collection is retried (default: the one marked is_default)')
     .option('--include-dead', 'also revive dead jobs (permanent failures, or out of attempts) for one more attempt', false)
     .option('--reason <text>', 'only retry jobs whose stored reason contains this text (case-insensitive)')
-    .option('--workers <n>', 'items processed at once (default: ingest.workers from the config)', positiveInt)
+    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config)', positiveInt)
     .option('--no-lock', 'do not take the per-collection run lock (overlapping runs stay safe: jobs are claimed)')
     .addHelpText(
       'after',
