@@ -1,7 +1,8 @@
 /**
  * The CLI against a fake remote provider, as cron would run it: a rejected
  * key stops the run with exit 3 and a message naming the provider and the
- * variable; the key itself is nowhere in stdout, stderr or the database.
+ * variable; the key itself is nowhere in stdout, stderr or the database. And
+ * the line users type most, `--embedding=jina`, against the fake Jina API.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,8 +10,9 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
-import { VLM_KEY_ENV, keyEnv, makeRemoteWorkspace, tableCounts } from '../helpers/remote-workspace.js';
-import type { Workspace } from '../helpers/workspace.js';
+import { libraryCounts } from '../helpers/library.js';
+import { EMBED_KEY_ENV, VLM_KEY_ENV, keyEnv, makeRemoteWorkspace, tableCounts } from '../helpers/remote-workspace.js';
+import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const WRONG_KEY = 'sk-emomo-WRONGKEY-0b1c2d3e4f';
 let fake: FakeOpenAI;
@@ -42,4 +44,28 @@ test('emomo ingest with a rejected key: exit 3, one JSON summary, the variable n
   const dbBytes = [ws.db, `${ws.db}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f).toString('latin1'));
   for (const text of [run.stdout, run.stderr, human.stdout, human.stderr, ...dbBytes]) assert.ok(!text.includes(WRONG_KEY.slice(3)), 'key leaked');
   assert.ok(fake.requests.every((r) => r.hasAuth));
+});
+
+test('the line users type most: emomo ingest --source=staging:fabiaoqing --embedding=jina', async () => {
+  const jina = makeWorkspace(
+    `vlm:\n  provider: openai\n  model: fake-vlm\n  base_url: ${fake.baseURL}\n  api_key_env: ${VLM_KEY_ENV}\n`,
+    `embeddings:\n  - name: local\n    provider: local\n    dimensions: 64\n    collection: emomo-local\n    is_default: true\n` +
+      `  - name: jina\n    provider: jina\n    model: jina-embeddings-v3\n    base_url: ${fake.url}\n` +
+      `    api_key_env: ${EMBED_KEY_ENV}\n    dimensions: 32\n    collection: emomo\n`,
+  );
+  try {
+    await writeGeneratedStaging(jina.staging, 'fabiaoqing', 6);
+    const env = keyEnv('the-right-key');
+    const run = await runCli(['--config', jina.config, 'ingest', '--source=staging:fabiaoqing', '--embedding=jina', '--json'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((JSON.parse(run.stdout) as { added: number }).added, 6);
+    const bodies = fake.requests.filter((r) => r.path.endsWith('/embeddings')).map((r) => r.body as { task?: string; dimensions?: number });
+    assert.ok(bodies.some((b) => b.task === 'retrieval.passage' && b.dimensions === 32), 'Jina request shape');
+    assert.deepEqual(libraryCounts(jina, ['memes', 'vec'], 'emomo'), { memes: 6, vec: 6 });
+    // `--embedding jina` (space form) is the same option.
+    const again = await runCli(['--config', jina.config, 'ingest', '--source', 'staging:fabiaoqing', '--embedding', 'jina', '--json'], { env });
+    assert.equal((JSON.parse(again.stdout) as { skipped: number }).skipped, 6);
+  } finally {
+    jina.cleanup();
+  }
 });
