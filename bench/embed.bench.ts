@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import { backfillEmbeddings } from '../src/pipeline/embed-service.js';
 import type { Embedder, EmbedMode } from '../src/ports.js';
 import { LocalEmbedder } from '../src/providers/embedding/local-embedder.js';
-import { newOwnerId } from '../src/store/claims.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { newOwnerId } from '../src/store/sqlite/claims.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '10000' }, dims: { type: 'string', default: '512' } } });
 const N = Number(values.n);

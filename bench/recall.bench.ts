@@ -13,10 +13,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../src/store/database.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
 import type { RecallFilters, VectorSearchOptions } from '../src/store/recall-index.js';
-import { SqliteRecallIndex } from '../src/store/recall-queries.js';
-import { ensureVectorTable, insertVector } from '../src/store/vector-tables.js';
+import { SqliteRecallIndex } from '../src/store/sqlite/recall-queries.js';
+import { ensureVectorTable, insertVector } from '../src/store/sqlite/vector-tables.js';
 import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const { values } = parseArgs({

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyLibrary } from '../src/pipeline/verify-service.js';
 import { LocalStorage } from '../src/storage/local-storage.js';
-import { openDatabase } from '../src/store/database.js';
-import { SqliteVerifyStore } from '../src/store/verify-queries.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import { SqliteVerifyStore } from '../src/store/sqlite/verify-queries.js';
 import { generateLibrary } from '../test/helpers/library-generator.js';
 
 const { values } = parseArgs({

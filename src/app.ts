@@ -14,7 +14,7 @@ import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface AppOptions {
   configPath?: string;

@@ -9,9 +9,9 @@ import type { EmbeddingConfig } from '../config/types.js';
 import { EmomoError } from '../errors.js';
 import type { Describer, Embedder, ObjectStorage } from '../ports.js';
 import { newProbeKey } from '../storage/object-key.js';
-import { openDatabase } from '../store/database.js';
-import { migrations } from '../store/migrations.js';
-import { listCollections } from '../store/vector-tables.js';
+import { openDatabase } from '../store/sqlite/database.js';
+import { migrations } from '../store/sqlite/migrations.js';
+import { listCollections } from '../store/sqlite/vector-tables.js';
 
 /** A check that found a problem without an exception: detail and hint as given. */
 export class CheckFailed extends EmomoError {

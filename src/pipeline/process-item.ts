@@ -15,7 +15,7 @@ import { prepareVlmInput } from '../images/vlm-input.js';
 import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { objectKey } from '../storage/object-key.js';
-import { newOwnerId } from '../store/claims.js';
+import { newOwnerId } from '../store/sqlite/claims.js';
 import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { runDoctor, type DoctorReport } from '../../src/health/doctor.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runCli } from '../helpers/cli.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';

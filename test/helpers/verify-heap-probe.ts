@@ -6,8 +6,8 @@
  */
 import { verifyLibrary } from '../../src/pipeline/verify-service.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
-import { openDatabase } from '../../src/store/database.js';
-import { SqliteVerifyStore } from '../../src/store/verify-queries.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { SqliteVerifyStore } from '../../src/store/sqlite/verify-queries.js';
 
 const [dbPath, objects] = process.argv.slice(2) as [string, string];
 const gc = (globalThis as { gc?: () => void }).gc;

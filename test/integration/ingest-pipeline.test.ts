@@ -11,7 +11,7 @@ import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { libraryCounts } from '../helpers/library.js';
 import { copySample, listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DimensionMismatchError } from '../../src/errors.js';
 
 const counts = (ws: Workspace) => libraryCounts(ws, ['memes', 'vectors', 'descriptions', 'fts', 'objects']);

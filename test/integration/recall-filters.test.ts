@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase } from '../../src/store/database.js';
-import { fastIndexTables } from '../../src/store/quantized-index.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { fastIndexTables } from '../../src/store/sqlite/quantized-index.js';
 import type { RecallFilters } from '../../src/store/recall-index.js';
-import { SqliteRecallIndex } from '../../src/store/recall-queries.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { deleteVector, listCollections } from '../../src/store/vector-tables.js';
+import { SqliteRecallIndex } from '../../src/store/sqlite/recall-queries.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { deleteVector, listCollections } from '../../src/store/sqlite/vector-tables.js';
 import { recallInProcess } from '../helpers/recall-json.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { newOwnerId } from '../../src/store/claims.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { newOwnerId } from '../../src/store/sqlite/claims.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { backfillEmbeddings, watchEmbeddings, type EmbedDeps, type EmbedSummary } from '../../pipeline/embed-service.js';
-import { newOwnerId } from '../../store/claims.js';
+import { newOwnerId } from '../../store/sqlite/claims.js';
 import type { CommandContext } from '../context.js';
 import { runLocked } from '../lock.js';
 import { durationOption, positiveInt } from '../parse.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { purgeSource, type PurgeReport } from '../../pipeline/purge-service.js';
-import { SqlitePurgeStore } from '../../store/purge-queries.js';
+import { SqlitePurgeStore } from '../../store/sqlite/purge-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';

@@ -5,7 +5,7 @@ import { parseDuration } from '../../config/duration.js';
 import { selectEmbedding } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
 import { recall, RECALL_MODES, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
-import { SqliteRecallIndex } from '../../store/recall-queries.js';
+import { SqliteRecallIndex } from '../../store/sqlite/recall-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
-import { newOwnerId } from '../../store/claims.js';
+import { newOwnerId } from '../../store/sqlite/claims.js';
 import type { CommandContext } from '../context.js';
 import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
 import { runLocked } from '../lock.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { libraryStats, type LibraryStats } from '../../pipeline/stats-service.js';
-import { SqliteStatsStore } from '../../store/stats-queries.js';
+import { SqliteStatsStore } from '../../store/sqlite/stats-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';

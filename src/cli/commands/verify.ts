@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { verifyLibrary, type Issue, type VerifyReport } from '../../pipeline/verify-service.js';
-import { SqliteVerifyStore } from '../../store/verify-queries.js';
+import { SqliteVerifyStore } from '../../store/sqlite/verify-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';

@@ -6,7 +6,7 @@
  * once its claim expires or its process is gone.
  */
 import type { Db } from './database.js';
-import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from './store.js';
+import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from '../store.js';
 
 /** Reasons are stored truncated: enough to act on, never a whole response body. */
 const REASON_LIMIT = 2000;

@@ -1,10 +1,10 @@
 /** The Store port on SQLite + sqlite-vec (better-sqlite3 is synchronous and fast). */
-import type { Description, SourceItem } from '../ports.js';
+import type { Description, SourceItem } from '../../ports.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItem, claimItems, registerClaimFunctions, releaseItems } from './claims.js';
 import { openDatabase, type Db } from './database.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
-import { indexTerms } from './fts-terms.js';
+import { indexTerms } from '../fts-terms.js';
 import type {
   BackfillCandidate,
   BackfillStore,
@@ -20,7 +20,7 @@ import type {
   JobSchedule,
   MemeRecord,
   Store,
-} from './store.js';
+} from '../store.js';
 import { deleteVector, ensureVectorTable, insertVector, type CollectionRow } from './vector-tables.js';
 
 interface MemeRow {

@@ -1,5 +1,5 @@
 /** The SQL behind `emomo stats` on SQLite: aggregates only, no row is loaded one by one. */
-import type { LibraryStats, StatsStore } from '../pipeline/stats-service.js';
+import type { LibraryStats, StatsStore } from '../../pipeline/stats-service.js';
 import type { Db } from './database.js';
 
 const REASON_WIDTH = 160;

@@ -5,10 +5,10 @@
  * anti-join that returns a count plus a few examples. Repairs page through
  * TEMP tables by key, so memory stays flat whatever the library size.
  */
-import type { VerifyCheck, VerifyStore } from '../pipeline/verify-service.js';
+import type { VerifyCheck, VerifyStore } from '../../pipeline/verify-service.js';
 import type { Db } from './database.js';
 import { registerClaimFunctions } from './claims.js';
-import { indexTerms } from './fts-terms.js';
+import { indexTerms } from '../fts-terms.js';
 import { deleteVector, listCollections, type CollectionRow } from './vector-tables.js';
 
 const PAGE = 500;

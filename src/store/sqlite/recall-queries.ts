@@ -17,7 +17,7 @@ import type {
   VectorHit,
   VectorSearchOptions,
   VectorSearchResult,
-} from './recall-index.js';
+} from '../recall-index.js';
 import { vecTableName, vectorBlob, type CollectionRow } from './vector-tables.js';
 
 /** Below this many vectors an exact KNN is fast enough (and exact). */

@@ -4,7 +4,7 @@
  * counts for a dry run and the deletes of a real one are set operations over
  * it, so a source of any size is handled without loading it into memory.
  */
-import type { PurgeCounts, PurgeStore } from '../pipeline/purge-service.js';
+import type { PurgeCounts, PurgeStore } from '../../pipeline/purge-service.js';
 import type { Db } from './database.js';
 import { deleteVector, insertVector, listCollections } from './vector-tables.js';
 

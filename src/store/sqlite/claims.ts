@@ -8,7 +8,7 @@
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { isPidAlive } from '../lock-file.js';
+import { isPidAlive } from '../../lock-file.js';
 import type { Db } from './database.js';
 
 /** Identifies this process as a claim owner: `host/pid/random`. */

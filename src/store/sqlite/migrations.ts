@@ -4,7 +4,7 @@
  * each in its own transaction. Append new steps, never edit old ones.
  */
 import type { Database } from 'better-sqlite3';
-import { reindexKeywords } from './fts-terms.js';
+import { reindexKeywords } from '../fts-terms.js';
 import { buildFastIndex } from './quantized-index.js';
 
 const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
