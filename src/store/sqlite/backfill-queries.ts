@@ -5,7 +5,7 @@
  */
 import type { Db } from './database.js';
 import { indexTerms } from '../fts-terms.js';
-import type { BackfillCandidate, BackfillVector } from '../store.js';
+import type { BackfillCandidate, BackfillVector } from '../ports.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
 const MISSING = `NOT EXISTS (SELECT 1 FROM meme_vectors v WHERE v.md5 = m.md5 AND v.collection = @collection)`;

@@ -1,27 +1,19 @@
 /**
- * Cross-process claims. Overlapping cron runs share one SQLite file, so the
- * database is where they agree on who works on what: an item claim is keyed
- * by (md5, collection) and taken before any provider is paid; a job claim
- * marks a jobs row `processing` for one retry run. A claim ends when its owner
- * releases it, when it expires, or at once when its owner's process is gone
- * (same host, pid no longer alive), so a `kill -9` never blocks the next run.
+ * Item claims on SQLite. Overlapping runs share one file, so the database is
+ * where they agree on who works on what: a claim is keyed by (md5,
+ * collection), taken before any provider is paid, and held under a lease
+ * measured on the database's clock (`strftime('now')`). It ends when its
+ * owner releases it, when the lease expires, or at once when its owner's
+ * process is gone (same host, pid no longer alive), so a `kill -9` never
+ * blocks the next run. Job claims live in job-queries.ts.
  */
-import crypto from 'node:crypto';
-import os from 'node:os';
-import { isPidAlive } from '../../lock-file.js';
+import { ownerGone } from '../claim-owner.js';
 import type { Db } from './database.js';
 
-/** Identifies this process as a claim owner: `host/pid/random`. */
-export function newOwnerId(): string {
-  return `${os.hostname()}/${process.pid}/${crypto.randomBytes(4).toString('hex')}`;
-}
-
-/** True when the owner ran on this host and its process has exited. Owners on other hosts are trusted until expiry. */
-export function ownerGone(owner: string | null | undefined): boolean {
-  if (!owner) return true;
-  const [host, pid] = owner.split('/');
-  return host === os.hostname() && !isPidAlive(Number(pid));
-}
+/** The database clock, as stored in every *_at column. */
+export const DB_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+/** The database clock plus a lease given in ms as the statement's first `?` of this expression. */
+export const LEASE_END = "strftime('%Y-%m-%dT%H:%M:%fZ','now', printf('%+.3f seconds', ? / 1000.0))";
 
 /** Makes `emomo_owner_gone(owner)` available to SQL on this connection (idempotent). */
 export function registerClaimFunctions(db: Db): void {
@@ -30,35 +22,45 @@ export function registerClaimFunctions(db: Db): void {
   );
 }
 
-/**
- * Takes the claim on (md5, collection) unless a live owner holds an unexpired
- * one. Returns true when this owner now holds it (re-entrant for the same owner).
- */
-export function claimItem(db: Db, md5: string, collection: string, owner: string, now: Date, ttlMs: number): boolean {
+/** Claims as many of `md5s` as are free (or expired, or the owner's own) in one transaction; returns the ones now held. */
+export function claimItems(db: Db, md5s: readonly string[], collection: string, owner: string, leaseMs: number): Set<string> {
+  const held = db.prepare(
+    `SELECT owner, expires_at > ${DB_NOW} AS live FROM item_claims WHERE md5 = ? AND collection = ?`,
+  );
+  const take = db.prepare(
+    `INSERT INTO item_claims (md5, collection, owner, expires_at) VALUES (?, ?, ?, ${LEASE_END})
+     ON CONFLICT (md5, collection) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+       created_at = ${DB_NOW}`,
+  );
   return db
-    .transaction((): boolean => {
-      const held = db.prepare('SELECT owner, expires_at FROM item_claims WHERE md5 = ? AND collection = ?').get(md5, collection) as
-        | { owner: string; expires_at: string }
-        | undefined;
-      if (held && held.owner !== owner && held.expires_at > now.toISOString() && !ownerGone(held.owner)) return false;
-      db.prepare(
-        `INSERT INTO item_claims (md5, collection, owner, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (md5, collection) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
-           created_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`,
-      ).run(md5, collection, owner, new Date(now.getTime() + ttlMs).toISOString());
-      return true;
+    .transaction((): Set<string> => {
+      const got = new Set<string>();
+      for (const md5 of md5s) {
+        const row = held.get(md5, collection) as { owner: string; live: number } | undefined;
+        if (row && row.owner !== owner && row.live === 1 && !ownerGone(row.owner)) continue;
+        take.run(md5, collection, owner, leaseMs);
+        got.add(md5);
+      }
+      return got;
     })
     .immediate();
 }
 
-/** Claims as many of `md5s` as possible in one transaction; returns the ones now held. */
-export function claimItems(db: Db, md5s: readonly string[], collection: string, owner: string, now: Date, ttlMs: number): Set<string> {
+/** Extends every item and job claim `owner` still holds to `leaseMs` from now. */
+export function renewClaims(db: Db, owner: string, leaseMs: number): number {
   return db
-    .transaction((): Set<string> => {
-      const got = new Set<string>();
-      for (const md5 of md5s) if (claimItem(db, md5, collection, owner, now, ttlMs)) got.add(md5);
-      return got;
-    })
+    .transaction(
+      () =>
+        db
+          .prepare(`UPDATE item_claims SET expires_at = ${LEASE_END} WHERE owner = ?`)
+          .run(leaseMs, owner).changes +
+        db
+          .prepare(
+            `UPDATE jobs SET claim_expires_at = ${LEASE_END}
+             WHERE claimed_by = ? AND status = 'processing'`,
+          )
+          .run(leaseMs, owner).changes,
+    )
     .immediate();
 }
 

@@ -1,53 +1,71 @@
-/** The Store port on SQLite + sqlite-vec (better-sqlite3 is synchronous and fast). */
+/**
+ * The LibraryStore on SQLite + sqlite-vec. better-sqlite3 is synchronous and
+ * fast: every method does its work (and its whole transaction) at once and
+ * hands back a settled Promise, so no transaction ever spans an `await`. The
+ * SQL lives in the *-queries.ts files beside this one; the connection stays
+ * private to this adapter.
+ */
 import type { Description, SourceItem } from '../../ports.js';
-import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
-import { claimItem, claimItems, registerClaimFunctions, releaseItems } from './claims.js';
-import { openDatabase, type Db } from './database.js';
-import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
-import { indexTerms } from '../fts-terms.js';
 import type {
+  AuditResult,
   BackfillCandidate,
-  BackfillStore,
   BackfillVector,
   ClaimedJob,
+  CollectionInfo,
   CommitInput,
   CommitResult,
   DescriptionKey,
   FailureInput,
   JobCounts,
   JobFilter,
-  JobQueue,
   JobSchedule,
+  KeywordHit,
+  KeywordQuery,
+  LibraryStore,
   MemeRecord,
-  Store,
-} from '../store.js';
-import { deleteVector, ensureVectorTable, insertVector, type CollectionRow } from './vector-tables.js';
+  PurgeCounts,
+  RecalledMeme,
+  RecallFilters,
+  StoreDescription,
+  StoreStats,
+  VectorSearchResult,
+  VerifyCheck,
+} from '../ports.js';
+import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
+import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
+import { openDatabase, type Db } from './database.js';
+import * as ingest from './ingest-queries.js';
+import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
+import { schemaVersion, migrations } from './migrations.js';
+import { SqlitePurgeQueries } from './purge-queries.js';
+import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
+import { SqliteStatsQueries } from './stats-queries.js';
+import { ensureVectorTable, listCollections, type CollectionRow } from './vector-tables.js';
+import { SqliteVerifyQueries } from './verify-queries.js';
 
-interface MemeRow {
-  id: number;
-  md5: string;
-  storage_key: string;
-  source_type: string;
-  source_id: string;
-  width: number;
-  height: number;
-  format: string;
-  is_animated: number;
-  category: string;
-  tags: string;
+export interface SqliteStoreOptions {
+  /** Open without writing: no file is created, no migration runs (doctor). */
+  readonly?: boolean;
 }
 
-export class SqliteStore implements Store, JobQueue, BackfillStore {
-  readonly db: Db;
+export class SqliteStore implements LibraryStore {
+  private readonly db: Db;
   private readonly collections = new Map<string, CollectionRow>();
+  private readonly recall: SqliteRecallQueries;
+  private readonly searched = new Map<string, SqliteCollection>();
+  private readonly verify: SqliteVerifyQueries;
+  private readonly purge: SqlitePurgeQueries;
 
-  constructor(file: string) {
-    this.db = openDatabase(file);
+  constructor(
+    private readonly file: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    this.db = openDatabase(file, { readonly: options.readonly ?? false });
+    // Same-host claims end when their owner's pid is gone (claims.ts, verify's in-flight check).
     registerClaimFunctions(this.db);
-  }
-
-  ensureCollection(name: string, dims: number, model: string): void {
-    this.collections.set(name, ensureVectorTable(this.db, name, dims, model));
+    this.recall = new SqliteRecallQueries(this.db);
+    this.verify = new SqliteVerifyQueries(this.db);
+    this.purge = new SqlitePurgeQueries(this.db);
   }
 
   private collection(name: string): CollectionRow {
@@ -56,210 +74,194 @@ export class SqliteStore implements Store, JobQueue, BackfillStore {
     return row;
   }
 
-  hasVector(md5: string, collection: string): boolean {
-    return !!this.db.prepare('SELECT 1 FROM meme_vectors WHERE md5 = ? AND collection = ?').get(md5, collection);
+  // ------------------------------------------------------------ ingest
+
+  async ensureCollection(name: string, dims: number, model: string): Promise<void> {
+    this.collections.set(name, ensureVectorTable(this.db, name, dims, model));
   }
 
-  findMemeByMd5(md5: string): MemeRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM memes WHERE md5 = ?').get(md5) as MemeRow | undefined;
-    return row && toMeme(row);
+  async hasVector(md5: string, collection: string): Promise<boolean> {
+    return ingest.hasVector(this.db, md5, collection);
   }
 
-  findDescription(key: DescriptionKey): Description | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT description, ocr_text, emotions FROM meme_descriptions
-         WHERE md5 = ? AND vlm_model = ? AND prompt_version = ?`,
-      )
-      .get(key.md5, key.vlmModel, key.promptVersion) as
-      | { description: string; ocr_text: string; emotions: string }
-      | undefined;
-    if (!row) return undefined;
-    return { description: row.description, ocrText: row.ocr_text, emotions: JSON.parse(row.emotions) as string[] };
+  async findMemeByMd5(md5: string): Promise<MemeRecord | undefined> {
+    return ingest.findMemeByMd5(this.db, md5);
   }
 
-  findLatestDescription(md5: string): { key: DescriptionKey; description: Description } | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT vlm_model, prompt_version FROM meme_descriptions WHERE md5 = ?
-         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
-      )
-      .get(md5) as { vlm_model: string; prompt_version: string } | undefined;
-    if (!row) return undefined;
-    const key = { md5, vlmModel: row.vlm_model, promptVersion: row.prompt_version };
-    return { key, description: this.findDescription(key)! };
+  async findDescription(key: DescriptionKey): Promise<Description | undefined> {
+    return ingest.findDescription(this.db, key);
   }
 
-  saveDescription(key: DescriptionKey, d: Description): void {
-    this.db
-      .prepare(
-        `INSERT INTO meme_descriptions
-           (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
-      )
-      .run(
-        key.md5,
-        key.vlmModel,
-        key.promptVersion,
-        d.description,
-        d.ocrText,
-        JSON.stringify(d.emotions),
-        d.usage?.promptTokens ?? null,
-        d.usage?.completionTokens ?? null,
-      );
+  async findLatestDescription(md5: string): Promise<{ key: DescriptionKey; description: Description } | undefined> {
+    return ingest.findLatestDescription(this.db, md5);
   }
 
-  linkSource(item: SourceItem, memeId: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES (?, ?, ?, ?)
-         ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
-      )
-      .run(item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null);
+  async saveDescription(key: DescriptionKey, description: Description): Promise<void> {
+    ingest.saveDescription(this.db, key, description);
   }
 
-  commitItem(input: CommitInput): CommitResult {
-    const coll = this.collection(input.collection);
-    if (input.vector.length !== coll.dims) {
-      throw new Error(`vector has ${input.vector.length} dimensions, collection "${coll.name}" needs ${coll.dims}`);
-    }
-    return this.db
-      .transaction((): CommitResult => {
-        const { item, facts } = input;
-        let meme = this.findMemeByMd5(facts.md5);
-        const memeCreated = !meme;
-        if (!meme) {
-          this.db
-            .prepare(
-              `INSERT INTO memes (md5, source_type, source_id, storage_key, width, height, format, is_animated,
-                                  frames, file_size, category, tags, source_url)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(
-              facts.md5,
-              item.sourceType,
-              item.sourceId,
-              input.storageKey,
-              facts.width,
-              facts.height,
-              facts.format,
-              facts.isAnimated ? 1 : 0,
-              facts.frames,
-              facts.fileSize,
-              item.category,
-              JSON.stringify(item.tags),
-              item.sourceUrl ?? null,
-            );
-          meme = this.findMemeByMd5(facts.md5)!;
-        }
-        this.linkSource(item, meme.id);
-
-        if (input.replace) {
-          this.db.prepare('DELETE FROM meme_vectors WHERE md5 = ? AND collection = ?').run(facts.md5, coll.name);
-          deleteVector(this.db, coll, meme.id);
-        }
-        this.db
-          .prepare(
-            `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
-             VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            meme.id,
-            facts.md5,
-            coll.name,
-            input.embeddingModel,
-            coll.dims,
-            input.descriptionKey.vlmModel,
-            input.descriptionKey.promptVersion,
-          );
-        insertVector(this.db, coll, meme.id, input.vector, {
-          category: meme.category,
-          isAnimated: meme.isAnimated,
-          source: meme.sourceType,
-        });
-
-        const d = input.description;
-        this.db.prepare('DELETE FROM memes_fts WHERE rowid = ?').run(meme.id);
-        this.db
-          .prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)')
-          .run(meme.id, indexTerms(d.ocrText), indexTerms(d.description), indexTerms(meme.tags.join(' ')));
-
-        this.markJobDone(item.sourceType, item.sourceId, coll.name);
-        return { memeId: meme.id, memeCreated };
-      })
-      .immediate();
+  async linkSource(item: SourceItem, memeId: number): Promise<void> {
+    ingest.linkSource(this.db, item, memeId);
   }
 
-  isStorageKeyReferenced(key: string): boolean {
-    return !!this.db.prepare('SELECT 1 FROM memes WHERE storage_key = ?').get(key);
+  async commitItem(input: CommitInput): Promise<CommitResult> {
+    return ingest.commitItem(this.db, this.collection(input.collection), input);
   }
 
-  recordFailure(f: FailureInput, schedule: (attempt: number) => JobSchedule): JobSchedule & { attempt: number } {
-    return recordFailure(this.db, f, schedule);
+  async isStorageKeyReferenced(key: string): Promise<boolean> {
+    return ingest.isStorageKeyReferenced(this.db, key);
   }
 
-  markJobDone(sourceType: string, sourceId: string, collection: string): void {
-    markJobDone(this.db, sourceType, sourceId, collection);
+  // ------------------------------------------------------------ claims and jobs
+
+  async claimItems(md5s: readonly string[], collection: string, owner: string, leaseMs: number): Promise<Set<string>> {
+    return claimItems(this.db, md5s, collection, owner, leaseMs);
   }
 
-  claimItem(md5: string, collection: string, owner: string, now: Date, ttlMs: number): boolean {
-    return claimItem(this.db, md5, collection, owner, now, ttlMs);
+  async renewClaims(owner: string, leaseMs: number): Promise<number> {
+    return renewClaims(this.db, owner, leaseMs);
   }
 
-  claimItems(md5s: readonly string[], collection: string, owner: string, now: Date, ttlMs: number): Set<string> {
-    return claimItems(this.db, md5s, collection, owner, now, ttlMs);
-  }
-
-  releaseItems(md5s: readonly string[], collection: string, owner: string): void {
+  async releaseItems(md5s: readonly string[], collection: string, owner: string): Promise<void> {
     releaseItems(this.db, md5s, collection, owner);
   }
 
-  claimDueJobs(filter: JobFilter, owner: string, ttlMs: number): ClaimedJob[] {
-    return claimDueJobs(this.db, filter, owner, ttlMs);
+  async recordFailure(f: FailureInput, schedule: (attempt: number) => JobSchedule): Promise<JobSchedule & { attempt: number }> {
+    return recordFailure(this.db, f, schedule);
   }
 
-  releaseJobClaims(owner: string): number {
+  async markJobDone(sourceType: string, sourceId: string, collection: string): Promise<void> {
+    markJobDone(this.db, sourceType, sourceId, collection);
+  }
+
+  async claimDueJobs(filter: JobFilter, owner: string, leaseMs: number): Promise<ClaimedJob[]> {
+    return claimDueJobs(this.db, filter, owner, leaseMs);
+  }
+
+  async releaseJobClaims(owner: string): Promise<number> {
     return releaseJobClaims(this.db, owner);
   }
 
-  countJobs(collection: string, now: Date): JobCounts {
+  async countJobs(collection: string, now: Date): Promise<JobCounts> {
     return countJobs(this.db, collection, now);
   }
 
-  findJob(sourceType: string, sourceId: string, collection: string): ClaimedJob | undefined {
+  async findJob(sourceType: string, sourceId: string, collection: string): Promise<ClaimedJob | undefined> {
     return findJob(this.db, jobKey(sourceType, sourceId, collection));
   }
 
-  findUnembedded(collection: string, afterId: number, limit: number): BackfillCandidate[] {
+  // ------------------------------------------------------------ backfill
+
+  async findUnembedded(collection: string, afterId: number, limit: number): Promise<BackfillCandidate[]> {
     return findUnembedded(this.db, collection, afterId, limit);
   }
 
-  countUnembedded(collection: string): { described: number; undescribed: number } {
+  async countUnembedded(collection: string): Promise<{ described: number; undescribed: number }> {
     return countUnembedded(this.db, collection);
   }
 
-  commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): string[] {
+  async commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]> {
     return commitVectors(this.db, this.collection(collection), model, batch);
   }
 
-  close(): void {
+  // ------------------------------------------------------------ recall
+
+  async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
+    const info = this.recall.collection(name);
+    if (!info) return undefined;
+    this.searched.set(name, info);
+    const { fast: _fast, ...port } = info;
+    return port;
+  }
+
+  async vectorSearch(
+    collection: string,
+    vector: Float32Array,
+    k: number,
+    filters: RecallFilters,
+    options: { exact?: boolean } = {},
+  ): Promise<VectorSearchResult> {
+    const info = this.searched.get(collection) ?? this.recall.collection(collection);
+    if (!info) throw new Error(`collection "${collection}" does not exist`);
+    return this.recall.vectorSearch(info, vector, k, filters, { exact: options.exact });
+  }
+
+  async keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]> {
+    return this.recall.keywordSearch(query, k, filters);
+  }
+
+  async recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>> {
+    return this.recall.memes(ids);
+  }
+
+  // ------------------------------------------------------------ verify
+
+  async beginVerify(): Promise<void> {
+    this.verify.begin();
+  }
+
+  async endVerify(): Promise<void> {
+    if (this.db.open) this.verify.end();
+  }
+
+  async addListedObjects(keys: readonly string[]): Promise<void> {
+    this.verify.addListedObjects(keys);
+  }
+
+  async audit(examples: number): Promise<AuditResult> {
+    return this.verify.audit(examples);
+  }
+
+  async repairDatabase(options: { removeMemesWithoutObject: boolean }): Promise<Partial<Record<VerifyCheck, number>>> {
+    return this.verify.repairDatabase(options);
+  }
+
+  async orphanObjects(after: string, limit: number): Promise<string[]> {
+    return this.verify.orphanObjects(after, limit);
+  }
+
+  // ------------------------------------------------------------ purge and stats
+
+  async preparePurge(source: string): Promise<void> {
+    this.purge.prepare(source);
+  }
+
+  async purgeCounts(source: string, examples: number): Promise<PurgeCounts> {
+    return this.purge.counts(source, examples);
+  }
+
+  async applyPurge(source: string): Promise<void> {
+    this.purge.apply(source);
+  }
+
+  async purgeObjectKeys(after: string, limit: number): Promise<string[]> {
+    return this.purge.objectKeys(after, limit);
+  }
+
+  async endPurge(): Promise<void> {
+    if (this.db.open) this.purge.end();
+  }
+
+  async readStats(topReasons: number): Promise<StoreStats> {
+    return new SqliteStatsQueries(this.db).read(topReasons);
+  }
+
+  // ------------------------------------------------------------ health
+
+  async describe(): Promise<StoreDescription> {
+    const version = schemaVersion(this.db);
+    const ready = version > 0;
+    return {
+      location: this.file,
+      exists: true,
+      schemaVersion: version,
+      latestVersion: migrations.length,
+      memes: ready ? (this.db.prepare('SELECT count(*) FROM memes').pluck().get() as number) : 0,
+      collections: ready ? listCollections(this.db).map((c) => ({ name: c.name, dims: c.dims, model: c.model })) : [],
+    };
+  }
+
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-function toMeme(row: MemeRow): MemeRecord {
-  return {
-    id: row.id,
-    md5: row.md5,
-    storageKey: row.storage_key,
-    sourceType: row.source_type,
-    sourceId: row.source_id,
-    width: row.width,
-    height: row.height,
-    format: row.format,
-    isAnimated: row.is_animated === 1,
-    category: row.category,
-    tags: JSON.parse(row.tags) as string[],
-  };
 }
