@@ -34,22 +34,21 @@ const positiveInt = () => integer(1);
 const flag = () => z.preprocess(boolFromText, z.boolean({ error: expecting('expected true or false') }));
 const text = () => z.string().min(1);
 
-export function isHttpUrl(value: string): boolean {
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
+    return protocols.includes(new URL(value).protocol);
   } catch {
     return false;
   }
 }
+
+export function isHttpUrl(value: string): boolean {
+  return hasProtocol(value, ['http:', 'https:']);
+}
+
 /** A PostgreSQL connection URL (postgres:// or postgresql://). */
 export function isPostgresUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
-  } catch {
-    return false;
-  }
+  return hasProtocol(value, ['postgres:', 'postgresql:']);
 }
 
 const httpUrl = () => z.string().refine(isHttpUrl, { error: 'expected an http(s) URL such as https://api.example.com/v1' });
