@@ -64,7 +64,7 @@ async function backfill(store: SqliteStore, collection: string, batchSize: numbe
   await store.ensureCollection(collection, DIMS, embedder.model);
   const started = performance.now();
   const summary = await backfillEmbeddings(
-    { store, embedder, redact: (t) => t, now: () => new Date(), owner: newOwnerId() },
+    { store, embedder, redact: (t) => t, owner: newOwnerId() },
     { collection, batchSize, limit },
   );
   return { summary, embedder, seconds: (performance.now() - started) / 1000 };

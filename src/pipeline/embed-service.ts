@@ -18,7 +18,6 @@ export interface EmbedDeps {
   store: BackfillStore & ClaimStore;
   embedder: Embedder;
   redact: Redactor;
-  now: () => Date;
   /** This process as a claim owner (see src/store/claim-owner.ts). */
   owner: string;
 }

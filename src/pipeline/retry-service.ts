@@ -18,6 +18,8 @@ import type { FailedItem, ItemHandler } from './process-item.js';
 
 export interface RetryDeps extends EmbedDeps {
   store: EmbedDeps['store'] & JobQueue;
+  /** The clock jobs are scheduled and found due by (tests drive it). */
+  now: () => Date;
   /** An item processor for the collection, built exactly as for ingest. */
   processor: ItemHandler;
 }
