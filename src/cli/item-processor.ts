@@ -25,7 +25,7 @@ export function buildItemProcessor(
   const { config } = app;
   const clock = opts.clock ?? systemClock;
   return new ItemProcessor(
-    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner },
+    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner, leaseMs: config.database.leaseMs },
     {
       collection: embedding.collection,
       lanes: opts.workers,

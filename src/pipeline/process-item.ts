@@ -35,6 +35,8 @@ export interface ItemDeps {
   random?: () => number;
   /** This process as a claim owner (see src/store/claim-owner.ts); one is made when absent. */
   owner?: string;
+  /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /** How often an item claimed by another process is checked again. */
@@ -79,7 +81,7 @@ export class ItemProcessor implements ItemHandler {
     private readonly opts: ItemOptions,
   ) {
     this.owner = deps.owner ?? newOwnerId();
-    this.lease = new LeaseKeeper(deps.store, this.owner);
+    this.lease = new LeaseKeeper(deps.store, this.owner, deps.leaseMs);
     this.lane = pLimit(opts.lanes);
   }
 

@@ -104,7 +104,7 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
     },
   };
 
-  const lease = new LeaseKeeper(store, deps.owner);
+  const lease = new LeaseKeeper(store, deps.owner, deps.leaseMs);
   const source = new ClaimedJobSource(store, deps, lease.leaseMs, opts, (job) => claimed.set(key(job.sourceType, job.sourceId), job));
   let summary: RunSummary;
   const release = lease.hold();

@@ -7,17 +7,19 @@
 import fs from 'node:fs';
 import { isPostgresUrl } from '../config/schema.js';
 import type { Config } from '../config/types.js';
-import { ConfigError } from '../errors.js';
 import type { LibraryStore, StoreDescription } from './ports.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { migrations } from './sqlite/migrations.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 
-export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; /** Connections per process (database.pool_size). */ poolSize?: number };
 
 /** `--db` (a file or a postgres:// URL) wins; then `database.url` (or EMOMO_DATABASE_URL); then `database.path`. */
 export function databaseLocation(config: Config, db?: string): DatabaseLocation {
   const chosen = db ?? config.database.url;
-  if (chosen !== undefined && isPostgresUrl(chosen)) return { kind: 'postgres', url: chosen };
+  if (chosen !== undefined && isPostgresUrl(chosen)) return { kind: 'postgres', url: chosen, poolSize: config.database.poolSize };
   return { kind: 'sqlite', path: db ?? config.database.path };
 }
 
@@ -37,19 +39,15 @@ export function databaseSecret(location: DatabaseLocation): string | undefined {
 }
 
 /**
- * Picks the adapter now (an unusable location is a config error before any
- * work starts) and returns the function that opens it on first use.
+ * Picks the adapter and returns the function that opens it on first use. A
+ * PostgreSQL store connects (and loads the driver) on its first query.
  */
 export function storeOpener(location: DatabaseLocation): () => LibraryStore {
   switch (location.kind) {
     case 'sqlite':
       return () => new SqliteStore(location.path);
     case 'postgres':
-      throw new ConfigError(
-        'database.url',
-        '',
-        `${databaseLabel(location)}: PostgreSQL libraries are not available in this emomo yet; use a SQLite file (database.path or --db FILE)`,
-      );
+      return () => new PostgresStore(location.url, { label: databaseLabel(location), poolSize: location.poolSize });
   }
 }
 
@@ -58,7 +56,10 @@ export async function inspectStore(location: DatabaseLocation): Promise<StoreDes
   if (location.kind === 'sqlite' && !fs.existsSync(location.path)) {
     return { location: location.path, exists: false, schemaVersion: 0, latestVersion: migrations.length, memes: 0, collections: [] };
   }
-  const store = location.kind === 'sqlite' ? new SqliteStore(location.path, { readonly: true }) : storeOpener(location)();
+  const store =
+    location.kind === 'sqlite'
+      ? new SqliteStore(location.path, { readonly: true })
+      : new PostgresStore(location.url, { label: databaseLabel(location), readonly: true, poolSize: 1 });
   try {
     return await store.describe();
   } finally {

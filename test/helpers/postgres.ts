@@ -20,6 +20,11 @@ const PREFIX = 'emomo_test_';
 /** A test database older than this was left behind by a killed run. */
 const ABANDONED_MS = 6 * 3600_000;
 
+/** Why the PostgreSQL tests cannot run here (no server configured, not under CI); undefined when they run. */
+export function postgresSkipReason(): string | undefined {
+  return serverUrl || onCi ? undefined : `PostgreSQL tests skipped: ${HOW_TO_ENABLE}`;
+}
+
 /** `describe`, or one skip line when no server is configured (one failure under CI). */
 export function describeIfPostgres(name: string, fn: () => void): void {
   if (serverUrl) describe(name, fn);

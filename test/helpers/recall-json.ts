@@ -17,7 +17,7 @@ export const RecallJson = z
     reason: z.string().nullable(),
     failed: z.boolean(),
     terms: z.array(z.string()),
-    vector_method: z.enum(['exact', 'quantized']).nullable(),
+    vector_method: z.enum(['exact', 'quantized', 'hnsw']).nullable(),
     candidates: z.number().int().nonnegative().nullable(),
     errors: z.array(z.object({ stage: z.enum(['embed', 'vector', 'keyword', 'fetch']), message: z.string() }).strict()),
     timings_ms: z

@@ -8,10 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import * as sqliteVec from 'sqlite-vec';
 import type { LibraryStore } from '../../src/store/ports.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { pgVecTableName } from '../../src/store/postgres/vector-tables.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { vecTableName } from '../../src/store/sqlite/vector-tables.js';
+import { createTestDatabase, postgresSkipReason } from './postgres.js';
 
 export interface TestLibrary {
   store: LibraryStore;
@@ -74,4 +78,41 @@ function sqliteBackend(): StoreBackend {
   };
 }
 
-export const STORE_BACKENDS: StoreBackend[] = [sqliteBackend()];
+function postgresBackend(): StoreBackend {
+  return {
+    name: 'PostgreSQL',
+    unavailable: postgresSkipReason(),
+    async create() {
+      const db = await createTestDatabase();
+      const open = () => new PostgresStore(db.url, { label: db.name, poolSize: 4 });
+      const opened: LibraryStore[] = [open()];
+      const raw = async (sql: string, params: unknown[]) => {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          await client.query(sql, params);
+        } finally {
+          await client.end();
+        }
+      };
+      return {
+        store: opened[0]!,
+        async connect() {
+          const store = open();
+          opened.push(store);
+          return store;
+        },
+        damage: {
+          dropKeywordRow: (memeId) => raw('DELETE FROM meme_keywords WHERE meme_id = $1', [memeId]),
+          dropVector: (collection, memeId) => raw(`DELETE FROM "${pgVecTableName(collection)}" WHERE meme_id = $1`, [memeId]),
+        },
+        async cleanup() {
+          for (const store of opened) await store.close();
+          await db.drop();
+        },
+      };
+    },
+  };
+}
+
+export const STORE_BACKENDS: StoreBackend[] = [sqliteBackend(), postgresBackend()];

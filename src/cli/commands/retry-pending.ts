@@ -69,7 +69,7 @@ export async function retryPendingCommand(
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: clock.now, owner },
+    { store: app.store, processor, embedder, redact: app.redact, now: clock.now, owner, leaseMs: app.config.database.leaseMs },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

@@ -1,0 +1,79 @@
+/**
+ * What every PostgreSQL query module shares, without loading the driver:
+ * the query-runner types (type-only imports of `pg`), transactions on a held
+ * client, and pgvector's binary vector format.
+ */
+import type pg from 'pg';
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export interface Sql {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+export type Client = pg.PoolClient;
+
+/** The SQLSTATE of a PostgreSQL error ('' for anything else). */
+export function sqlState(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** Runs `fn` in a transaction on a client already held (a pinned session). */
+export async function inTransaction<T>(client: Client, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  await client.query(begin);
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A float32 vector in pgvector's binary wire format: dimension, a reserved zero, then big-endian floats. */
+export function vectorParam(vector: Float32Array): Buffer {
+  const buf = Buffer.allocUnsafe(4 + 4 * vector.length);
+  buf.writeInt16BE(vector.length, 0);
+  buf.writeInt16BE(0, 2);
+  for (let i = 0; i < vector.length; i++) buf.writeFloatBE(vector[i]!, 4 + 4 * i);
+  return buf;
+}
+
+/**
+ * A connection held across several calls of one run (verify, purge): its
+ * temporary tables and cursors live as long as the run. Opening it again
+ * starts over on a fresh connection.
+ */
+export class HeldConnection {
+  private held?: Client;
+
+  constructor(
+    private readonly connect: () => Promise<Client>,
+    private readonly what: string,
+    /** Drops what the run created, before the connection goes back to the pool. */
+    private readonly cleanup: string,
+  ) {}
+
+  get client(): Client {
+    if (!this.held) throw new Error(`${this.what} first`);
+    return this.held;
+  }
+
+  async open(): Promise<Client> {
+    await this.close();
+    this.held = await this.connect();
+    return this.held;
+  }
+
+  async close(): Promise<void> {
+    const client = this.held;
+    this.held = undefined;
+    if (!client) return;
+    try {
+      await client.query(this.cleanup);
+      client.release();
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+    }
+  }
+}
