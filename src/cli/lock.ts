@@ -5,11 +5,15 @@
  * `ingest` locks per source, `retry-pending` and `embed` per collection, so
  * different jobs still run side by side (item claims keep them from doing the
  * same work twice). A lock whose holder pid is dead on this host is taken over.
+ * A library on a database server (PostgreSQL) holds these locks itself, as
+ * advisory locks shared by every machine and freed when the holder's session
+ * ends; the store provides them (`ServerRunLocks`).
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { acquireLockFile, type HeldLock, type LockHolder } from '../lock-file.js';
+import type { ServerRunLocks } from '../store/ports.js';
 import type { Reporter } from './reporter.js';
 
 export function lockFile(dbPath: string, command: string, scope: string): string {
@@ -35,12 +39,14 @@ export function lockMessage(holder: LockHolder, dbPath: string): string {
  */
 export async function runLocked(
   enabled: boolean,
-  target: { dbPath: string; command: string; scope: string },
+  target: { dbPath: string; command: string; scope: string; server?: ServerRunLocks },
   reporter: Reporter,
   body: () => Promise<number>,
 ): Promise<number> {
   if (!enabled || target.dbPath === ':memory:') return body();
-  const lock = acquireLock(target.dbPath, target.command, target.scope);
+  const lock = target.server
+    ? await target.server.acquireRunLock(target.command, target.scope)
+    : acquireLock(target.dbPath, target.command, target.scope);
   if ('heldBy' in lock) {
     reporter.log('error', lockMessage(lock.heldBy, target.dbPath));
     return ExitCode.locked;
@@ -48,6 +54,6 @@ export async function runLocked(
   try {
     return await body();
   } finally {
-    lock.release();
+    await lock.release();
   }
 }

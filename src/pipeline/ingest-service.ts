@@ -5,11 +5,16 @@
  * `workers * 3` entries are held at all, so memory does not grow with the size
  * of the source. Every entry ends as an outcome value; the
  * run only stops early when asked to (signal) or when a provider circuit opens.
+ *
+ * An image another process is working on (several machines ingesting one
+ * source) is not waited for on the first pass: the item is set aside and
+ * taken up again once the source is exhausted, by when the other process has
+ * usually committed it (a skip) or died and let its claim run out (a takeover).
  */
 import pLimit from 'p-limit';
 import type { Source, SourceEntry } from '../ports.js';
 import { AbortedError, ItemError } from '../errors.js';
-import type { ItemHandler } from './process-item.js';
+import type { ItemHandler, ProcessOptions } from './process-item.js';
 import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js';
 
 export interface IngestRunOptions {
@@ -35,18 +40,26 @@ export async function ingestSource(
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
 
-  const handle = async (entry: SourceEntry): Promise<void> => {
+  // Items whose image another process held on the first pass (a few fields each, no image bytes).
+  const later: SourceEntry[] = [];
+
+  const handle = async (entry: SourceEntry, options: ProcessOptions): Promise<void> => {
     if (signal.aborted) return; // queued before the stop: never started, nothing recorded
     let outcome: ItemOutcome;
     try {
-      outcome =
+      const result =
         entry.kind === 'item'
-          ? await processor.process(entry.item)
+          ? await processor.process(entry.item, options)
           : await processor.fail(
               entry.problem,
               entry.problem.stage,
               new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
             );
+      if (result.kind === 'busy') {
+        later.push(entry);
+        return;
+      }
+      outcome = result;
     } catch (err) {
       if (!(err instanceof AbortedError)) throw err;
       if (!stop.signal.aborted) stop.abort(err);
@@ -56,13 +69,22 @@ export async function ingestSource(
     opts.onOutcome?.(outcome, summary.total);
   };
 
+  const start = async (entry: SourceEntry, options: ProcessOptions): Promise<void> => {
+    const task: Promise<void> = pool(() => handle(entry, options)).finally(() => inflight.delete(task));
+    inflight.add(task);
+    if (inflight.size >= opts.workers * 3) await Promise.race(inflight);
+  };
   for await (const entry of source.entries(signal)) {
     if (signal.aborted) break;
     if (opts.limit > 0 && taken >= opts.limit) break;
     taken++;
-    const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
-    inflight.add(task);
-    if (inflight.size >= opts.workers * 3) await Promise.race(inflight);
+    await start(entry, { busy: 'defer' });
+  }
+  await Promise.all(inflight);
+  // The second pass waits for each claim: skipped if its holder committed it, taken over if its lease ran out.
+  for (const entry of later.splice(0)) {
+    if (signal.aborted) break;
+    await start(entry, { busy: 'wait' });
   }
   await Promise.all(inflight);
 

@@ -42,9 +42,25 @@ export interface ItemDeps {
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
+/** An image another process is working on right now: try the item again later. */
+export interface BusyOutcome {
+  kind: 'busy';
+  sourceId: string;
+  md5: string;
+}
+
+export interface ProcessOptions {
+  /**
+   * When another process holds the image's claim: `wait` for it (the
+   * default), or `defer`: come back at once with a BusyOutcome, so the
+   * caller can work on other items first (many workers on one source).
+   */
+  busy?: 'wait' | 'defer';
+}
+
 /** What `ingestSource` needs from a processor; retry-pending wraps one. */
 export interface ItemHandler {
-  process(item: SourceItem): Promise<ItemOutcome>;
+  process(item: SourceItem, options?: ProcessOptions): Promise<ItemOutcome | BusyOutcome>;
   fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
 }
 
@@ -85,7 +101,7 @@ export class ItemProcessor implements ItemHandler {
     this.lane = pLimit(opts.lanes);
   }
 
-  async process(item: SourceItem): Promise<ItemOutcome> {
+  async process(item: SourceItem, options: ProcessOptions = {}): Promise<ItemOutcome | BusyOutcome> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
       const bytes = await readImage(item.path);
@@ -98,7 +114,7 @@ export class ItemProcessor implements ItemHandler {
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
       return await this.locks.run(md5, () =>
-        this.claimed(md5, async () => {
+        this.claimed(md5, options.busy === 'defer' ? item.sourceId : undefined, async () => {
           const undo: Undo[] = [];
           try {
             return await this.run(item, bytes, facts, at, undo);
@@ -135,10 +151,11 @@ export class ItemProcessor implements ItemHandler {
 
   /**
    * Runs `work` holding the cross-process claim on (md5, collection). While
-   * another live process holds it, waits, unless that process commits the
+   * another live process holds it, waits (or, given `deferAs`, returns a
+   * BusyOutcome for that source id at once), unless that process commits the
    * image meanwhile: then `work` finds the vector and skips.
    */
-  private async claimed(md5: string, work: () => Promise<ItemOutcome>): Promise<ItemOutcome> {
+  private async claimed(md5: string, deferAs: string | undefined, work: () => Promise<ItemOutcome>): Promise<ItemOutcome | BusyOutcome> {
     const { store } = this.deps;
     const { collection } = this.opts;
     const dedup = !this.opts.force && !this.opts.dryRun;
@@ -146,6 +163,7 @@ export class ItemProcessor implements ItemHandler {
     if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
     while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
       if (dedup && (await store.hasVector(md5, collection))) return work();
+      if (deferAs !== undefined) return { kind: 'busy', sourceId: deferAs, md5 };
       await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
     }
     const release = this.lease.hold();

@@ -92,9 +92,9 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   };
 
   const handler: ItemHandler = {
-    process: async (item) => {
-      const outcome = await deps.processor.process(item);
-      await record(item, outcome);
+    process: async (item, options) => {
+      const outcome = await deps.processor.process(item, options);
+      if (outcome.kind !== 'busy') await record(item, outcome);
       return outcome;
     },
     fail: async (item, stage, err) => {

@@ -194,10 +194,15 @@ export function fakeDescriptionFor(imageDataUrl: string): { ocr_text: string; de
   };
 }
 
-function chatReply(body: any, fault: Fault | undefined) {
-  const image = (body?.messages ?? [])
+/** The image data URL a chat request carries, if any. */
+function chatImage(body: any): string | undefined {
+  return (body?.messages ?? [])
     .flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))
     .find((p: any) => p?.type === 'image_url')?.image_url?.url as string | undefined;
+}
+
+function chatReply(body: any, fault: Fault | undefined) {
+  const image = chatImage(body);
   const content = fault?.content ?? JSON.stringify(fakeDescriptionFor(image ?? ''));
   return {
     id: 'chatcmpl-fake',
@@ -245,4 +250,15 @@ function parseJson(text: string): any {
   } catch {
     return undefined;
   }
+}
+
+/** How many chat (describe) calls each distinct image got, keyed by a hash of the image sent. */
+export function chatCallsPerImage(fake: Pick<FakeOpenAI, 'requests'>): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const r of fake.requests) {
+    if (r.endpoint !== 'chat') continue;
+    const key = createHash('sha1').update(chatImage(r.body) ?? '').digest('hex');
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  }
+  return calls;
 }

@@ -79,6 +79,10 @@ function contract(backend: StoreBackend) {
       await store.saveDescription(newer, { ocrText: '新', description: 'd3', emotions: [] });
       assert.deepEqual(await store.findLatestDescription(md5), { key: newer, description: { ocrText: '新', description: 'd3', emotions: [] } });
       assert.equal(await store.findLatestDescription(md5Of('none')), undefined);
+      // Some providers report fractional token counts; the paid description is kept all the same.
+      const fractional = { md5: md5Of('f'), vlmModel: 'vlm-a', promptVersion: '1' };
+      await store.saveDescription(fractional, { ocrText: 'f', description: 'd', emotions: [], usage: { promptTokens: 101.07, completionTokens: 12 } });
+      assert.equal((await store.findDescription(fractional))?.ocrText, 'f');
     });
 
     test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {

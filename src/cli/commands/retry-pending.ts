@@ -45,7 +45,7 @@ Exit codes: 0 all retried items succeeded, 1 some failed again, 2 usage or confi
     .action((flags: RetryFlags) =>
       context.run((app, reporter, signal) => {
         const collection = app.embedding(flags.embedding).config.collection;
-        const lock = { dbPath: app.dbPath, command: 'retry-pending', scope: `collection ${collection}` };
+        const lock = { dbPath: app.dbPath, command: 'retry-pending', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => retryPendingCommand(flags, app, reporter, signal));
       }),
     );

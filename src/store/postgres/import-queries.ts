@@ -7,6 +7,7 @@
  */
 import { jobKey } from '../job-key.js';
 import type { ImportCounts, LibraryDescription, LibraryJob, LibraryMeme } from '../ports.js';
+import { tokens } from './ingest-queries.js';
 import type { Sql } from './sql.js';
 import { upsertVector, type PgCollection } from './vector-tables.js';
 
@@ -94,8 +95,8 @@ export async function importDescriptions(sql: Sql, rows: readonly LibraryDescrip
       JSON.stringify(
         rows.map((r) => ({
           seq: r.seq, md5: r.key.md5, vlm_model: r.key.vlmModel, prompt_version: r.key.promptVersion, description: r.description.description,
-          ocr_text: r.description.ocrText, emotions: r.description.emotions, prompt_tokens: r.description.usage?.promptTokens ?? null,
-          completion_tokens: r.description.usage?.completionTokens ?? null, created_at: r.createdAt,
+          ocr_text: r.description.ocrText, emotions: r.description.emotions, prompt_tokens: tokens(r.description.usage?.promptTokens),
+          completion_tokens: tokens(r.description.usage?.completionTokens), created_at: r.createdAt,
         })),
       ),
     ],

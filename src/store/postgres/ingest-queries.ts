@@ -64,8 +64,13 @@ export async function saveDescription(sql: Sql, key: DescriptionKey, d: Descript
        (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
      VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
-    [key.md5, key.vlmModel, key.promptVersion, d.description, d.ocrText, JSON.stringify(d.emotions), d.usage?.promptTokens ?? null, d.usage?.completionTokens ?? null],
+    [key.md5, key.vlmModel, key.promptVersion, d.description, d.ocrText, JSON.stringify(d.emotions), tokens(d.usage?.promptTokens), tokens(d.usage?.completionTokens)],
   );
+}
+
+/** Token counts as the integer columns hold them (a provider reporting a fraction is rounded, never refused). */
+export function tokens(count: number | undefined): number | null {
+  return count === undefined ? null : Math.round(count);
 }
 
 export async function linkSource(sql: Sql, item: SourceItem, memeId: number): Promise<void> {
