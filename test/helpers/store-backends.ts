@@ -15,7 +15,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { pgVecTableName } from '../../src/store/postgres/vector-tables.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { vecTableName } from '../../src/store/sqlite/vector-tables.js';
-import { createTestDatabase, postgresSkipReason } from './postgres.js';
+import { createTestDatabase, postgresSkipReason, usePostgres } from './postgres.js';
 
 export interface TestLibrary {
   store: LibraryStore;
@@ -36,6 +36,8 @@ export interface StoreBackend {
   /** Why the backend cannot run here (e.g. no server configured); undefined when it can. */
   unavailable?: string;
   create(): Promise<TestLibrary>;
+  /** Points a workspace's config at a fresh, empty library of this backend; returns what drops it again. */
+  useIn(ws: { config: string }): Promise<() => Promise<void>>;
 }
 
 function sqliteBackend(): StoreBackend {
@@ -75,6 +77,8 @@ function sqliteBackend(): StoreBackend {
         },
       };
     },
+    // A workspace's config names its own SQLite file already.
+    useIn: async () => async () => undefined,
   };
 }
 
@@ -111,6 +115,11 @@ function postgresBackend(): StoreBackend {
           await db.drop();
         },
       };
+    },
+    async useIn(ws) {
+      const db = await createTestDatabase();
+      usePostgres(ws, db.url);
+      return () => db.drop();
     },
   };
 }

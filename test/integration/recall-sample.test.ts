@@ -1,19 +1,22 @@
 /**
  * Recall over the committed sample set, ingested once with the offline
- * defaults (real OCR describer, local lexical embedder): every caption finds
- * its own meme first, and two-character words find the captions holding them.
+ * defaults (real OCR describer, local lexical embedder), on every store
+ * backend: every caption finds its own meme first, and two-character words
+ * find the captions holding them.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { recallInProcess } from '../helpers/recall-json.js';
 import { runIngest } from '../helpers/run-ingest.js';
+import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
 import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers/workspace.js';
 
 interface Sample {
   id: string;
+  filename: string;
   caption: string;
 }
 const samples = fs
@@ -22,80 +25,85 @@ const samples = fs
   .filter(Boolean)
   .map((line) => JSON.parse(line) as Sample);
 
-describe('recall over the sample set', () => {
-  let ws: Workspace;
-  /** md5 → manifest id */
-  const idOf = new Map<string, string>();
+/** md5 of each sample image (what memes are keyed by) → its manifest id. */
+const idOf = new Map(samples.map((s) => [createHash('md5').update(fs.readFileSync(path.join(sampleDir, 'images', s.filename))).digest('hex'), s.id]));
 
-  before(async () => {
-    // The shipped default embedding (configs/config.yaml): local, 512 dimensions.
-    ws = makeWorkspace('', 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n');
-    copySample(ws);
-    const run = await runIngest(ws, { source: 'staging:sample' });
-    assert.equal(run.summary.added, samples.length, run.log);
-    const db = new Database(ws.db, { readonly: true });
-    for (const r of db.prepare('SELECT md5, source_id FROM memes').all() as Array<{ md5: string; source_id: string }>) {
-      idOf.set(r.md5, r.source_id);
-    }
-    db.close();
-  });
-  after(() => ws?.cleanup());
+function recallOverSample(backend: StoreBackend) {
+  describe(`recall over the sample set: ${backend.name}`, { skip: backend.unavailable }, () => {
+    let ws: Workspace;
+    let drop: () => Promise<void> = async () => undefined;
 
-  test('hybrid: each caption returns its own meme first', async () => {
-    const misses: string[] = [];
-    for (const s of samples) {
-      const { code, json } = await recallInProcess(ws.config, s.caption, { mode: 'hybrid', topK: 5 });
-      assert.equal(code, 0);
-      assert.equal(json.partial, false);
-      const first = json.results[0];
-      if (!first || idOf.get(first.md5) !== s.id) misses.push(`${s.caption} → ${first ? idOf.get(first.md5) : 'nothing'}`);
-    }
-    assert.deepEqual(misses, []);
-  });
+    before(async () => {
+      // The shipped default embedding (configs/config.yaml): local, 512 dimensions.
+      ws = makeWorkspace('', 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n');
+      drop = await backend.useIn(ws);
+      copySample(ws);
+      const run = await runIngest(ws, { source: 'staging:sample' });
+      assert.equal(run.summary.added, samples.length, run.log);
+    });
+    after(async () => {
+      await drop();
+      ws?.cleanup();
+    });
 
-  test('vector: each caption returns its own meme first, unless a caption repeating the whole query outranks it', async () => {
-    // The local embedder is lexical: "干饭人干饭魂" holds 干饭 twice and sits closer to the
-    // query 干饭 than the meme captioned 干饭 itself. Anything else in first place is a miss.
-    const misses: string[] = [];
-    let first = 0;
-    for (const s of samples) {
-      const { json } = await recallInProcess(ws.config, s.caption, { mode: 'vector', topK: 5 });
-      const ids = json.results.map((r) => idOf.get(r.md5));
-      if (ids[0] === s.id) first++;
-      else if (!(ids[1] === s.id && json.results[0]!.ocr_text.includes(s.caption))) misses.push(`${s.caption} → ${ids[0]}`);
-      assert.equal(json.vector_method, 'exact'); // 48 vectors: below the quantised-index threshold
-    }
-    assert.deepEqual(misses, []);
-    assert.ok(first >= samples.length - 2, `only ${first} of ${samples.length} first`);
-  });
+    test('hybrid: each caption returns its own meme first', async () => {
+      const misses: string[] = [];
+      for (const s of samples) {
+        const { code, json } = await recallInProcess(ws.config, s.caption, { mode: 'hybrid', topK: 5 });
+        assert.equal(code, 0);
+        assert.equal(json.partial, false);
+        const first = json.results[0];
+        if (!first || idOf.get(first.md5) !== s.id) misses.push(`${s.caption} → ${first ? idOf.get(first.md5) : 'nothing'}`);
+      }
+      assert.deepEqual(misses, []);
+    });
 
-  for (const mode of ['keyword', 'hybrid'] as const) {
-    test(`${mode}: a two-character word ranks the captions holding it in the top 3`, async () => {
-      for (const word of ['开心', '无语', '离谱', '晚安']) {
-        const holders = samples.filter((s) => s.caption.includes(word)).map((s) => s.id);
-        const { json } = await recallInProcess(ws.config, word, { mode, topK: 3 });
-        const top3 = json.results.map((r) => idOf.get(r.md5)!);
-        assert.equal(top3.length, mode === 'keyword' ? Math.min(3, holders.length) : 3, `${word}: ${top3}`);
-        if (holders.length <= 3) {
-          for (const id of holders) assert.ok(top3.includes(id), `${word}: ${id} not in top 3 ${top3}`);
-        } else {
-          for (const id of top3) assert.ok(holders.includes(id), `${word}: ${id} in top 3 has no ${word} in its caption`);
+    test('vector: each caption returns its own meme first, unless a caption repeating the whole query outranks it', async () => {
+      // The local embedder is lexical: "干饭人干饭魂" holds 干饭 twice and sits closer to the
+      // query 干饭 than the meme captioned 干饭 itself. Anything else in first place is a miss.
+      const misses: string[] = [];
+      let first = 0;
+      for (const s of samples) {
+        const { json } = await recallInProcess(ws.config, s.caption, { mode: 'vector', topK: 5 });
+        const ids = json.results.map((r) => idOf.get(r.md5));
+        if (ids[0] === s.id) first++;
+        else if (!(ids[1] === s.id && json.results[0]!.ocr_text.includes(s.caption))) misses.push(`${s.caption} → ${ids[0]}`);
+        assert.equal(json.vector_method, 'exact'); // 48 vectors: below the quantised-index threshold
+      }
+      assert.deepEqual(misses, []);
+      assert.ok(first >= samples.length - 2, `only ${first} of ${samples.length} first`);
+    });
+
+    for (const mode of ['keyword', 'hybrid'] as const) {
+      test(`${mode}: a two-character word ranks the captions holding it in the top 3`, async () => {
+        for (const word of ['开心', '无语', '离谱', '晚安']) {
+          const holders = samples.filter((s) => s.caption.includes(word)).map((s) => s.id);
+          const { json } = await recallInProcess(ws.config, word, { mode, topK: 3 });
+          const top3 = json.results.map((r) => idOf.get(r.md5)!);
+          assert.equal(top3.length, mode === 'keyword' ? Math.min(3, holders.length) : 3, `${word}: ${top3}`);
+          if (holders.length <= 3) {
+            for (const id of holders) assert.ok(top3.includes(id), `${word}: ${id} not in top 3 ${top3}`);
+          } else {
+            for (const id of top3) assert.ok(holders.includes(id), `${word}: ${id} in top 3 has no ${word} in its caption`);
+          }
+          if (mode === 'keyword') {
+            for (const r of json.results) assert.ok(r.explain.matched_terms.includes(word), JSON.stringify(r.explain));
+          }
         }
-        if (mode === 'keyword') {
-          for (const r of json.results) assert.ok(r.explain.matched_terms.includes(word), JSON.stringify(r.explain));
-        }
+      });
+    }
+
+    test('filters narrow the sample results; the url comes from object storage', async () => {
+      const { json } = await recallInProcess(ws.config, '开心', { mode: 'hybrid', tag: ['猫猫'], animated: false, topK: 20 });
+      assert.ok(json.results.length > 0);
+      for (const r of json.results) {
+        assert.ok(r.tags.includes('猫猫'));
+        assert.equal(r.is_animated, false);
+        assert.equal(r.url, path.join(ws.objects, r.storage_key));
+        assert.ok(fs.existsSync(r.url));
       }
     });
-  }
-
-  test('filters narrow the sample results; the url comes from object storage', async () => {
-    const { json } = await recallInProcess(ws.config, '开心', { mode: 'hybrid', tag: ['猫猫'], animated: false, topK: 20 });
-    assert.ok(json.results.length > 0);
-    for (const r of json.results) {
-      assert.ok(r.tags.includes('猫猫'));
-      assert.equal(r.is_animated, false);
-      assert.equal(r.url, path.join(ws.objects, r.storage_key));
-      assert.ok(fs.existsSync(r.url));
-    }
   });
-});
+}
+
+for (const backend of STORE_BACKENDS) recallOverSample(backend);
