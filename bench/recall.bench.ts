@@ -17,7 +17,7 @@ import { openDatabase } from '../src/store/sqlite/database.js';
 import type { RecallFilters } from '../src/store/ports.js';
 import { SqliteRecallQueries, type VectorSearchOptions } from '../src/store/sqlite/recall-queries.js';
 import { ensureVectorTable, insertVector } from '../src/store/sqlite/vector-tables.js';
-import { seededRandom } from '../test/helpers/seeded-random.js';
+import { clusteredVectors, measure, recallAt, round } from './vector-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,31 +36,8 @@ const clusters = Number(values.clusters);
 const k = Number(values.k);
 const CATEGORIES = 10;
 
-// Deterministic: the same figures on every run.
-const random = seededRandom(0x9e3779b9);
-function gaussian(): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-function normalise(v: Float32Array): Float32Array {
-  let s = 0;
-  for (const x of v) s += x * x;
-  const norm = Math.sqrt(s);
-  for (let i = 0; i < v.length; i++) v[i]! /= norm;
-  return v;
-}
-const centroids = Array.from({ length: clusters }, () => normalise(Float32Array.from({ length: dims }, gaussian)));
-/** A point near the data: a centroid plus noise of about the same length. */
-function nearData(): Float32Array {
-  const c = centroids[Math.floor(random() * clusters)]!;
-  const sigma = 1 / Math.sqrt(dims);
-  return normalise(Float32Array.from(c, (x) => x + gaussian() * sigma));
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+// Deterministic: the same figures on every run (and the same vectors as bench/recall-postgres.bench.ts).
+const nearData = clusteredVectors(dims, clusters);
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-recall-bench-'));
 const db = openDatabase(path.join(dir, 'bench.db'));
@@ -86,38 +63,17 @@ const index = new SqliteRecallQueries(db);
 const info = index.collection('bench')!;
 const queryVectors = Array.from({ length: queries }, nearData);
 
-function measure(filters: RecallFilters, options: VectorSearchOptions) {
-  const times: number[] = [];
-  const results: number[][] = [];
-  // One warm-up query so the page cache holds the tables, as in a running service.
-  index.vectorSearch(info, queryVectors[0]!, k, filters, options);
-  for (const q of queryVectors) {
-    const t = performance.now();
-    const { hits } = index.vectorSearch(info, q, k, filters, options);
-    times.push(performance.now() - t);
-    results.push(hits.map((h) => h.memeId));
-  }
-  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), results };
-}
-function recallAt(approx: number[][], exact: number[][]): number {
-  let found = 0;
-  let total = 0;
-  approx.forEach((ids, i) => {
-    const truth = new Set(exact[i]);
-    total += truth.size;
-    found += ids.filter((id) => truth.has(id)).length;
-  });
-  return total ? found / total : 1;
-}
+const measureSearch = (filters: RecallFilters, options: VectorSearchOptions) =>
+  measure(queryVectors, (q) => index.vectorSearch(info, q, k, filters, options).hits.map((h) => h.memeId));
 
 const none: RecallFilters = { tags: [] };
 const category: RecallFilters = { tags: [], category: 'c3' };
 const fast = { exactBelow: 0 };
 const rows: Array<Record<string, string | number>> = [];
-const exact = measure(none, { exact: true });
-const quick = measure(none, fast);
-const exactCat = measure(category, { exact: true });
-const quickCat = measure(category, fast);
+const exact = await measureSearch(none, { exact: true });
+const quick = await measureSearch(none, fast);
+const exactCat = await measureSearch(category, { exact: true });
+const quickCat = await measureSearch(category, fast);
 rows.push({ search: 'exact float32 KNN', filter: '-', p50_ms: round(exact.p50), p95_ms: round(exact.p95), recall_at_10: 1 });
 rows.push({ search: 'quantised + rescore', filter: '-', p50_ms: round(quick.p50), p95_ms: round(quick.p95), recall_at_10: round(recallAt(quick.results, exact.results), 4) });
 rows.push({ search: 'exact float32 KNN', filter: 'category (1/10)', p50_ms: round(exactCat.p50), p95_ms: round(exactCat.p95), recall_at_10: 1 });

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { isPostgresUrl } from '../config/schema.js';
 import type { Config } from '../config/types.js';
+import { UsageError } from '../errors.js';
 import type { LibraryStore, StoreDescription } from './ports.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { migrations } from './sqlite/migrations.js';
@@ -65,4 +66,20 @@ export async function inspectStore(location: DatabaseLocation): Promise<StoreDes
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The two ends of `emomo migrate`: the SQLite library to read (it must exist;
+ * nothing is created) and the PostgreSQL library to fill.
+ */
+export function openMigration(from: DatabaseLocation, to: DatabaseLocation): { source: SqliteStore; target: PostgresStore } {
+  if (from.kind !== 'sqlite') {
+    throw new UsageError(`migrate reads a SQLite library, but ${databaseLabel(from)} is PostgreSQL; name the SQLite file with --db`);
+  }
+  if (to.kind !== 'postgres') throw new UsageError(`--to ${to.path}: expected a postgres:// URL`);
+  if (!fs.existsSync(from.path)) throw new UsageError(`there is no SQLite library at ${from.path} (database.path or --db)`);
+  return {
+    source: new SqliteStore(from.path),
+    target: new PostgresStore(to.url, { label: databaseLabel(to), poolSize: to.poolSize }),
+  };
 }

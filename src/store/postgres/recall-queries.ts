@@ -24,7 +24,7 @@ export const RECALL_SESSION_SETTINGS = { 'hnsw.ef_search': 100, 'hnsw.iterative_
 
 /** Below this many vectors an exact scan is fast enough (and exact). */
 export const EXACT_BELOW = 10_000;
-/** Candidates taken from the index per query, rescored on float32 (at least k). */
+/** Candidates taken from the index per unfiltered query, rescored on float32 (at least k). */
 const CANDIDATES = 40;
 /** Above this many vectors the planner's estimate stands in for an exact count. */
 const ESTIMATE_ABOVE = 50_000;
@@ -63,7 +63,9 @@ export async function vectorSearch(
   const from = `"${coll.vec_table}" v${where ? ` JOIN memes m ON m.id = v.meme_id WHERE true${where}` : ''}`;
   const useIndex = !options.exact && hasHnswIndex(coll) && coll.size >= EXACT_BELOW;
   if (useIndex) {
-    const candidates = Math.max(k, CANDIDATES);
+    // Unfiltered, the index yields `ef_search` candidates in one pass and rescoring 40 is cheap; filtered,
+    // every extra candidate costs an iterative scan over the rows the filter rejects, so only k are taken.
+    const candidates = where ? k : Math.max(k, CANDIDATES);
     const { rows } = await sql.query<VectorHit>(
       `SELECT c.meme_id AS "memeId", c.embedding <=> $1::vector AS distance FROM (
          SELECT v.meme_id, v.embedding FROM ${from}

@@ -38,6 +38,15 @@ export function hasHnswIndex(coll: PgCollection): boolean {
   return coll.dims <= HNSW_MAX_DIMS;
 }
 
+/** The collection's HNSW index (cosine over half vectors, pgvector's default m = 16, ef_construction = 64). */
+export function hnswIndexName(coll: PgCollection): string {
+  return `${coll.vec_table}_hnsw`;
+}
+
+export function hnswIndexSql(coll: PgCollection): string {
+  return `CREATE INDEX IF NOT EXISTS "${hnswIndexName(coll)}" ON "${coll.vec_table}" USING hnsw ((${halfvecExpr(coll)}) halfvec_cosine_ops)`;
+}
+
 export async function findCollection(sql: Sql, name: string): Promise<PgCollection | undefined> {
   const { rows } = await sql.query<PgCollection>('SELECT name, dims, model, vec_table FROM collections WHERE name = $1', [name]);
   return rows[0];
@@ -63,9 +72,7 @@ export async function ensureVectorTable(client: Client, name: string, dims: numb
              embedding vector(${dims}) NOT NULL)`,
         );
         coll = { name, dims, model, vec_table: table };
-        if (hasHnswIndex(coll)) {
-          await client.query(`CREATE INDEX "${table}_hnsw" ON "${table}" USING hnsw ((${halfvecExpr(coll)}) halfvec_cosine_ops)`);
-        }
+        if (hasHnswIndex(coll)) await client.query(hnswIndexSql(coll));
         await client.query('INSERT INTO collections (name, dims, model, vec_table) VALUES ($1, $2, $3, $4)', [name, dims, model, table]);
       }
       await client.query('COMMIT');
