@@ -7,7 +7,6 @@
  * A paid description is kept either way (it is a cache keyed by md5 + model).
  */
 import fs from 'node:fs/promises';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
@@ -21,6 +20,7 @@ import { LeaseKeeper } from './claim-lease.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
 import { KeyedLock } from './keyed-lock.js';
+import { LaneSlots } from './lane-slots.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
@@ -90,7 +90,7 @@ export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
   private readonly owner: string;
   private readonly lease: LeaseKeeper;
-  private readonly lane: LimitFunction;
+  private readonly lanes: LaneSlots;
 
   constructor(
     private readonly deps: ItemDeps,
@@ -98,7 +98,7 @@ export class ItemProcessor implements ItemHandler {
   ) {
     this.owner = deps.owner ?? newOwnerId();
     this.lease = new LeaseKeeper(deps.store, this.owner, deps.leaseMs);
-    this.lane = pLimit(opts.lanes);
+    this.lanes = new LaneSlots(opts.lanes);
   }
 
   async process(item: SourceItem, options: ProcessOptions = {}): Promise<ItemOutcome | BusyOutcome> {
@@ -114,10 +114,10 @@ export class ItemProcessor implements ItemHandler {
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
       return await this.locks.run(md5, () =>
-        this.claimed(md5, options.busy === 'defer' ? item.sourceId : undefined, async () => {
+        this.claimed(md5, options.busy === 'defer' ? item.sourceId : undefined, async (lane) => {
           const undo: Undo[] = [];
           try {
-            return await this.run(item, bytes, facts, at, undo);
+            return await this.run(item, bytes, facts, at, undo, lane);
           } catch (err) {
             for (const step of undo.reverse()) await step().catch(() => undefined);
             throw err;
@@ -150,32 +150,51 @@ export class ItemProcessor implements ItemHandler {
   }
 
   /**
-   * Runs `work` holding the cross-process claim on (md5, collection). While
-   * another live process holds it, waits (or, given `deferAs`, returns a
-   * BusyOutcome for that source id at once), unless that process commits the
-   * image meanwhile: then `work` finds the vector and skips.
+   * Runs `work` holding a describe lane and the cross-process claim on (md5,
+   * collection); the lane is taken first, so the claim is only held while
+   * work can go on (`work` gives the lane back once the image is described
+   * and stored). While another live process holds the claim, waits without a
+   * lane (or, given `deferAs`, returns a BusyOutcome for that source id at
+   * once), unless that process commits the image meanwhile: then `work`,
+   * given no lane, finds the vector and skips.
    */
-  private async claimed(md5: string, deferAs: string | undefined, work: () => Promise<ItemOutcome>): Promise<ItemOutcome | BusyOutcome> {
+  private async claimed(
+    md5: string,
+    deferAs: string | undefined,
+    work: (lane?: () => void) => Promise<ItemOutcome>,
+  ): Promise<ItemOutcome | BusyOutcome> {
     const { store } = this.deps;
     const { collection } = this.opts;
     const dedup = !this.opts.force && !this.opts.dryRun;
     // Already done: no claim (and no write) needed just to say so.
     if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
-    while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+    for (;;) {
+      const lane = await this.lanes.acquire();
+      if ((await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+        const release = this.lease.hold();
+        try {
+          return await work(lane);
+        } finally {
+          lane();
+          release();
+          await store.releaseItems([md5], collection, this.owner);
+        }
+      }
+      lane();
       if (dedup && (await store.hasVector(md5, collection))) return work();
       if (deferAs !== undefined) return { kind: 'busy', sourceId: deferAs, md5 };
       await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
     }
-    const release = this.lease.hold();
-    try {
-      return await work();
-    } finally {
-      release();
-      await store.releaseItems([md5], collection, this.owner);
-    }
   }
 
-  private async run(item: SourceItem, bytes: Buffer, facts: ImageFacts, at: { stage: Stage }, undo: Undo[]): Promise<ItemOutcome> {
+  private async run(
+    item: SourceItem,
+    bytes: Buffer,
+    facts: ImageFacts,
+    at: { stage: Stage },
+    undo: Undo[],
+    lane?: () => void,
+  ): Promise<ItemOutcome> {
     const { store, storage, describer, embedder } = this.deps;
     const { collection, force } = this.opts;
     const { md5 } = facts;
@@ -187,7 +206,9 @@ export class ItemProcessor implements ItemHandler {
     const kind = existing ? 'reused' : 'added';
     if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
 
-    const { described, storageKey } = await this.lane(async () => {
+    // The item's describe lane (taken before its claim), given back once the image is described and stored.
+    const laneDone = lane ?? (await this.lanes.acquire());
+    const { described, storageKey } = await (async () => {
       at.stage = 'describe';
       const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
       let described: { key: DescriptionKey; description: Description } | undefined;
@@ -215,7 +236,7 @@ export class ItemProcessor implements ItemHandler {
         }
       }
       return { described, storageKey };
-    });
+    })().finally(laneDone);
 
     at.stage = 'embed';
     const tags = existing?.tags ?? item.tags;
