@@ -1,12 +1,14 @@
 /**
- * `npm run bench:ingest:postgres -- [--items 300] [--vlm-ms 2000] [--workers 8] [--runs 1,2,3]`
+ * `npm run bench:ingest:postgres -- [--items 480] [--vlm-ms 2000] [--workers 8] [--runs 1,2,3] [--lease 60s] [--s3]`
  *
  * Ingest throughput of several machines on one PostgreSQL library: for each
  * run, N `emomo ingest` processes (the built CLI, `node dist/cli/index.js`,
  * as on N machines) start together on one staging source of generated
- * images, against a fresh database on EMOMO_TEST_PG_URL, one s3rver bucket
- * and the fake OpenAI-compatible provider answering each describe call in
- * `--vlm-ms`. Reported: the run's time, from the first process starting its
+ * images, against a fresh database on EMOMO_TEST_PG_URL and the fake
+ * OpenAI-compatible provider answering each describe call in `--vlm-ms`.
+ * Objects go to one local folder all processes share (`--s3` puts them in an
+ * s3rver bucket instead; s3rver answers one request at a time, so at 3
+ * processes it measures itself more than emomo). Reported: the run's time, from the first process starting its
  * ingest to the last one finishing (each process's own start is its exit
  * time minus the ingest time in its summary: start-up of the program, which
  * on one shared machine overlaps unevenly, is left out), items/s, the
@@ -27,10 +29,13 @@ import { round } from './vector-data.js';
 
 const { values } = parseArgs({
   options: {
-    items: { type: 'string', default: '300' },
+    // A multiple of 8, 16 and 24 lanes: every run ends on a full round of describe calls.
+    items: { type: 'string', default: '480' },
     'vlm-ms': { type: 'string', default: '2000' },
     workers: { type: 'string', default: '8' },
     runs: { type: 'string', default: '1,2,3' },
+    lease: { type: 'string', default: '60s' },
+    s3: { type: 'boolean', default: false },
   },
 });
 const items = Number(values.items);
@@ -70,16 +75,16 @@ let single = 0;
 try {
   for (const processes of values.runs.split(',').map(Number)) {
     const db = await createTestDatabase();
-    const s3 = await startS3Server();
+    const s3 = values.s3 ? await startS3Server() : undefined;
     const ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64, workers });
     try {
-      useS3Storage(ws, s3);
-      usePostgres(ws, db.url);
+      if (s3) useS3Storage(ws, s3);
+      usePostgres(ws, db.url, { lease: values.lease });
       await writeGeneratedStaging(ws.staging, 'bench', items);
       const before = fake.requests.length;
       const args = ['--config', ws.config, '--json', 'ingest', '--source', 'staging:bench', '--no-lock'];
       const started = performance.now();
-      const runs = await Promise.all(Array.from({ length: processes }, () => runBuilt(args, { ...keyEnv('sk-bench'), ...s3.env })));
+      const runs = await Promise.all(Array.from({ length: processes }, () => runBuilt(args, { ...keyEnv('sk-bench'), ...s3?.env })));
       const wall = (performance.now() - started) / 1000;
       const summaries = runs.map((r) => r.summary);
       const firstStart = Math.min(...runs.map((r) => r.exitedAt - r.summary.duration_ms));
@@ -111,7 +116,7 @@ try {
         process.stderr.write(`describe calls in flight, per second: ${line.join(' ')}\n`);
       }
     } finally {
-      await s3.stop();
+      await s3?.stop();
       await db.drop();
       ws.cleanup();
     }
