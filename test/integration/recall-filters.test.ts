@@ -11,6 +11,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { PgPool } from '../../src/store/postgres/connection.js';
+import { collectionInfo, EXACT_BELOW, RECALL_SESSION_SETTINGS, vectorSearch } from '../../src/store/postgres/recall-queries.js';
+import { hnswIndexName } from '../../src/store/postgres/vector-tables.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { fastIndexTables } from '../../src/store/sqlite/quantized-index.js';
 import type { LibraryStore, RecallFilters } from '../../src/store/ports.js';
@@ -141,6 +145,7 @@ function recallFilters(backend: StoreBackend) {
     }
 
     if (backend.name === 'SQLite') sqliteIndexTests(() => ws, () => made);
+    if (backend.name === 'PostgreSQL') postgresIndexTests(() => ws, () => made);
   });
 }
 
@@ -203,6 +208,48 @@ function sqliteIndexTests(workspace: () => Workspace, library: () => Made[]) {
     db.transaction(() => deleteVector(db, coll!, made[0]!.id))();
     assert.deepEqual([count(t.bin), count(t.f32), count(coll!.vec_table)], [N - 1, N - 1, N - 1]);
     db.close();
+  });
+}
+
+/** The PostgreSQL adapter's HNSW path, on the library the filter tests built. */
+function postgresIndexTests(workspace: () => Workspace, library: () => Made[]) {
+  test('the HNSW index serves every filter through iterative scans, returns k when k match and agrees with exact search', async () => {
+    const made = library();
+    // 1,200 rows are below the size the adapter sends through the index, and a planner would rather scan and sort
+    // them: the collection is presented as a large one, and scans and sorts are off, as for a large collection.
+    const settings = { ...RECALL_SESSION_SETTINGS, enable_seqscan: 'off', enable_sort: 'off' };
+    const pool = new PgPool(loadConfig(workspace().config).database.url!, { size: 1, settings });
+    try {
+      const exactInfo = (await collectionInfo(pool, 'emomo-local'))!;
+      const indexInfo = { ...exactInfo, size: EXACT_BELOW };
+      const indexScans = async () => {
+        await pool.query('SELECT pg_stat_force_next_flush()');
+        await pool.query('SELECT 1');
+        const { rows } = await pool.query<{ n: number }>('SELECT idx_scan AS n FROM pg_stat_user_indexes WHERE indexrelname = $1', [hnswIndexName(exactInfo)]);
+        return rows[0]!.n;
+      };
+      const query = dense('表情3 共同 开心 搞笑', -1);
+      const ids = new Map(made.map((m) => [m.id, m]));
+      let agree = 0;
+      let total = 0;
+      const before = await indexScans();
+      for (const [name, filters] of cases) {
+        const viaIndex = await vectorSearch(pool, indexInfo, query, 10, filters);
+        const exact = await vectorSearch(pool, exactInfo, query, 10, filters, { exact: true });
+        const want = Math.min(10, made.filter((m) => matches(m, filters)).length);
+        assert.equal(viaIndex.hits.length, want, name);
+        assert.equal(viaIndex.method, want === 10 ? 'hnsw' : 'exact', name);
+        for (const h of viaIndex.hits) assert.ok(matches(ids.get(h.memeId)!, filters), name);
+        exact.hits.forEach((h, j) => {
+          total++;
+          if (viaIndex.hits[j] && Math.abs(viaIndex.hits[j]!.distance - h.distance) < 1e-5) agree++;
+        });
+      }
+      assert.ok((await indexScans()) - before >= cases.length - 1, 'the searches went through the HNSW index');
+      assert.ok(agree / total >= 0.95, `recall@10 ${agree}/${total}`);
+    } finally {
+      await pool.end();
+    }
   });
 }
 

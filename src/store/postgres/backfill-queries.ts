@@ -5,7 +5,7 @@
  * removed is left alone.
  */
 import type { BackfillCandidate, BackfillVector } from '../ports.js';
-import { writeKeywords } from './ingest-queries.js';
+import { keywordRow, writeKeywordRows } from './ingest-queries.js';
 import type { Sql } from './sql.js';
 import { checkDims, upsertVector, type PgCollection } from './vector-tables.js';
 
@@ -72,7 +72,7 @@ export async function commitVectors(sql: Sql, coll: PgCollection, model: string,
     if (rows.length === 0) continue;
     await upsertVector(sql, coll, c.memeId, vector);
     const keywords = await sql.query('SELECT 1 FROM meme_keywords WHERE meme_id = $1', [c.memeId]);
-    if (keywords.rows.length === 0) await writeKeywords(sql, c.memeId, c.description, c.tags);
+    if (keywords.rows.length === 0) await writeKeywordRows(sql, [keywordRow(c.memeId, c.description, c.tags)]);
     written.push(c.md5);
   }
   return written;

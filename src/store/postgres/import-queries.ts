@@ -7,7 +7,7 @@
  */
 import { jobKey } from '../job-key.js';
 import type { ImportCounts, LibraryDescription, LibraryJob, LibraryMeme } from '../ports.js';
-import { tokens } from './ingest-queries.js';
+import { tokens, writeKeywordRows } from './ingest-queries.js';
 import type { Sql } from './sql.js';
 import { upsertVector, type PgCollection } from './vector-tables.js';
 
@@ -48,23 +48,19 @@ export async function importMemes(
      ON CONFLICT (source_type, source_id) DO NOTHING`,
     json(memes.flatMap((m) => m.sources.map((s) => ({ md5: m.md5, source_type: s.sourceType, source_id: s.sourceId, source_url: s.sourceUrl, created_at: s.createdAt })))),
   );
-  counts.keyword_rows = await written(
-    sql,
-    `INSERT INTO meme_keywords (meme_id, ocr_text, description, tags)
-     SELECT m.id, x.ocr_text, x.description, x.tags
-     FROM jsonb_to_recordset($1::jsonb) AS x (md5 text, ocr_text text, description text, tags text)
-     JOIN memes m ON m.md5 = x.md5
-     ON CONFLICT (meme_id) DO NOTHING`,
-    json(memes.flatMap((m) => (m.keywords ? [{ md5: m.md5, ocr_text: m.keywords.ocrText, description: m.keywords.description, tags: m.keywords.tags }] : []))),
-  );
-
-  // Vectors are the heavy part: only those missing here are sent.
+  // This library's ids of the memes, and the collections each already has a vector in.
   const { rows } = await sql.query<{ id: number; md5: string; collections: string[] }>(
     `SELECT m.id, m.md5, coalesce(array_agg(mv.collection) FILTER (WHERE mv.collection IS NOT NULL), '{}') AS collections
      FROM memes m LEFT JOIN meme_vectors mv ON mv.md5 = m.md5 WHERE m.md5 = ANY($1::text[]) GROUP BY m.id`,
     [memes.map((m) => m.md5)],
   );
   const here = new Map(rows.map((r) => [r.md5, r]));
+  counts.keyword_rows = await writeKeywordRows(
+    sql,
+    memes.flatMap((m) => (m.keywords ? [{ memeId: here.get(m.md5)!.id, ...m.keywords }] : [])),
+    'keep',
+  );
+  // Vectors are the heavy part: only those missing here are sent.
   for (const meme of memes) {
     const target = here.get(meme.md5)!;
     for (const v of meme.vectors) {

@@ -85,18 +85,33 @@ export async function isStorageKeyReferenced(sql: Sql, key: string): Promise<boo
   return (await sql.query('SELECT 1 FROM memes WHERE storage_key = $1 LIMIT 1', [key])).rows.length > 0;
 }
 
-/** Writes (or rewrites) a meme's keyword row from a description and its tags. The only writer of meme_keywords. */
-export async function writeKeywords(sql: Sql, memeId: number, d: Pick<Description, 'ocrText' | 'description'>, tags: readonly string[]): Promise<void> {
-  await writeKeywordTerms(sql, memeId, { ocrText: indexTerms(d.ocrText), description: indexTerms(d.description), tags: indexTerms(tags.join(' ')) });
+/** A keyword row as indexed terms (src/store/fts-terms.ts). */
+export interface KeywordRow {
+  memeId: number;
+  ocrText: string;
+  description: string;
+  tags: string;
 }
 
-/** The keyword row as already-segmented terms (a migrated row is copied as it was). */
-export async function writeKeywordTerms(sql: Sql, memeId: number, terms: { ocrText: string; description: string; tags: string }): Promise<void> {
-  await sql.query(
-    `INSERT INTO meme_keywords (meme_id, ocr_text, description, tags) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (meme_id) DO UPDATE SET ocr_text = excluded.ocr_text, description = excluded.description, tags = excluded.tags`,
-    [memeId, terms.ocrText, terms.description, terms.tags],
+/** A meme's keyword row, segmented from a description and its tags. */
+export function keywordRow(memeId: number, d: Pick<Description, 'ocrText' | 'description'>, tags: readonly string[]): KeywordRow {
+  return { memeId, ocrText: indexTerms(d.ocrText), description: indexTerms(d.description), tags: indexTerms(tags.join(' ')) };
+}
+
+/**
+ * Writes keyword rows in one statement: a row already there is replaced, or
+ * with `keep` left as it is (a migrated row arrives as it was). The only
+ * writer of meme_keywords.
+ */
+export async function writeKeywordRows(sql: Sql, rows: readonly KeywordRow[], existing: 'replace' | 'keep' = 'replace'): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rowCount } = await sql.query(
+    `INSERT INTO meme_keywords (meme_id, ocr_text, description, tags)
+     SELECT meme_id, ocr_text, description, tags FROM jsonb_to_recordset($1::jsonb) AS x (meme_id bigint, ocr_text text, description text, tags text)
+     ON CONFLICT (meme_id) DO ${existing === 'keep' ? 'NOTHING' : 'UPDATE SET ocr_text = excluded.ocr_text, description = excluded.description, tags = excluded.tags'}`,
+    [JSON.stringify(rows.map((r) => ({ meme_id: r.memeId, ocr_text: r.ocrText, description: r.description, tags: r.tags })))],
   );
+  return rowCount ?? 0;
 }
 
 /** The body of one commit transaction (the caller holds the transaction). */
@@ -129,7 +144,7 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
     [meme.id, facts.md5, coll.name, input.embeddingModel, coll.dims, input.descriptionKey.vlmModel, input.descriptionKey.promptVersion],
   );
   await upsertVector(sql, coll, meme.id, input.vector);
-  await writeKeywords(sql, meme.id, input.description, meme.tags);
+  await writeKeywordRows(sql, [keywordRow(meme.id, input.description, meme.tags)]);
   await markJobDone(sql, item.sourceType, item.sourceId, coll.name);
   return { memeId: meme.id, memeCreated };
 }

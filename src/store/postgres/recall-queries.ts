@@ -17,10 +17,11 @@ import { findCollection, halfvecExpr, hasHnswIndex, type PgCollection } from './
 /**
  * Session settings of every connection (connection.ts): candidates the HNSW
  * search keeps per query (recall@10 ≥ 0.95 at 100,000 × 1024-d, see
- * BENCHMARKS.md), and iterative scans so a filter rejecting most candidates
- * still fills the top-k (relaxed order: the candidates are re-sorted exactly).
+ * BENCHMARKS.md), iterative scans so a filter rejecting most candidates still
+ * fills the top-k (relaxed order: the candidates are re-sorted exactly), and
+ * no JIT: compiling a plan (100–400 ms) costs more than any query emomo runs.
  */
-export const RECALL_SESSION_SETTINGS = { 'hnsw.ef_search': 100, 'hnsw.iterative_scan': 'relaxed_order' };
+export const RECALL_SESSION_SETTINGS = { 'hnsw.ef_search': 100, 'hnsw.iterative_scan': 'relaxed_order', jit: 'off' };
 
 /** Below this many vectors an exact scan is fast enough (and exact). */
 export const EXACT_BELOW = 10_000;

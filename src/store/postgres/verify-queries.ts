@@ -10,7 +10,7 @@
  */
 import { VERIFY_CHECKS, type AuditResult, type VerifyCheck, type VerifyTotals } from '../ports.js';
 import type { PgPool } from './connection.js';
-import { writeKeywords } from './ingest-queries.js';
+import { keywordRow, writeKeywordRows } from './ingest-queries.js';
 import { HeldConnection, inTransaction, type Client } from './sql.js';
 import { listCollections, type PgCollection } from './vector-tables.js';
 
@@ -224,8 +224,7 @@ export class PgVerifyQueries {
     for (;;) {
       const { rows } = await c.query<{ id: number; tags: string[]; ocr_text: string; description: string }>(`FETCH ${PAGE} FROM keyword_rebuild`);
       if (rows.length === 0) break;
-      for (const r of rows) await writeKeywords(c, r.id, { ocrText: r.ocr_text, description: r.description }, r.tags);
-      rebuilt += rows.length;
+      rebuilt += await writeKeywordRows(c, rows.map((r) => keywordRow(r.id, { ocrText: r.ocr_text, description: r.description }, r.tags)));
     }
     await c.query('CLOSE keyword_rebuild');
     return rebuilt;
