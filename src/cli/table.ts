@@ -30,17 +30,8 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
   return [line([...headers]), line(widths.map((w) => '-'.repeat(w))), ...text.map(line)].join('\n');
 }
 
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes are shown one way everywhere (limit messages too). */
+export { formatBytes } from '../config/byte-size.js';
 
 /** Cuts text to at most `width` terminal columns (CJK counts 2), ending in "…" when cut; newlines become spaces. */
 export function truncateToWidth(text: string, width: number): string {

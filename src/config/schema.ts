@@ -8,6 +8,7 @@
  * `.prefault({})` to run their own field defaults.
  */
 import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
 // ------------------------------------------------------------ building blocks
@@ -71,6 +72,20 @@ const duration = () =>
     }
     if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0', input: value });
     return ms;
+  });
+
+const SIZE_HINT = 'expected a size such as "50MiB", "800KB" or a number of bytes';
+const byteSize = () =>
+  z.union([z.string(), z.number()], { error: expecting(SIZE_HINT) }).transform((value, ctx) => {
+    let bytes: number;
+    try {
+      bytes = parseByteSize(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: SIZE_HINT, input: value });
+      return z.NEVER;
+    }
+    if (bytes <= 0) ctx.addIssue({ code: 'custom', message: 'must be larger than 0', input: value });
+    return bytes;
   });
 
 // ------------------------------------------------------------ sections
@@ -192,6 +207,7 @@ const ingest = z
     retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
     max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
     max_pixels: positiveInt().default(50_000_000).describe('Images with more pixels are refused (decompression bombs)'),
+    max_file_bytes: byteSize().prefault('50MiB').describe('Input files larger than this are refused before they are read: "50MiB", "800KB" or bytes'),
     min_side: integer(0).default(0).describe('Images with a shorter side are skipped (0 = no minimum)'),
   })
   .prefault({});

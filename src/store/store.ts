@@ -59,6 +59,8 @@ export interface FailureInput {
 /** The parts of a SourceItem a job stores so `retry-pending` can rebuild it. */
 export interface JobPayload {
   path: string;
+  /** The source folder the file must stay inside (absent in jobs recorded before it was stored). */
+  root?: string;
   category: string;
   tags: string[];
   sourceUrl?: string;
