@@ -60,33 +60,24 @@ const always = { when: () => true };
 const field = (value: unknown, key: string): unknown =>
   value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
 
-const DURATION_HINT = 'expected a duration such as "60s", "500ms", "2m", or a number of seconds';
+/** A positive quantity written as text with a unit or as a bare number (durations, sizes). */
+function quantity(parse: (value: string | number) => number, hint: string, notPositive: string) {
+  return z.union([z.string(), z.number()], { error: expecting(hint) }).transform((value, ctx) => {
+    let parsed: number;
+    try {
+      parsed = parse(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: hint, input: value });
+      return z.NEVER;
+    }
+    if (parsed <= 0) ctx.addIssue({ code: 'custom', message: notPositive, input: value });
+    return parsed;
+  });
+}
 const duration = () =>
-  z.union([z.string(), z.number()], { error: expecting(DURATION_HINT) }).transform((value, ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT, input: value });
-      return z.NEVER;
-    }
-    if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0', input: value });
-    return ms;
-  });
-
-const SIZE_HINT = 'expected a size such as "50MiB", "800KB" or a number of bytes';
+  quantity(parseDuration, 'expected a duration such as "60s", "500ms", "2m", or a number of seconds', 'must be longer than 0');
 const byteSize = () =>
-  z.union([z.string(), z.number()], { error: expecting(SIZE_HINT) }).transform((value, ctx) => {
-    let bytes: number;
-    try {
-      bytes = parseByteSize(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: SIZE_HINT, input: value });
-      return z.NEVER;
-    }
-    if (bytes <= 0) ctx.addIssue({ code: 'custom', message: 'must be larger than 0', input: value });
-    return bytes;
-  });
+  quantity(parseByteSize, 'expected a size such as "50MiB", "800KB" or a number of bytes', 'must be larger than 0');
 
 // ------------------------------------------------------------ sections
 
