@@ -62,8 +62,9 @@ async function openOnce(file: string): Promise<fs.FileHandle> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new ItemError('read', `file not found: ${file}`, false);
-    // O_NOFOLLOW on a symlink: the file listed was replaced by a link, which is never followed here.
-    if (code === 'ELOOP') throw new ItemError('read', `${file} is a symlink now (it was not when listed); not read`, true);
+    // O_NOFOLLOW on a symlink. Sources resolve links when they list (and check where they lead);
+    // a link here was put in place of the file after that.
+    if (code === 'ELOOP') throw new ItemError('read', `${file} is a symlink, and links are never followed when a file is read; not read`, true);
     if (code === 'EISDIR') throw new ItemError('read', `not a regular file: ${file}`, true);
     throw new ItemError('read', `cannot read ${file}: ${errorMessage(err)}`, false, { cause: err });
   }
