@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { Problem } from './issues.js';
 
 export interface LibraryPaths {
-  databasePath: string;
+  /** The SQLite file; undefined when the library is on a database server. */
+  databasePath: string | undefined;
   storage: { type: string; path: string };
 }
 
@@ -25,13 +26,13 @@ export function databasePathProblem(dbPath: string): string | undefined {
   return undefined;
 }
 
-/** Why the local object folder cannot be used next to `dbPath`, or undefined when it can. */
-export function storagePathProblem(storagePath: string, dbPath: string): string | undefined {
+/** Why the local object folder cannot be used next to the SQLite file `dbPath`, or undefined when it can. */
+export function storagePathProblem(storagePath: string, dbPath: string | undefined): string | undefined {
   const objects = path.resolve(storagePath);
   if (objects === path.parse(objects).root) {
     return 'is the root of the file system; give objects a folder of their own such as data/objects';
   }
-  if (databasePathProblem(dbPath)) return undefined; // reported on its own
+  if (dbPath === undefined || databasePathProblem(dbPath)) return undefined; // no file, or reported on its own
   const dbFolder = path.dirname(path.resolve(dbPath));
   if (dbFolder === objects || dbFolder.startsWith(objects + path.sep)) {
     return `holds the database (${dbPath}); give objects a folder of their own such as data/objects`;
@@ -42,7 +43,7 @@ export function storagePathProblem(storagePath: string, dbPath: string): string 
 /** Problems of a config's library paths, keyed as in the config file. */
 export function libraryPathProblems(paths: LibraryPaths): Problem[] {
   const problems: Problem[] = [];
-  const db = databasePathProblem(paths.databasePath);
+  const db = paths.databasePath === undefined ? undefined : databasePathProblem(paths.databasePath);
   if (db) problems.push({ key: 'database.path', problem: db });
   if (paths.storage.type === 'local') {
     const storage = storagePathProblem(paths.storage.path, paths.databasePath);

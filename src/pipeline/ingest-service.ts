@@ -42,7 +42,7 @@ export async function ingestSource(
       outcome =
         entry.kind === 'item'
           ? await processor.process(entry.item)
-          : processor.fail(
+          : await processor.fail(
               // A problem that may go away (a missing file) carries its item, so its job can be retried.
               entry.problem.item ?? entry.problem,
               entry.problem.stage,
