@@ -56,15 +56,12 @@ export function acquireLockFile(
   scope: string,
   timing: LockTiming = DEFAULT_LOCK_TIMING,
 ): HeldLock | { heldBy: LockHolder } {
-  guarded(file, () => {
-    try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-    } catch (err) {
-      // EEXIST from a recursive mkdir: a file stands where a folder should be.
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-      throw err;
-    }
-  });
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+  } catch (err) {
+    // EEXIST from a recursive mkdir: a file stands where a folder should be.
+    throw lockPathError(file, (err as NodeJS.ErrnoException).code === 'EEXIST' ? Object.assign(err as Error, { code: 'ENOTDIR' }) : err);
+  }
   const me: LockHolder = { ...thisProcess(), command, scope, started: new Date().toISOString(), token: crypto.randomBytes(8).toString('hex') };
   for (let tries = 0; tries < 3; tries++) {
     if (create(file, me)) return held(file, me, timing);
@@ -86,16 +83,20 @@ function guarded<T>(file: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EISDIR' ? 'it is a directory; remove it'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-      : code === 'EROFS' ? 'the file system is read-only'
-      : code === 'ENOTDIR' ? 'a parent of it is not a directory'
-      : undefined;
-    if (why) throw new UsageError(`cannot use the lock file ${file}: ${why} (or run with --no-lock)`);
-    throw err;
+    throw lockPathError(file, err);
   }
+}
+
+/** A UsageError naming the path when `err` says the lock path cannot be used; else `err` itself. */
+function lockPathError(file: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EISDIR' ? 'it is a directory; remove it'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EROFS' ? 'the file system is read-only'
+    : code === 'ENOTDIR' ? 'a parent of it is not a directory'
+    : undefined;
+  return why ? new UsageError(`cannot use the lock file ${file}: ${why} (or run with --no-lock)`) : err;
 }
 
 /** Creates the lock file whole: written aside, then linked into place (fails when one exists). */
@@ -110,9 +111,7 @@ function create(file: string, me: LockHolder): boolean {
     if (code === 'EEXIST') return false;
     // File systems without hard links: an exclusive create (a reader may briefly see it empty).
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return createInPlace(file, me);
-    return guarded(file, () => {
-      throw err;
-    });
+    throw lockPathError(file, err);
   } finally {
     fs.rmSync(aside, { force: true });
   }
@@ -124,9 +123,7 @@ function createInPlace(file: string, me: LockHolder): boolean {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    return guarded(file, () => {
-      throw err;
-    });
+    throw lockPathError(file, err);
   }
 }
 
