@@ -44,7 +44,7 @@ export class LocalStorage implements ObjectStorage {
       const file = await fs.open(tmp, 'wx');
       try {
         await file.writeFile(data);
-        await file.sync();
+        await file.datasync(); // the bytes and the size; the name is made durable by the folder sync below
       } finally {
         await file.close();
       }

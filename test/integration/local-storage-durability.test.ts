@@ -35,14 +35,16 @@ test('put fsyncs the file before linking it and the folders after, before it ret
       { cwd: projectRoot, encoding: 'utf8' },
     );
     assert.equal(run.status, 0, run.stderr);
-    // One event per line: fsync(<path>), link(<from> -> <to>), or the marks written on stderr.
+    // One event per call, as it starts (a call another thread interrupts is split into an
+    // "<unfinished ...>" line and a "resumed" one; a failed call would have failed the script):
+    // fsync(<path>), link(<from> -> <to>), or the marks written on stderr.
     const events = fs
       .readFileSync(trace, 'utf8')
       .split('\n')
       .flatMap((line) => {
-        const sync = /\b(?:fsync|fdatasync)\(\d+<([^>]*)>\)\s+= 0/.exec(line);
+        const sync = /\b(?:fsync|fdatasync)\(\d+<([^>]*)>/.exec(line);
         if (sync) return [`fsync ${path.relative(dir, sync[1]!) || '.'}`];
-        const link = /\blink(?:at)?\(.*?"([^"]+)".*?"([^"]+)".*\)\s+= 0/.exec(line);
+        const link = /\blink(?:at)?\(.*?"([^"]+)".*?"([^"]+)"/.exec(line);
         if (link) return [`link ${path.basename(link[2]!)}`];
         const mark = /MARK ([a-z ]+)/.exec(line);
         return mark && /^\d+ +write\(2/.test(line) ? [mark[1]!] : [];
