@@ -72,7 +72,7 @@ describe('input safety', () => {
     const app = createApp({ configPath: ws.config }, { describer, embedder: () => new FakeEmbedder(256) });
     try {
       const { config: embedding, embedder } = app.embedding();
-      app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+      await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
       const processor = buildItemProcessor(app, embedding, embedder, { workers: 2, force: false, dryRun: false });
       const outcomes: ItemOutcome[] = [];
       await ingestSource(source, processor, { workers: 2, limit: 0, dryRun: false, onOutcome: (o) => outcomes.push(o) });
