@@ -3,8 +3,10 @@
  * object storage and providers. Commands and tests build the same graph;
  * tests swap in fakes through `overrides`.
  */
+import { databasePathProblem, storagePathProblem } from './config/library-paths.js';
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
+import { UsageError } from './errors.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';
@@ -122,5 +124,15 @@ export class App {
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  return new App(config, env, databaseLocation(config, options.dbPath), overrides);
+  const database = databaseLocation(config, options.dbPath);
+  if (options.dbPath !== undefined && database.kind === 'sqlite') checkDbFlag(database.path, config);
+  return new App(config, env, database, overrides);
+}
+
+/** `--db` gets the checks the config's database.path got (see config/library-paths.ts). */
+function checkDbFlag(dbPath: string, config: Config): void {
+  const db = databasePathProblem(dbPath);
+  if (db) throw new UsageError(`--db ${dbPath}: ${db}`);
+  const storage = config.storage.type === 'local' ? storagePathProblem(config.storage.path, dbPath) : undefined;
+  if (storage) throw new UsageError(`--db ${dbPath}: the object folder (storage.path ${config.storage.path}) ${storage}`);
 }

@@ -13,8 +13,14 @@ export interface SourceItem {
   sourceType: string;
   /** Unique within the source; stable across runs. */
   sourceId: string;
-  /** Absolute path of the image file (already checked to be inside the source root). */
+  /** Absolute path of the image file (checked to be inside `root` when listed, and again when read). */
   path: string;
+  /**
+   * Real path of the source folder the file must stay inside when it is
+   * opened (see src/sources/input-file.ts). Every source sets it; without it
+   * the file's own folder is the root.
+   */
+  root?: string;
   category: string;
   tags: string[];
   sourceUrl?: string;
@@ -28,6 +34,11 @@ export interface SourceProblem {
   stage: Stage;
   reason: string;
   permanent: boolean;
+  /**
+   * The item this entry will be once the problem is gone (a file missing right
+   * now), so that its job remembers the file and `retry-pending` can heal it.
+   */
+  item?: SourceItem;
 }
 
 export type SourceEntry = { kind: 'item'; item: SourceItem } | { kind: 'problem'; problem: SourceProblem };

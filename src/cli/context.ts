@@ -15,6 +15,7 @@ import {
 } from '../errors.js';
 import { Reporter, type GlobalFlags } from './reporter.js';
 import { abortOnSignals } from './signals.js';
+import { terminalText } from './terminal-text.js';
 
 export interface GlobalOptions extends GlobalFlags {
   config?: string;
@@ -47,7 +48,7 @@ export class CommandContext {
       const message = app ? app.redact(errorMessage(err)) : errorMessage(err);
       reporter.log('error', message);
       if (options.verbose && this.exitCode !== ExitCode.usage && err instanceof Error && err.stack) {
-        process.stderr.write(`${app ? app.redact(err.stack) : err.stack}\n`);
+        process.stderr.write(`${terminalText(app ? app.redact(err.stack) : err.stack, { multiline: true })}\n`);
       }
     } finally {
       dispose();

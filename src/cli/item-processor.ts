@@ -30,6 +30,7 @@ export function buildItemProcessor(
       collection: embedding.collection,
       lanes: opts.workers,
       limits: { maxPixels: config.ingest.maxPixels },
+      input: { maxBytes: config.ingest.maxFileBytes },
       minSide: config.ingest.minSide,
       maxSide: config.vlm.maxSide,
       force: opts.force,

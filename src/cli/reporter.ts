@@ -5,6 +5,7 @@
  * notable event is one structured log line.
  */
 import cliProgress from 'cli-progress';
+import { terminalText, terminalValue } from './terminal-text.js';
 
 export interface GlobalFlags {
   json: boolean;
@@ -14,10 +15,18 @@ export interface GlobalFlags {
 
 type Fields = Record<string, string | number | boolean | undefined>;
 
+/** Longest value of a log field, and of a log message, in characters. */
+const FIELD_MAX = 1000;
+const MESSAGE_MAX = 4000;
+
 function formatFields(fields: Fields): string {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'string' && /[\s="]/.test(v) ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => {
+      if (typeof v !== 'string') return `${k}=${String(v)}`;
+      const safe = terminalValue(v, FIELD_MAX);
+      return `${k}=${/[\s="]/.test(safe) ? JSON.stringify(safe) : safe}`;
+    })
     .join(' ');
 }
 
@@ -43,9 +52,11 @@ export class Reporter {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Fields = {}): void {
     if (level === 'debug' && !this.flags.verbose) return;
     if (this.flags.quiet && level !== 'error') return;
+    // Messages and values may carry data (file names, captions, provider errors): escaped, bounded.
+    const text = msg.length > MESSAGE_MAX ? `${msg.slice(0, MESSAGE_MAX - 1)}…` : msg;
     const line = this.tty
-      ? `${level === 'info' || level === 'debug' ? '' : `${level}: `}${msg}${Object.keys(fields).length ? `  ${formatFields(fields)}` : ''}`
-      : `time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(msg)} ${formatFields(fields)}`.trimEnd();
+      ? `${level === 'info' || level === 'debug' ? '' : `${level}: `}${terminalText(text, { multiline: true })}${Object.keys(fields).length ? `  ${formatFields(fields)}` : ''}`
+      : terminalText(`time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(text)} ${formatFields(fields)}`.trimEnd());
     if (this.bar) this.bar.stop();
     this.stderr.write(`${line}\n`);
     if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, this.payload);
@@ -82,14 +93,14 @@ export class Reporter {
     this.bar = undefined;
   }
 
-  /** Human-readable text on stderr (not with --quiet). */
+  /** Human-readable text on stderr (not with --quiet); nothing in it can drive the terminal. */
   say(text: string): void {
-    if (!this.flags.quiet) this.stderr.write(`${text}\n`);
+    if (!this.flags.quiet) this.stderr.write(`${terminalText(text, { multiline: true })}\n`);
   }
 
   /** Human-readable results a command was asked for (recall hits, stats tables): stdout, even with --quiet. */
   result(text: string): void {
-    this.stdout.write(`${text}\n`);
+    this.stdout.write(`${terminalText(text, { multiline: true })}\n`);
   }
 
   /** The one machine-readable result of a --json run. */

@@ -1,6 +1,7 @@
 /** Prints a run summary: one JSON object with --json, a short report otherwise. */
 import type { RunSummary } from '../pipeline/outcome.js';
 import type { Reporter } from './reporter.js';
+import { terminalValue } from './terminal-text.js';
 
 export function printRunSummary(reporter: Reporter, summary: RunSummary): void {
   if (reporter.flags.json) {
@@ -19,7 +20,8 @@ export function printRunSummary(reporter: Reporter, summary: RunSummary): void {
   );
   if (summary.failures.length > 0) {
     reporter.say('failures:');
-    for (const f of summary.failures) reporter.say(`  ${f.source_id}  [${f.stage}]  ${f.reason}`);
+    // One line each, whatever the id or reason holds (a newline in a crawled id must not fake a line).
+    for (const f of summary.failures) reporter.say(`  ${terminalValue(f.source_id, 200)}  [${f.stage}]  ${terminalValue(f.reason, 500)}`);
     if (summary.failures.length < summary.failed) {
       reporter.say(`  … and ${summary.failed - summary.failures.length} more (see the jobs table)`);
     }

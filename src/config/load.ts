@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import { configError, defaultMessage, issueProblems, type Problem } from './issues.js';
+import { libraryPathProblems } from './library-paths.js';
 import { configSchema, isHttpUrl, isPostgresUrl, knownKeys, type ConfigFile } from './schema.js';
 import { substituteEnv } from './substitute.js';
 import type { Config, EmbeddingConfig } from './types.js';
@@ -76,6 +77,7 @@ function resolveConfig(file: string, raw: unknown, env: NodeJS.ProcessEnv): Conf
     throw configError(file, [...problems, ...schemaProblems]);
   }
   const config = toConfig(file, parsed.data, env, problems);
+  problems.push(...libraryPathProblems({ databasePath: config.database.url ? undefined : config.database.path, storage: config.storage }));
   if (problems.length > 0) throw configError(file, problems);
   return config;
 }
@@ -124,6 +126,7 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       retryCount: ingest.retry_count,
       maxAttempts: ingest.max_attempts,
       maxPixels: ingest.max_pixels,
+      maxFileBytes: ingest.max_file_bytes,
       minSide: ingest.min_side,
     },
     sources: {

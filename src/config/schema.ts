@@ -8,6 +8,7 @@
  * `.prefault({})` to run their own field defaults.
  */
 import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
 
 // ------------------------------------------------------------ building blocks
@@ -68,19 +69,24 @@ const always = { when: () => true };
 const field = (value: unknown, key: string): unknown =>
   value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
 
-const DURATION_HINT = 'expected a duration such as "60s", "500ms", "2m", or a number of seconds';
-const duration = () =>
-  z.union([z.string(), z.number()], { error: expecting(DURATION_HINT) }).transform((value, ctx) => {
-    let ms: number;
+/** A positive quantity written as text with a unit or as a bare number (durations, sizes). */
+function quantity(parse: (value: string | number) => number, hint: string, notPositive: string) {
+  return z.union([z.string(), z.number()], { error: expecting(hint) }).transform((value, ctx) => {
+    let parsed: number;
     try {
-      ms = parseDuration(value);
+      parsed = parse(value);
     } catch {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT, input: value });
+      ctx.addIssue({ code: 'custom', message: hint, input: value });
       return z.NEVER;
     }
-    if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0', input: value });
-    return ms;
+    if (parsed <= 0) ctx.addIssue({ code: 'custom', message: notPositive, input: value });
+    return parsed;
   });
+}
+const duration = () =>
+  quantity(parseDuration, 'expected a duration such as "60s", "500ms", "2m", or a number of seconds', 'must be longer than 0');
+const byteSize = () =>
+  quantity(parseByteSize, 'expected a size such as "50MiB", "800KB" or a number of bytes', 'must be larger than 0');
 
 // ------------------------------------------------------------ sections
 
@@ -206,6 +212,7 @@ const ingest = z
     retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
     max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
     max_pixels: positiveInt().default(50_000_000).describe('Images with more pixels are refused (decompression bombs)'),
+    max_file_bytes: byteSize().prefault('50MiB').describe('Input files larger than this are refused before they are read: "50MiB", "800KB" or bytes'),
     min_side: integer(0).default(0).describe('Images with a shorter side are skipped (0 = no minimum)'),
   })
   .prefault({});

@@ -59,6 +59,8 @@ export interface IngestConfig {
   /** Attempts of one item across runs before its job is marked dead. */
   maxAttempts: number;
   maxPixels: number;
+  /** Largest input file read, in bytes. */
+  maxFileBytes: number;
   /** 0 = no minimum. */
   minSide: number;
 }

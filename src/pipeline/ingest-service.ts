@@ -43,7 +43,8 @@ export async function ingestSource(
         entry.kind === 'item'
           ? await processor.process(entry.item)
           : await processor.fail(
-              entry.problem,
+              // A problem that may go away (a missing file) carries its item, so its job can be retried.
+              entry.problem.item ?? entry.problem,
               entry.problem.stage,
               new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
             );

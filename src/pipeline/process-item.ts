@@ -6,12 +6,12 @@
  * stage fails, before the claim is released; what it reused is never touched.
  * A paid description is kept either way (it is a cache keyed by md5 + model).
  */
-import fs from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
 import { prepareVlmInput } from '../images/vlm-input.js';
+import { readInputFile, type InputLimits } from '../sources/input-file.js';
 import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { objectKey } from '../storage/object-key.js';
@@ -58,6 +58,8 @@ export interface ItemOptions {
    */
   lanes: number;
   limits: ImageLimits;
+  /** Input files larger than this are refused before a byte is read. */
+  input: InputLimits;
   /** Images whose shorter side is below this are skipped (0 = no minimum). */
   minSide: number;
   maxSide: number;
@@ -86,7 +88,8 @@ export class ItemProcessor implements ItemHandler {
   async process(item: SourceItem): Promise<ItemOutcome> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
-      const bytes = await readImage(item.path);
+      // Opened once and checked on the handle: a file swapped after listing is never read.
+      const bytes = await readInputFile(item, this.opts.input);
       at.stage = 'decode';
       const facts = await probeImage(bytes, this.opts.limits);
       const { md5 } = facts;
@@ -121,7 +124,7 @@ export class ItemProcessor implements ItemHandler {
     if (!this.opts.dryRun) {
       const payload: JobPayload | undefined =
         item.path !== undefined && item.category !== undefined
-          ? { path: item.path, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
+          ? { path: item.path, root: item.root, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
           : undefined;
       await this.deps.store.recordFailure(
         { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent, payload },
@@ -215,16 +218,5 @@ export class ItemProcessor implements ItemHandler {
       replace: force,
     });
     return { kind, sourceId: item.sourceId, md5 };
-  }
-}
-
-async function readImage(path: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ItemError('read', `file not found: ${path}`, false);
-    if (code === 'EISDIR') throw new ItemError('read', `not a file: ${path}`, true);
-    throw new ItemError('read', `cannot read ${path}: ${errorMessage(err)}`, false, { cause: err });
   }
 }

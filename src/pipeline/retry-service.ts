@@ -176,6 +176,7 @@ export function entryFor(job: ClaimedJob): SourceEntry {
     sourceType: job.sourceType,
     sourceId: job.sourceId,
     path,
+    root: job.payload?.root,
     category: job.payload?.category ?? DEFAULT_CATEGORY,
     tags: job.payload?.tags ?? [],
     sourceUrl: job.payload?.sourceUrl,

@@ -90,6 +90,8 @@ export interface ClaimStore {
 /** The parts of a SourceItem a job stores so `retry-pending` can rebuild it. */
 export interface JobPayload {
   path: string;
+  /** The source folder the file must stay inside (absent in jobs recorded before it was stored). */
+  root?: string;
   category: string;
   tags: string[];
   sourceUrl?: string;

@@ -191,6 +191,33 @@ describe('failure lifecycle and retry-pending', () => {
     assert.equal(jobs().get('g0')!.status, 'dead');
   });
 
+  test('staging files missing at ingest are retried, and added, once they arrive', async () => {
+    await writeGeneratedStaging(ws.staging, 'gen', 6);
+    const images = path.join(ws.staging, 'gen', 'images');
+    const away = path.join(ws.dir, 'away');
+    fs.mkdirSync(away);
+    const late = ['g00001.png', 'g00002.png', 'g00004.png'];
+    for (const name of late) fs.renameSync(path.join(images, name), path.join(away, name));
+
+    const first = await runIngest();
+    assert.equal(first.code, 1);
+    assert.deepEqual([first.summary.added, first.summary.failed], [3, 3]);
+    for (const [id, row] of jobs()) {
+      assert.deepEqual([row.status, row.stage], ['failed', 'read'], id);
+      assert.match(row.reason, /^line \d: file not found: images\/g0000[124]\.png$/);
+    }
+
+    for (const name of late) fs.renameSync(path.join(away, name), path.join(images, name));
+    t += 60 * 60 * 1000;
+    const { report, code } = await retry();
+    assert.equal(code, 0);
+    assert.deepEqual(report.jobs.map((j) => [j.source_id, j.outcome]).sort(), [['g1', 'added'], ['g2', 'added'], ['g4', 'added']]);
+    assert.ok([...jobs().values()].every((j) => j.status === 'done'));
+    assert.equal(count('SELECT count(*) n FROM memes'), 6);
+    // The category and tags of the manifest line were kept with the job.
+    assert.equal(count("SELECT count(*) n FROM memes WHERE category = '熊猫头'"), 6);
+  });
+
   test('--reason picks jobs by reason, --include-dead revives dead ones', async () => {
     await writeGeneratedStaging(ws.staging, 'gen', 4, (i) => [`r${i}x`]);
     embedder.failWhen = (text) => /r[01]x/.test(text);

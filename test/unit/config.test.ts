@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import YAML from 'yaml';
+import { createApp } from '../../src/app.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { BUILT_IN_DEFAULTS, loadConfig, requireSecret, selectEmbedding } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
@@ -76,7 +77,7 @@ describe('loadConfig: shipped and default configs', () => {
         ['local', 512, 'emomo-local', true],
       ]);
       assert.deepEqual(config.ingest, {
-        workers: 8, batchSize: 100, retryCount: 3, maxAttempts: 6, maxPixels: 50_000_000, minSide: 0,
+        workers: 8, batchSize: 100, retryCount: 3, maxAttempts: 6, maxPixels: 50_000_000, maxFileBytes: 50 * 1024 * 1024, minSide: 0,
       });
       assert.equal(config.vlm.timeoutMs, 60_000);
       assert.deepEqual(config.sources, { stagingPath: 'staging', chinesebqbPath: 'data/ChineseBQB', chinesebqbEnabled: true });
@@ -160,6 +161,40 @@ sources:
     assert.match(message, /sources\.chinesebqb\.enabled: expected true or false, got "yes"/);
     assert.match(message, /vlm\.api_key_env: expected the name of an environment variable/);
     assert.doesNotMatch(message, /sk-secret-value/);
+  });
+
+  it('ingest.max_file_bytes takes a size with a unit or bytes', () => {
+    const size = (v: string) => loadConfig(writeConfig(`ingest:\n  max_file_bytes: ${v}\n`), {}).ingest.maxFileBytes;
+    assert.equal(size('50MiB'), 50 * 1024 * 1024);
+    assert.equal(size('"800 KB"'), 800_000);
+    assert.equal(size('1048576'), 1_048_576);
+    assert.match(configErrorFor('ingest:\n  max_file_bytes: lots\n').message, /ingest\.max_file_bytes: expected a size such as "50MiB".*, got "lots"/);
+    assert.match(configErrorFor('ingest:\n  max_file_bytes: 0\n').message, /ingest\.max_file_bytes: must be larger than 0/);
+  });
+
+  it('refuses a library that cannot persist or whose objects folder is not its own', () => {
+    const memory = configErrorFor('database:\n  path: ":memory:"\n');
+    assert.equal(memory.message, `${memory.file}: database.path: an in-memory database persists nothing (every object stored would be an orphan); give a file such as data/emomo.db`);
+    assert.match(configErrorFor('storage:\n  path: /\n').message, /storage\.path: is the root of the file system; give objects a folder of their own/);
+    for (const objects of ['data', '.', 'data/']) {
+      const { message } = configErrorFor(`database:\n  path: data/emomo.db\nstorage:\n  path: ${objects}\n`);
+      assert.match(message, /storage\.path: holds the database \(data\/emomo\.db\); give objects a folder of their own/, objects);
+    }
+    assert.match(configErrorFor('database:\n  path: data/objects/x.db\n').message, /storage\.path: holds the database/);
+    // S3 storage keeps no local folder: its path is not checked.
+    assert.doesNotThrow(() => loadConfig(writeConfig('storage:\n  type: s3\n  bucket: b\n  path: /\n'), {}));
+    assert.equal(loadConfig(writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n'), {}).storage.path, 'lib/objects');
+  });
+
+  it('--db gets the same checks, naming the flag', () => {
+    const file = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n');
+    assert.throws(() => createApp({ configPath: file, dbPath: ':memory:', env: {} }), (err: Error) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /^--db :memory:: an in-memory database persists nothing/);
+      return true;
+    });
+    assert.throws(() => createApp({ configPath: file, dbPath: 'lib/objects/emomo.db', env: {} }), /^UsageError: --db lib\/objects\/emomo\.db: the object folder \(storage\.path lib\/objects\) holds the database/);
+    assert.equal(createApp({ configPath: file, dbPath: 'lib/other.db', env: {} }).dbPath, 'lib/other.db');
   });
 
   it('an inline api_key is refused without echoing it', () => {
