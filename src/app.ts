@@ -7,9 +7,9 @@ import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
-import { LazyDescriber } from './providers/lazy.js';
-import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
-import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
+import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
+import { LOCAL_DESCRIBER_ID } from './providers/vlm/local-description.js';
+import { PROMPT_VERSION } from './providers/vlm/prompt.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
@@ -90,13 +90,17 @@ export class App {
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
     if (vlm.provider === 'local') {
-      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, () =>
-        LocalDescriber.create(),
+      // The OCR stack (sharp, onnxruntime) loads only when a first image is described.
+      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, async () =>
+        (await import('./providers/vlm/local-describer.js')).LocalDescriber.create(),
       );
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    return createRemoteDescriber(vlm, { apiKey, retries: this.config.ingest.retryCount });
+    const retries = this.config.ingest.retryCount;
+    return new LazyDescriber(vlm.model, PROMPT_VERSION, async () =>
+      (await import('./providers/remote.js')).createRemoteDescriber(vlm, { apiKey, retries }),
+    );
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
@@ -104,7 +108,10 @@ export class App {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    return createRemoteEmbedder(embedding, { apiKey, retries: this.config.ingest.retryCount });
+    const retries = this.config.ingest.retryCount;
+    return new LazyEmbedder(embedding.model, embedding.dimensions, async () =>
+      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, { apiKey, retries }),
+    );
   }
 }
 

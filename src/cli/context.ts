@@ -3,7 +3,7 @@
  * handling and the translation of errors into exit codes and messages. Only
  * src/cli decides exit codes; only main.ts calls process.exit.
  */
-import { createApp, type App, type AppOverrides } from '../app.js';
+import type { App, AppOverrides } from '../app.js';
 import {
   AbortedError,
   ConfigError,
@@ -39,6 +39,8 @@ export class CommandContext {
     );
     let app: App | undefined;
     try {
+      // Loaded here, not at start-up: --help and --version never load the store or providers.
+      const { createApp } = await import('../app.js');
       app = createApp({ configPath: options.config, dbPath: options.db }, this.overrides);
       this.exitCode = await body(app, reporter, signal);
     } catch (err) {

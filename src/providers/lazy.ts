@@ -1,10 +1,10 @@
 /**
- * The describer is built on first use: a run whose every item is skipped never
- * loads the OCR models. Its identity (model, prompt version) is known up front,
- * so dedup needs no describer. (Embedders are cheap to build: remote ones open
- * no connection until their first request, the local one is pure code.)
+ * Providers are built on first use: a run whose every item is skipped never
+ * loads the OCR models, and a keyword recall never loads the HTTP client
+ * libraries. Their identity (model, prompt version, dimensions) is known up
+ * front, so dedup and start-up logs need no provider.
  */
-import type { Describer, DescribeInput, Description } from '../ports.js';
+import type { Describer, DescribeInput, Description, EmbedMode, Embedder } from '../ports.js';
 
 function once<T>(create: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
@@ -31,6 +31,27 @@ export class LazyDescriber implements Describer {
 
   async describe(input: DescribeInput): Promise<Description> {
     return (await this.get()).describe(input);
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await (await this.get()).close?.();
+  }
+}
+
+export class LazyEmbedder implements Embedder {
+  private readonly get: () => Promise<Embedder>;
+  private started = false;
+
+  constructor(
+    readonly model: string,
+    readonly dimensions: number,
+    create: () => Promise<Embedder>,
+  ) {
+    this.get = once(() => ((this.started = true), create()));
+  }
+
+  async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    return (await this.get()).embed(texts, mode, signal);
   }
 
   async close(): Promise<void> {

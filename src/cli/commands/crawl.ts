@@ -1,10 +1,9 @@
 /** `emomo crawl`: read flags, run the crawl service, print what it staged and skipped. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
-import { crawl, type CrawlEvent, type CrawlSummary } from '../../crawl/crawl-service.js';
+import type { CrawlEvent, CrawlSummary } from '../../crawl/crawl-service.js';
 import { defaultRetryPolicy } from '../../crawl/retry-policy.js';
 import { siteById, siteIds } from '../../crawl/sites/index.js';
-import { isHttpUrl } from '../../config/schema.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { durationOption, positiveInt } from '../parse.js';
@@ -62,7 +61,9 @@ Exit codes: 0 done (skips included), 1 a list page could not be fetched, 2 usage
 }
 
 export async function runCrawl(flags: CrawlFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
-  const site = siteById(flags.source);
+  const site = await siteById(flags.source);
+  const { isHttpUrl } = await import('../../config/schema.js');
+  const { crawl } = await import('../../crawl/crawl-service.js');
   if (flags.baseUrl !== undefined && !isHttpUrl(flags.baseUrl)) {
     throw new UsageError(`--base-url must be an http(s) URL, got "${flags.baseUrl}"`);
   }

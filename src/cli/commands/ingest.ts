@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import type { Clock } from '../item-processor.js';
 import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -58,7 +58,7 @@ export async function ingest(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  clock?: Clock,
 ): Promise<number> {
   const { config } = app;
   const source = openSource(flags.source, config.sources);
@@ -66,6 +66,7 @@ export async function ingest(
   const workers = flags.workers ?? config.ingest.workers;
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
+  const { buildItemProcessor } = await import('../item-processor.js');
   const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
@@ -75,8 +76,9 @@ export async function ingest(
     workers,
     dry_run: flags.dryRun || undefined,
   });
-  const total = (await source.count?.()) ?? 0;
-  reporter.startProgress(flags.limit ? Math.min(flags.limit, total || flags.limit) : total, 'ingest');
+  // Only staging sources know their size up front; a folder shows a counter, not a bar that grows with it.
+  const total = await source.count?.();
+  reporter.startProgress(flags.limit && total !== undefined && total > flags.limit ? undefined : total, 'ingest');
   const started = Date.now();
   const counts = { added: 0, reused: 0, skipped: 0, failed: 0 };
   const summary = await ingestSource(source, processor, {
@@ -94,7 +96,7 @@ export async function ingest(
       const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
       reporter.progress(done, {
         rate: rate.toFixed(1),
-        counts: `added ${counts.added} reused ${counts.reused} skipped ${counts.skipped} failed ${counts.failed}`,
+        counts: compactCounts(counts),
       });
     },
   });
@@ -102,4 +104,10 @@ export async function ingest(
   printRunSummary(reporter, summary);
   if (summary.aborted) return ExitCode.aborted;
   return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
+
+/** "added 12 skipped 40 failed 1": zero counts left out so the line fits 80 columns. */
+function compactCounts(counts: Record<string, number>): string {
+  const shown = Object.entries(counts).filter(([, n]) => n > 0);
+  return shown.length === 0 ? '' : shown.map(([kind, n]) => `${kind} ${n}`).join(' ');
 }

@@ -2,7 +2,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
-import { selectEmbedding } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
 import { recall, RECALL_MODES, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import { SqliteRecallIndex } from '../../store/recall-queries.js';
@@ -81,6 +80,7 @@ Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or co
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
   // An unknown --embedding is a usage error before any search; the embedder itself is built
   // only when needed, so a missing key or a broken provider still leaves keyword results.
+  const { selectEmbedding } = await import('../../config/load.js');
   const config = selectEmbedding(app.config, flags.embedding);
   const result = await recall(
     {

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
 import { newOwnerId } from '../../store/claims.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import { systemClock, type Clock } from '../clock.js';
 import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -62,6 +62,7 @@ export async function retryPendingCommand(
   app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
   const workers = flags.workers ?? app.config.ingest.workers;
+  const { buildItemProcessor } = await import('../item-processor.js');
   const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });
   reporter.log('info', `retry-pending → collection ${embedding.collection}`, {
     embedding: embedding.name,
