@@ -16,10 +16,19 @@ import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
+/**
+ * What a command does with the library: `read` opens it read-only (recall,
+ * stats, verify, doctor; works on a read-only mount), `update` writes to an
+ * existing one (repair, purge, backfills), `create` may start a new one
+ * (ingest). Only `create` ever makes a new database file.
+ */
+export type LibraryAccess = 'read' | 'update' | 'create';
+
 export interface AppOptions {
   configPath?: string;
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
+  access?: LibraryAccess;
 }
 
 export interface AppOverrides {
@@ -40,6 +49,7 @@ export class App {
     private readonly env: NodeJS.ProcessEnv,
     readonly dbPath: string,
     private readonly overrides: AppOverrides = {},
+    readonly access: LibraryAccess = 'create',
   ) {
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
@@ -50,7 +60,10 @@ export class App {
   }
 
   get store(): SqliteStore {
-    return (this.storeInstance ??= new SqliteStore(this.dbPath));
+    return (this.storeInstance ??= new SqliteStore(this.dbPath, {
+      readonly: this.access === 'read',
+      mustExist: this.access !== 'create',
+    }));
   }
 
   get storage(): ObjectStorage {
@@ -119,5 +132,5 @@ export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
   const dbPath = options.dbPath ?? config.database.path;
-  return new App(config, env, dbPath, overrides);
+  return new App(config, env, dbPath, overrides, options.access);
 }

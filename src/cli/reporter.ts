@@ -45,6 +45,8 @@ export interface OutStream {
 
 export class Reporter {
   readonly tty: boolean;
+  /** Results go to a terminal (not a pipe or file): links and narrower columns are fine. */
+  readonly stdoutTty: boolean;
   private bar?: CliProgress.SingleBar;
   private readonly progressIntervalMs = progressIntervalFromEnv();
 
@@ -54,6 +56,7 @@ export class Reporter {
     private readonly stdout: OutStream = process.stdout,
   ) {
     this.tty = !!stderr.isTTY && !flags.quiet;
+    this.stdoutTty = !!stdout.isTTY;
   }
 
   /** A structured log line (suppressed by --quiet; debug needs --verbose). */

@@ -152,7 +152,8 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       const t = clock.now();
       try {
         const found = deps.index.vectorSearch(coll!, vector!, depth, req.filters, { exact: req.exact });
-        vectorHits = found.hits.filter((h) => req.threshold === undefined || 1 - h.distance >= req.threshold);
+        // Without a threshold, a similarity of 0 or less shares nothing with the query: not a match.
+        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? h.distance < 1 : 1 - h.distance >= req.threshold));
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
       } catch (err) {

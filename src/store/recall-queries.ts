@@ -215,3 +215,12 @@ function metadataWhere(filters: RecallFilters, ids?: readonly number[]): { where
   }
   return { where, params };
 }
+
+/** The categories and sources present, for a hint when a filter matches nothing. */
+export function knownFilterValues(db: Db): { categories: string[]; sources: string[] } {
+  const column = (sql: string) => (db.prepare(sql).pluck().all() as string[]);
+  return {
+    categories: column('SELECT DISTINCT category FROM memes ORDER BY category'),
+    sources: column('SELECT DISTINCT source_type FROM meme_sources ORDER BY source_type'),
+  };
+}

@@ -2,7 +2,7 @@
 import type { Description, SourceItem } from '../ports.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItem, claimItems, registerClaimFunctions, releaseItems } from './claims.js';
-import { openDatabase, type Db } from './database.js';
+import { openDatabase, type Db, type OpenOptions } from './database.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { indexTerms } from './fts-terms.js';
 import type {
@@ -41,8 +41,8 @@ export class SqliteStore implements Store, JobQueue, BackfillStore {
   readonly db: Db;
   private readonly collections = new Map<string, CollectionRow>();
 
-  constructor(file: string) {
-    this.db = openDatabase(file);
+  constructor(file: string, options: OpenOptions = {}) {
+    this.db = openDatabase(file, options);
     registerClaimFunctions(this.db);
   }
 

@@ -49,7 +49,7 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error, 3 aborted,
         const collection = app.embedding(flags.embedding).config.collection;
         const lock = { dbPath: app.dbPath, command: 'embed', scope: `collection ${collection}` };
         return runLocked(flags.lock !== false, lock, reporter, () => embed(flags, app, reporter, signal));
-      }),
+      }, 'update'),
     );
 }
 

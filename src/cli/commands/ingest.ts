@@ -7,7 +7,8 @@ import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
 import type { Clock } from '../item-processor.js';
 import { runLocked } from '../lock.js';
-import { positiveInt } from '../parse.js';
+import { MAX_WORKERS } from '../../config/limits.js';
+import { positiveInt, positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
 import { printRunSummary } from '../summary-output.js';
 
@@ -27,8 +28,8 @@ export function registerIngest(program: Command, context: CommandContext): void 
     .command('ingest')
     .description('ingest images from a source: dedupe by md5, describe, embed, store')
     .requiredOption('--source <source>', 'staging:<id> | chinesebqb | dir:<path>')
-    .option('--limit <n>', 'stop after n items (default: all)', positiveInt)
-    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config)', positiveInt)
+    .option('--limit <n>', 'stop after n items of new work: added, reused or failed; already-ingested items do not count (default: all)', positiveInt)
+    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config; at most 256)', positiveIntUpTo(MAX_WORKERS))
     .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
     .option('--force', 're-process items already in the collection (replaces their vectors)', false)
     .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)
