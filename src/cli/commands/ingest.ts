@@ -65,6 +65,12 @@ export async function ingest(
   const source = openSource(flags.source, config.sources);
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const workers = flags.workers ?? config.ingest.workers;
+  if (config.vlm.provider !== 'local' && workers > config.vlm.concurrency) {
+    reporter.log(
+      'warn',
+      `${workers} workers, but at most ${config.vlm.concurrency} describe calls run at once (vlm.concurrency in ${config.file}); raise it for more throughput, within the provider's rate limit`,
+    );
+  }
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
   const { buildItemProcessor } = await import('../item-processor.js');
