@@ -68,7 +68,7 @@ export class Reporter {
       : `time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(msg)} ${formatFields(fields)}`.trimEnd();
     if (this.bar) this.bar.stop();
     this.stderr.write(`${line}\n`);
-    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, this.payload);
+    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, { rate: '0.0', counts: '', ...this.payload });
   }
 
   private progressValue = 0;
@@ -117,7 +117,7 @@ export class Reporter {
   }
 
   private progressLine(): void {
-    if (this.tty || this.flags.json || !this.progressLabel) return;
+    if (this.tty || !this.progressLabel) return;
     const now = Date.now();
     if (now - this.lastProgressLine < this.progressIntervalMs) return;
     this.lastProgressLine = now;

@@ -16,7 +16,7 @@ export interface RecallFlags {
   embedding?: string;
   topK: number;
   threshold?: number;
-  tag: string[];
+  tag?: string[];
   category?: string;
   animated?: boolean;
   static?: boolean;
@@ -41,7 +41,7 @@ function duration(value: string): number {
   }
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** Hybrid search fetches 4× top-k per side; the vector index answers at most 4096 (sqlite-vec's k limit). */
 const MAX_TOP_K = 1000;
@@ -55,7 +55,7 @@ export function registerRecall(program: Command, context: CommandContext): void 
     .option('--embedding <name>', 'embedding config whose collection is searched (default: the one marked is_default)')
     .option('--top-k <n>', `results to return, 1 to ${MAX_TOP_K}`, positiveIntUpTo(MAX_TOP_K), 10)
     .option('--threshold <similarity>', 'drop vector hits below this cosine similarity (vector and hybrid modes; default: none)', similarity)
-    .option('--tag <tag>', 'only memes with this tag; repeat for several (all must match)', collect, [])
+    .option('--tag <tag>', 'only memes with this tag; repeat for several (all must match)', collect)
     .option('--category <category>', 'only memes of this category')
     .addOption(new Option('--animated', 'only animated memes (GIF / animated WebP)').conflicts('static'))
     .addOption(new Option('--static', 'only still images').conflicts('animated'))
@@ -103,7 +103,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       topK: flags.topK,
       threshold: flags.threshold,
       filters: {
-        tags: flags.tag,
+        tags: flags.tag ?? [],
         category: flags.category,
         animated: flags.animated ? true : flags.static ? false : undefined,
         source: flags.source === undefined ? undefined : sourceName(flags.source),
