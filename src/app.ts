@@ -14,7 +14,8 @@ import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
+import type { LibraryStore } from './store/ports.js';
 
 /**
  * What a command does with the library: `read` opens it read-only (recall,
@@ -26,6 +27,7 @@ export type LibraryAccess = 'read' | 'update' | 'create';
 
 export interface AppOptions {
   configPath?: string;
+  /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
   access?: LibraryAccess;
@@ -39,7 +41,8 @@ export interface AppOverrides {
 
 export class App {
   readonly redact: Redactor;
-  private storeInstance?: SqliteStore;
+  private storeInstance?: LibraryStore;
+  private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
   private readonly embedders = new Map<string, Embedder>();
@@ -47,7 +50,7 @@ export class App {
   constructor(
     readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
-    readonly dbPath: string,
+    readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
     readonly access: LibraryAccess = 'create',
   ) {
@@ -56,14 +59,19 @@ export class App {
       ...secretNames.map((name) => (name ? env[name] : undefined)),
       env.STORAGE_ACCESS_KEY,
       env.STORAGE_SECRET_KEY,
+      databaseSecret(database),
     ]);
+    this.openStore = storeOpener(database, { readonly: access === 'read', mustExist: access !== 'create' });
   }
 
-  get store(): SqliteStore {
-    return (this.storeInstance ??= new SqliteStore(this.dbPath, {
-      readonly: this.access === 'read',
-      mustExist: this.access !== 'create',
-    }));
+  /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
+  get dbPath(): string {
+    return databaseLabel(this.database);
+  }
+
+  /** The library's database, opened on first use (commands that never touch it never create it). */
+  get store(): LibraryStore {
+    return (this.storeInstance ??= this.openStore());
   }
 
   get storage(): ObjectStorage {
@@ -91,7 +99,7 @@ export class App {
       this.storageInstance?.close?.(),
       ...[...this.embedders.values()].map((e) => e.close?.()),
     ]);
-    this.storeInstance?.close();
+    await this.storeInstance?.close();
   }
 
   private buildStorage(): ObjectStorage {
@@ -131,6 +139,5 @@ export class App {
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  const dbPath = options.dbPath ?? config.database.path;
-  return new App(config, env, dbPath, overrides, options.access);
+  return new App(config, env, databaseLocation(config, options.dbPath), overrides, options.access);
 }

@@ -5,7 +5,6 @@
  * (OK / FAIL / SKIP with a detail and a hint); nothing here throws, and every
  * detail passes through the redactor, so no secret is ever printed.
  */
-import path from 'node:path';
 import { createApp, type App, type AppOverrides } from '../app.js';
 import type { Config } from '../config/types.js';
 import { errorMessage } from '../errors.js';
@@ -71,7 +70,9 @@ async function runChecks(app: App, timeoutMs: number, started: number): Promise<
   const run = (check: string, ctx: HintContext, body: (signal: AbortSignal) => Promise<string> | string) =>
     timed(check, app.redact, ctx, timeoutMs, body);
 
-  checks.push(await run('database', { urlKey: '--db / database.path' }, () => checkDatabase(path.resolve(app.dbPath), config.embeddings, config.file)));
+  checks.push(
+    await run('database', { urlKey: '--db / database.path / database.url' }, () => checkDatabase(app.database, config.embeddings, config.file)),
+  );
   // Storage and providers are independent: ask them all at once.
   checks.push(
     ...(await Promise.all([

@@ -71,7 +71,7 @@ export async function ingest(
       `${workers} workers, but at most ${config.vlm.concurrency} describe calls run at once (vlm.concurrency in ${config.file}); raise it for more throughput, within the provider's rate limit`,
     );
   }
-  if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+  if (!flags.dryRun) await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
   const { buildItemProcessor } = await import('../item-processor.js');
   const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });

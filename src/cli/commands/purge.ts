@@ -4,7 +4,6 @@ import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { purgeSource, type PurgeReport } from '../../pipeline/purge-service.js';
 import { sourceName } from '../../sources/open-source.js';
-import { SqlitePurgeStore } from '../../store/purge-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -42,7 +41,7 @@ Exit codes: 0 done (or dry run), 1 some objects could not be deleted, 2 usage or
 
 export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Promise<number> {
   const dryRun = flags.dryRun || !flags.yes;
-  const report = await purgeSource(new SqlitePurgeStore(app.store.db), app.storage, {
+  const report = await purgeSource(app.store, app.storage, {
     source: sourceName(flags.source),
     dryRun,
     examples: flags.examples,

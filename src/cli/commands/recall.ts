@@ -6,7 +6,6 @@ import { parseDuration } from '../../config/duration.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { recall, RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import { sourceName } from '../../sources/open-source.js';
-import { knownFilterValues, SqliteRecallIndex } from '../../store/recall-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -90,7 +89,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
   const config = selectEmbedding(app.config, flags.embedding);
   const result = await recall(
     {
-      index: new SqliteRecallIndex(app.store.db),
+      index: app.store,
       collection: config.collection,
       embedder: () => app.embedding(flags.embedding).embedder,
       storage: app.storage,
@@ -114,7 +113,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
   if (result.hits.length === 0 && !result.failed && (flags.category !== undefined || flags.source !== undefined)) {
-    hintKnownValues(reporter, flags, knownFilterValues(app.store.db));
+    hintKnownValues(reporter, flags, await app.store.filterValues());
   }
   if (reporter.flags.json) reporter.json(recallJson(result));
   else printRecall(reporter, result, flags.explain);
