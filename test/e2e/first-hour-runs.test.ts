@@ -80,6 +80,22 @@ describe('first hour running ingest', () => {
     }
   });
 
+  test('12: npx emomo prints no npm warning, and the GPU-binary download of onnxruntime-node is denied', async () => {
+    const npx = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('npm', ['exec', '--offline', '--', 'emomo', '--version'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    assert.equal(npx.code, 0, npx.out);
+    assert.doesNotMatch(npx.out, /npm warn/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
+    assert.equal(manifest.allowScripts['onnxruntime-node'], false);
+    const gpu = path.join(projectRoot, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so');
+    assert.ok(!fs.existsSync(gpu), 'npm ci never ran the download');
+  });
+
   test('4 and 6: on a terminal a folder shows a counter, and a second Ctrl+C leaves the cursor and line wrap on', async () => {
     const folder = path.join(ws.dir, 'many');
     fs.mkdirSync(folder);
