@@ -17,20 +17,13 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export class LazyDescriber implements Describer {
-  private readonly get: () => Promise<Describer>;
+/** Builds the provider on first use; closes it only if it was ever built. */
+abstract class Lazy<T extends { close?(): Promise<void> }> {
+  protected readonly get: () => Promise<T>;
   private started = false;
 
-  constructor(
-    readonly model: string,
-    readonly promptVersion: string,
-    create: () => Promise<Describer>,
-  ) {
+  constructor(create: () => Promise<T>) {
     this.get = once(() => ((this.started = true), create()));
-  }
-
-  async describe(input: DescribeInput): Promise<Description> {
-    return (await this.get()).describe(input);
   }
 
   async close(): Promise<void> {
@@ -38,23 +31,30 @@ export class LazyDescriber implements Describer {
   }
 }
 
-export class LazyEmbedder implements Embedder {
-  private readonly get: () => Promise<Embedder>;
-  private started = false;
+export class LazyDescriber extends Lazy<Describer> implements Describer {
+  constructor(
+    readonly model: string,
+    readonly promptVersion: string,
+    create: () => Promise<Describer>,
+  ) {
+    super(create);
+  }
 
+  async describe(input: DescribeInput): Promise<Description> {
+    return (await this.get()).describe(input);
+  }
+}
+
+export class LazyEmbedder extends Lazy<Embedder> implements Embedder {
   constructor(
     readonly model: string,
     readonly dimensions: number,
     create: () => Promise<Embedder>,
   ) {
-    this.get = once(() => ((this.started = true), create()));
+    super(create);
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     return (await this.get()).embed(texts, mode, signal);
-  }
-
-  async close(): Promise<void> {
-    if (this.started) await (await this.get()).close?.();
   }
 }
