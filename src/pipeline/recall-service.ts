@@ -149,8 +149,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       const t = clock.now();
       try {
         const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
-        // Without a threshold, a similarity of 0 or less shares nothing with the query: not a match.
-        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? h.distance < 1 : 1 - h.distance >= req.threshold));
+        // Without a threshold, hybrid drops similarities of 0 or less: they share nothing with the query and would
+        // still earn a fused rank. Vector mode returns the k nearest, as asked.
+        const noise = (h: VectorHit) => req.mode === 'hybrid' && h.distance >= 1;
+        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? !noise(h) : 1 - h.distance >= req.threshold));
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
       } catch (err) {

@@ -23,7 +23,7 @@ describe('first hour running ingest', () => {
     copySample(ws, 'sample', 4);
     // A folder of memes sorted into sub-folders, as people keep them.
     fs.mkdirSync(path.join(ws.dir, 'few', '猫猫'), { recursive: true });
-    for (const name of ['s003.png', 's006.png']) fs.copyFileSync(path.join(sampleDir, 'images', name), path.join(ws.dir, 'few', '猫猫', name));
+    for (const name of ['s006.png', 's007.webp']) fs.copyFileSync(path.join(sampleDir, 'images', name), path.join(ws.dir, 'few', '猫猫', name));
   });
   after(() => ws?.cleanup());
 
