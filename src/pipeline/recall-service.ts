@@ -194,6 +194,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
 /** Embeds the query within the time budget; a late provider is aborted, not awaited. */
 async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
   const embedder = deps.embedder();
+  await embedder.ready?.(); // loading the client library is not the provider's time
   const controller = new AbortController();
   const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
   let timer: NodeJS.Timeout | undefined;

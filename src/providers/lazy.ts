@@ -26,6 +26,11 @@ abstract class Lazy<T extends { close?(): Promise<void> }> {
     this.get = once(() => ((this.started = true), create()));
   }
 
+  /** Builds it now (loading its modules) without using it. */
+  async ready(): Promise<void> {
+    await this.get();
+  }
+
   async close(): Promise<void> {
     if (this.started) await (await this.get()).close?.();
   }

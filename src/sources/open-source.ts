@@ -39,10 +39,12 @@ export function openSource(spec: string, paths: { stagingPath: string; chinesebq
 /**
  * The name a source is recorded under, from what a user types: `dir:../few`
  * and `dir:~/few` become `dir:/abs/few`, `ChineseBQB` becomes `chinesebqb`.
- * Filters and purge use it so they find what ingest recorded.
+ * Filters and purge use it so they find what ingest recorded; a name exactly
+ * as recorded (one of `recorded`) is taken as it is.
  */
-export function sourceName(spec: string): string {
+export function sourceName(spec: string, recorded: readonly string[] = []): string {
   const s = spec.trim();
+  if (recorded.includes(s)) return s;
   if (s.toLowerCase() === 'chinesebqb') return 'chinesebqb';
   if (s.startsWith('dir:') && s.length > 'dir:'.length) return `dir:${path.resolve(expandHome(s.slice('dir:'.length)))}`;
   return s;

@@ -42,7 +42,7 @@ Exit codes: 0 done (or dry run), 1 some objects could not be deleted, 2 usage or
 export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Promise<number> {
   const dryRun = flags.dryRun || !flags.yes;
   const report = await purgeSource(app.store, app.storage, {
-    source: sourceName(flags.source),
+    source: sourceName(flags.source, (await app.store.filterValues()).sources),
     dryRun,
     examples: flags.examples,
   });

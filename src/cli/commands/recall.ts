@@ -87,6 +87,9 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
   // only when needed, so a missing key or a broken provider still leaves keyword results.
   const { selectEmbedding } = await import('../../config/load.js');
   const config = selectEmbedding(app.config, flags.embedding);
+  // Filter values as recorded, for `--source` spelled another way and for a hint when nothing matches.
+  const known = flags.category !== undefined || flags.source !== undefined ? await app.store.filterValues() : undefined;
+  const source = flags.source === undefined ? undefined : sourceName(flags.source, known?.sources);
   const result = await recall(
     {
       index: app.store,
@@ -105,16 +108,14 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
         tags: flags.tag ?? [],
         category: flags.category,
         animated: flags.animated ? true : flags.static ? false : undefined,
-        source: flags.source === undefined ? undefined : sourceName(flags.source),
+        source,
       },
       timeoutMs: flags.timeout,
       exact: flags.exact,
     },
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
-  if (result.hits.length === 0 && !result.failed && (flags.category !== undefined || flags.source !== undefined)) {
-    hintKnownValues(reporter, flags, await app.store.filterValues());
-  }
+  if (result.hits.length === 0 && !result.failed && known) hintKnownValues(reporter, flags.category, source, known);
   if (reporter.flags.json) reporter.json(recallJson(result));
   else printRecall(reporter, result, flags.explain);
   return result.failed ? ExitCode.aborted : ExitCode.ok;
@@ -168,12 +169,16 @@ function location(url: string, tty: boolean): string {
   return tty ? fileLink(url, path.basename(url).replace(/^(.{8}).*(\.[^.]+)$/, '$1…$2')) : shown;
 }
 
-function hintKnownValues(reporter: Reporter, flags: RecallFlags, known: { categories: string[]; sources: string[] }): void {
+function hintKnownValues(
+  reporter: Reporter,
+  category: string | undefined,
+  source: string | undefined,
+  known: { categories: string[]; sources: string[] },
+): void {
   const list = (values: string[]) => (values.length > 12 ? `${values.slice(0, 12).join(', ')}, … (${values.length})` : values.join(', '));
-  if (flags.category !== undefined && !known.categories.includes(flags.category)) {
-    reporter.log('warn', `no meme has category "${flags.category}"; known: ${list(known.categories) || '(none)'}`);
+  if (category !== undefined && !known.categories.includes(category)) {
+    reporter.log('warn', `no meme has category "${category}"; known: ${list(known.categories) || '(none)'}`);
   }
-  const source = flags.source === undefined ? undefined : sourceName(flags.source);
   if (source !== undefined && !known.sources.includes(source)) {
     reporter.log('warn', `no meme comes from source "${source}"; known: ${list(known.sources) || '(none)'}`);
   }
