@@ -9,9 +9,9 @@ import type { Config, EmbeddingConfig } from './config/types.js';
 import { UsageError } from './errors.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
-import { LazyDescriber } from './providers/lazy.js';
-import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
-import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
+import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
+import { LOCAL_DESCRIBER_ID } from './providers/vlm/local-description.js';
+import { PROMPT_VERSION } from './providers/vlm/prompt.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
@@ -19,11 +19,20 @@ import { S3Storage } from './storage/s3-storage.js';
 import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
 import type { LibraryStore } from './store/ports.js';
 
+/**
+ * What a command does with the library: `read` opens it read-only (recall,
+ * stats, verify, doctor; works on a read-only mount), `update` writes to an
+ * existing one (repair, purge, backfills), `create` may start a new one
+ * (ingest). Only `create` ever makes a new database file.
+ */
+export type LibraryAccess = 'read' | 'update' | 'create';
+
 export interface AppOptions {
   configPath?: string;
   /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
+  access?: LibraryAccess;
 }
 
 export interface AppOverrides {
@@ -45,6 +54,7 @@ export class App {
     private readonly env: NodeJS.ProcessEnv,
     readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
+    readonly access: LibraryAccess = 'create',
   ) {
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
@@ -53,7 +63,7 @@ export class App {
       env.STORAGE_SECRET_KEY,
       databaseSecret(database),
     ]);
-    this.openStore = storeOpener(database);
+    this.openStore = storeOpener(database, { readonly: access === 'read', mustExist: access !== 'create' });
   }
 
   /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
@@ -103,13 +113,17 @@ export class App {
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
     if (vlm.provider === 'local') {
-      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, () =>
-        LocalDescriber.create(),
+      // The OCR stack (sharp, onnxruntime) loads only when a first image is described.
+      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, async () =>
+        (await import('./providers/vlm/local-describer.js')).LocalDescriber.create(),
       );
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    return createRemoteDescriber(vlm, { apiKey, retries: this.config.ingest.retryCount });
+    const retries = this.config.ingest.retryCount;
+    return new LazyDescriber(vlm.model, PROMPT_VERSION, async () =>
+      (await import('./providers/remote.js')).createRemoteDescriber(vlm, { apiKey, retries }),
+    );
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
@@ -117,7 +131,10 @@ export class App {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    return createRemoteEmbedder(embedding, { apiKey, retries: this.config.ingest.retryCount });
+    const retries = this.config.ingest.retryCount;
+    return new LazyEmbedder(embedding.model, embedding.dimensions, async () =>
+      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, { apiKey, retries }),
+    );
   }
 }
 
@@ -126,7 +143,7 @@ export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}
   const config = loadConfig(options.configPath, env);
   const database = databaseLocation(config, options.dbPath);
   if (options.dbPath !== undefined && database.kind === 'sqlite') checkDbFlag(database.path, config);
-  return new App(config, env, database, overrides);
+  return new App(config, env, database, overrides, options.access);
 }
 
 /** `--db` gets the checks the config's database.path got (see config/library-paths.ts). */

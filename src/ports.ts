@@ -105,6 +105,8 @@ export interface Embedder {
   readonly dimensions: number;
   /** One vector per text, in order; each of `dimensions` floats. */
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Optional: loads the client library (no network call), so a time budget counts only the request. */
+  ready?(): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** Entry point of the built CLI (bin/emomo loads dist/cli/index.js). */
 import { main } from './main.js';
+import { guardStreams } from './terminal.js';
 
+guardStreams();
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -7,14 +7,9 @@ import type { EmbeddingConfig } from '../config/types.js';
 import type { Embedder } from '../ports.js';
 import { defaultFailurePolicy } from '../pipeline/failure-policy.js';
 import { ItemProcessor } from '../pipeline/process-item.js';
+import { systemClock, type Clock } from './clock.js';
 
-/** The clock and random source of the failure lifecycle; tests drive both. */
-export interface Clock {
-  now: () => Date;
-  random?: () => number;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+export type { Clock };
 
 export function buildItemProcessor(
   app: App,

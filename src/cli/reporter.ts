@@ -4,7 +4,23 @@
  * On a TTY a progress bar shows rate, ETA and counts; otherwise (cron) each
  * notable event is one structured log line.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+import { parseDuration } from '../config/duration.js';
+
+/** Loaded with the first bar: commands that never show one (recall, stats, --help) skip it. */
+const loadCliProgress = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
+
+/** How often a run without a TTY logs a progress line (env EMOMO_PROGRESS_INTERVAL, e.g. 10s). */
+export function progressIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.EMOMO_PROGRESS_INTERVAL?.trim();
+  if (!text) return 30_000;
+  try {
+    return parseDuration(text);
+  } catch {
+    return 30_000;
+  }
+}
 import { terminalText, terminalValue } from './terminal-text.js';
 
 export interface GlobalFlags {
@@ -38,7 +54,10 @@ export interface OutStream {
 
 export class Reporter {
   readonly tty: boolean;
-  private bar?: cliProgress.SingleBar;
+  /** Results go to a terminal (not a pipe or file): links and narrower columns are fine. */
+  readonly stdoutTty: boolean;
+  private bar?: CliProgress.SingleBar;
+  private readonly progressIntervalMs = progressIntervalFromEnv();
 
   constructor(
     readonly flags: GlobalFlags,
@@ -46,6 +65,7 @@ export class Reporter {
     private readonly stdout: OutStream = process.stdout,
   ) {
     this.tty = !!stderr.isTTY && !flags.quiet;
+    this.stdoutTty = !!stdout.isTTY;
   }
 
   /** A structured log line (suppressed by --quiet; debug needs --verbose). */
@@ -59,38 +79,67 @@ export class Reporter {
       : terminalText(`time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(text)} ${formatFields(fields)}`.trimEnd());
     if (this.bar) this.bar.stop();
     this.stderr.write(`${line}\n`);
-    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, this.payload);
+    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, { rate: '0.0', counts: '', ...this.payload });
   }
 
   private progressValue = 0;
   private payload: Fields = {};
+  private progressLabel = '';
+  private progressTotal: number | undefined;
+  private lastProgressLine = 0;
 
-  startProgress(total: number, label: string): void {
+  /**
+   * A bar when the total is known, a counter with rate when it is not (a
+   * folder is not walked twice just to count it). Without a TTY (cron), one
+   * progress log line every `progressIntervalMs` (env EMOMO_PROGRESS_INTERVAL).
+   */
+  startProgress(total: number | undefined, label: string): void {
+    this.progressLabel = label;
+    this.progressTotal = total && total > 0 ? total : undefined;
+    this.progressValue = 0;
+    this.lastProgressLine = Date.now();
     if (!this.tty) return;
+    const columns = (this.stderr as { columns?: number }).columns ?? 80;
+    const head = this.progressTotal === undefined ? `${label} {value} done` : `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`;
+    const cliProgress = loadCliProgress();
     this.bar = new cliProgress.SingleBar(
       {
-        format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | {counts}`,
+        format: `${head} | {rate}/s | {counts}`,
         stream: this.stderr as NodeJS.WritableStream,
         hideCursor: true,
+        barsize: Math.max(10, Math.min(30, columns - 70)),
         etaBuffer: 50,
         fps: 5,
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(Math.max(total, 1), 0, { rate: '0.0', counts: '' });
+    this.bar.start(this.progressTotal ?? 1, 0, { rate: '0.0', counts: '' });
   }
 
   progress(value: number, payload: Fields): void {
     this.progressValue = value;
     this.payload = payload;
-    if (!this.bar) return;
-    if (value > this.bar.getTotal()) this.bar.setTotal(value);
+    if (!this.bar) {
+      this.progressLine();
+      return;
+    }
+    if (this.progressTotal !== undefined && value > this.bar.getTotal()) this.bar.setTotal(value);
     this.bar.update(value, payload);
+  }
+
+  private progressLine(): void {
+    if (this.tty || !this.progressLabel) return;
+    const now = Date.now();
+    if (now - this.lastProgressLine < this.progressIntervalMs) return;
+    this.lastProgressLine = now;
+    const { counts, ...rest } = this.payload;
+    this.log('info', `${this.progressLabel} progress`, { done: this.progressValue, total: this.progressTotal, ...rest, counts });
   }
 
   stopProgress(): void {
     this.bar?.stop();
     this.bar = undefined;
+    this.progressLabel = '';
   }
 
   /** Human-readable text on stderr (not with --quiet); nothing in it can drive the terminal. */

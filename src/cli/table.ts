@@ -3,16 +3,25 @@
  * numbers right-aligned. Wide (CJK) characters count as two columns so
  * Chinese sources and captions line up in a terminal.
  */
+import { pathToFileURL } from 'node:url';
 import { terminalText } from './terminal-text.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
 const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
 
+/** An OSC 8 terminal hyperlink: takes no columns of its own. */
+const LINK = /\x1b\]8;;[^\x07]*\x07/g;
+
+/** `label` shown in the terminal, opening `file` when clicked (terminals without OSC 8 show the label). */
+export function fileLink(file: string, label: string): string {
+  return `\x1b]8;;${pathToFileURL(file).href}\x07${label}\x1b]8;;\x07`;
+}
+
 /** Terminal columns a string takes. */
 export function displayWidth(text: string): number {
   let width = 0;
-  for (const ch of text) width += WIDE.test(ch) || (ch.codePointAt(0)! >= 0x20000 && ch.codePointAt(0)! <= 0x3fffd) ? 2 : 1;
+  for (const ch of text.replace(LINK, '')) width += WIDE.test(ch) || (ch.codePointAt(0)! >= 0x20000 && ch.codePointAt(0)! <= 0x3fffd) ? 2 : 1;
   return width;
 }
 

@@ -6,6 +6,7 @@
  * when a provider that needs it is built.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import { configError, defaultMessage, issueProblems, type Problem } from './issues.js';
@@ -79,7 +80,31 @@ function resolveConfig(file: string, raw: unknown, env: NodeJS.ProcessEnv): Conf
   const config = toConfig(file, parsed.data, env, problems);
   problems.push(...libraryPathProblems({ databasePath: config.database.url ? undefined : config.database.path, storage: config.storage }));
   if (problems.length > 0) throw configError(file, problems);
-  return config;
+  return file === BUILT_IN_DEFAULTS ? config : resolvePaths(config, data);
+}
+
+/**
+ * A relative path written in a config file means "next to the config", so the
+ * same file finds the same library from any working folder. Keys left at
+ * their default stay relative to the working folder.
+ */
+function resolvePaths(config: Config, written: unknown): Config {
+  const base = path.dirname(path.resolve(config.file));
+  const at = (value: string, ...keys: string[]) => {
+    let node = written;
+    for (const key of keys) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    return node === undefined ? value : path.resolve(base, value);
+  };
+  return {
+    ...config,
+    database: { ...config.database, path: at(config.database.path, 'database', 'path') },
+    storage: { ...config.storage, path: at(config.storage.path, 'storage', 'path') },
+    sources: {
+      ...config.sources,
+      stagingPath: at(config.sources.stagingPath, 'sources', 'staging', 'path'),
+      chinesebqbPath: at(config.sources.chinesebqbPath, 'sources', 'chinesebqb', 'path'),
+    },
+  };
 }
 
 function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems: Problem[]): Config {

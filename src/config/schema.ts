@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
+import { MAX_WORKERS } from './limits.js';
 
 // ------------------------------------------------------------ building blocks
 
@@ -92,7 +93,7 @@ const byteSize = () =>
 
 const database = z
   .strictObject({
-    path: text().default('data/emomo.db').describe('SQLite file (created on first use; relative to the working directory)'),
+    path: text().default('data/emomo.db').describe('SQLite file, created by the first ingest (relative to the config file; the default to the working directory)'),
     url: z
       .string()
       .refine(isPostgresUrl, { error: 'expected a PostgreSQL URL such as postgres://emomo@db.example.com/emomo' })
@@ -187,7 +188,7 @@ const embeddings = z
 const storage = z
   .strictObject({
     type: z.enum(['local', 's3', 'r2']).default('local').describe('local directory, or an S3-compatible bucket'),
-    path: text().default('data/objects').describe('Root directory of local storage'),
+    path: text().default('data/objects').describe('Root directory of local storage (relative to the config file)'),
     endpoint: httpUrl().optional().describe('S3-compatible endpoint (required for r2)'),
     region: text().default('auto').describe('Bucket region ("auto" for R2; a real region for AWS S3)'),
     bucket: text().optional().describe('Bucket name (required for s3 / r2)'),
@@ -207,7 +208,7 @@ const storage = z
 
 const ingest = z
   .strictObject({
-    workers: integer(1, 256).default(8).describe('Items processed in parallel'),
+    workers: integer(1, MAX_WORKERS).default(8).describe('Items processed in parallel'),
     batch_size: positiveInt().default(100).describe('Items read from a source per batch'),
     retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
     max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
@@ -220,11 +221,11 @@ const ingest = z
 const sources = z
   .strictObject({
     staging: z
-      .strictObject({ path: text().default('staging').describe('Staging area the crawler writes to') })
+      .strictObject({ path: text().default('staging').describe('Staging area the crawler writes to (relative to the config file)') })
       .prefault({}),
     chinesebqb: z
       .strictObject({
-        path: text().default('data/ChineseBQB').describe('Checkout of the ChineseBQB repository'),
+        path: text().default('data/ChineseBQB').describe('Checkout of the ChineseBQB repository (relative to the config file)'),
         enabled: flag().default(true).describe('Allow `ingest --source chinesebqb`'),
       })
       .prefault({}),

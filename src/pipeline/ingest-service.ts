@@ -14,7 +14,11 @@ import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js'
 
 export interface IngestRunOptions {
   workers: number;
-  /** Stop after this many entries (0 = no limit). */
+  /**
+   * Stop after this many items of new work (0 = no limit): added, reused or
+   * failed. Items already in the collection (skipped) do not count, so a
+   * cron `--limit 500` moves on past what earlier runs did.
+   */
   limit: number;
   dryRun: boolean;
   /** Aborting stops taking new items; in-flight ones finish or are undone. */
@@ -30,7 +34,7 @@ export async function ingestSource(
   const summary = new SummaryBuilder();
   const pool = pLimit(opts.workers * 2);
   const inflight = new Set<Promise<void>>();
-  let taken = 0;
+  let work = 0;
   // Stops the run from inside (an AbortedError from a provider) as well as from outside (signal).
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
@@ -54,13 +58,15 @@ export async function ingestSource(
       return;
     }
     summary.add(outcome);
+    if (outcome.kind !== 'skipped') work++;
     opts.onOutcome?.(outcome, summary.total);
   };
 
   for await (const entry of source.entries(signal)) {
     if (signal.aborted) break;
-    if (opts.limit > 0 && taken >= opts.limit) break;
-    taken++;
+    // Never more in flight than could still count: wait to see whether they were new work.
+    while (opts.limit > 0 && inflight.size > 0 && work + inflight.size >= opts.limit) await Promise.race(inflight);
+    if (opts.limit > 0 && work >= opts.limit) break;
     const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
     inflight.add(task);
     if (inflight.size >= opts.workers * 3) await Promise.race(inflight);

@@ -149,7 +149,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       const t = clock.now();
       try {
         const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
-        vectorHits = found.hits.filter((h) => req.threshold === undefined || 1 - h.distance >= req.threshold);
+        // Without a threshold, hybrid drops similarities of 0 or less: they share nothing with the query and would
+        // still earn a fused rank. Vector mode returns the k nearest, as asked.
+        const noise = (h: VectorHit) => req.mode === 'hybrid' && h.distance >= 1;
+        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? !noise(h) : 1 - h.distance >= req.threshold));
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
       } catch (err) {
@@ -191,6 +194,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
 /** Embeds the query within the time budget; a late provider is aborted, not awaited. */
 async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
   const embedder = deps.embedder();
+  await embedder.ready?.(); // loading the client library is not the provider's time
   const controller = new AbortController();
   const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
   let timer: NodeJS.Timeout | undefined;

@@ -26,7 +26,7 @@ export class LocalStorage implements ObjectStorage {
 
   constructor(root: string) {
     this.root = path.resolve(root);
-    this.label = `local:${root}`;
+    this.label = `local:${path.resolve(root)}`;
   }
 
   private file(key: string): string {

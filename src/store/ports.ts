@@ -266,6 +266,8 @@ export interface RecallIndex {
   /** Best keyword matches first; a query with nothing to search for (punctuation only) finds nothing. */
   keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]>;
   recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>>;
+  /** The categories and sources present (for a hint when a filter matches nothing). */
+  filterValues(): Promise<{ categories: string[]; sources: string[] }>;
 }
 
 // ---------------------------------------------------------------- verify

@@ -14,7 +14,6 @@ import { createApp } from '../../src/app.js';
 import { purge, type PurgeFlags } from '../../src/cli/commands/purge.js';
 import { verify } from '../../src/cli/commands/verify.js';
 import { Reporter } from '../../src/cli/reporter.js';
-import { UsageError } from '../../src/errors.js';
 import type { PurgeReport } from '../../src/pipeline/purge-service.js';
 import { Capture } from '../helpers/run-ingest.js';
 import { buildTwoSources } from '../helpers/two-sources.js';
@@ -63,9 +62,11 @@ describe('purge', () => {
   });
   afterEach(() => ws.cleanup());
 
-  test('without --yes it refuses and changes nothing', async () => {
+  test('without --yes it is a dry run (as staging clean is) and changes nothing', async () => {
     const before = snapshot(ws);
-    await assert.rejects(runPurge(ws, {}), (err) => err instanceof UsageError && /--yes/.test(err.message));
+    const { code, report } = await runPurge(ws, {});
+    assert.equal(code, 0);
+    assert.equal(report.memes_removed, 3);
     assert.equal(snapshot(ws), before);
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import path, { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import YAML from 'yaml';
 import { createApp } from '../../src/app.js';
@@ -50,7 +50,18 @@ describe('loadConfig: shipped and default configs', () => {
       collection: 'emomo-local', isDefault: true, batchSize: 32,
     });
     assert.equal(config.storage.type, 'local');
-    assert.equal(config.database.path, 'data/emomo.db');
+    // Paths written in the file are relative to the file: the project's data/ from any working folder.
+    const project = path.resolve(path.dirname(SHIPPED), '..');
+    assert.equal(config.database.path, path.join(project, 'data', 'emomo.db'));
+    assert.equal(config.sources.stagingPath, path.join(project, 'staging'));
+  });
+
+  it('relative paths written in a config resolve against its folder; defaults against the working folder', () => {
+    const file = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: /abs/objects\n');
+    const config = loadConfig(file, {});
+    assert.equal(config.database.path, path.join(path.dirname(file), 'lib', 'emomo.db'));
+    assert.equal(config.storage.path, '/abs/objects');
+    assert.equal(config.sources.stagingPath, 'staging');
   });
 
   it('the shipped commented-out blocks are valid once enabled', () => {

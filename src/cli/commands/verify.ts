@@ -31,7 +31,7 @@ Examples:
 
 Exit codes: 0 consistent (or fully repaired), 1 inconsistencies remain, 2 usage or config error.`,
     )
-    .action((flags: VerifyFlags) => context.run((app, reporter) => verify(flags, app, reporter)));
+    .action((flags: VerifyFlags) => context.run((app, reporter) => verify(flags, app, reporter), flags.repair ? 'update' : 'read'));
 }
 
 export async function verify(flags: VerifyFlags, app: App, reporter: Reporter): Promise<number> {

@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import sharp from 'sharp';
 import { EmomoError, ItemError, errorMessage } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
-import { type OcrLine, captionFromLines, composeDescription } from './local-description.js';
+import { LOCAL_DESCRIBER_ID, type OcrLine, captionFromLines, composeDescription } from './local-description.js';
 
 /**
  * Lines read below this mean confidence are dropped. The engine itself drops
@@ -45,8 +45,7 @@ interface OcrEngine {
   detect(image: Buffer): Promise<Array<{ text: string; mean: number; box?: number[][] }>>;
 }
 
-/** Identity stored with each description; known without loading the models. */
-export const LOCAL_DESCRIBER_ID = { model: 'local-ocr/ppocr-v4', promptVersion: 'local-1' } as const;
+export { LOCAL_DESCRIBER_ID };
 
 export class LocalDescriber implements Describer {
   readonly model = LOCAL_DESCRIBER_ID.model;

@@ -5,6 +5,9 @@
  * means bumping `LocalDescriber.promptVersion`.
  */
 
+/** Identity stored with each description; known without loading the models. */
+export const LOCAL_DESCRIBER_ID = { model: 'local-ocr/ppocr-v4', promptVersion: 'local-1' } as const;
+
 /** One line as the OCR engine reports it. */
 export interface OcrLine {
   text: string;

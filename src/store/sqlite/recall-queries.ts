@@ -53,6 +53,15 @@ export class SqliteRecallQueries {
 
   constructor(private readonly db: Db) {}
 
+  /** The categories and sources present, for a hint when a filter matches nothing. */
+  filterValues(): { categories: string[]; sources: string[] } {
+    const column = (sql: string) => this.db.prepare(sql).pluck().all() as string[];
+    return {
+      categories: column('SELECT DISTINCT category FROM memes ORDER BY category'),
+      sources: column('SELECT DISTINCT source_type FROM meme_sources ORDER BY source_type'),
+    };
+  }
+
   collection(name: string): SqliteCollection | undefined {
     const row = this.db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
       | CollectionRow

@@ -44,8 +44,10 @@ import { ensureVectorTable, listCollections, type CollectionRow } from './vector
 import { SqliteVerifyQueries } from './verify-queries.js';
 
 export interface SqliteStoreOptions {
-  /** Open without writing: no file is created, no migration runs (doctor). */
+  /** Open without writing: no file is created, no migration runs (read-only commands, doctor). */
   readonly?: boolean;
+  /** Refuse a missing file instead of creating an empty library (every command but ingest). */
+  mustExist?: boolean;
 }
 
 export class SqliteStore implements LibraryStore {
@@ -60,7 +62,7 @@ export class SqliteStore implements LibraryStore {
     private readonly file: string,
     options: SqliteStoreOptions = {},
   ) {
-    this.db = openDatabase(file, { readonly: options.readonly ?? false });
+    this.db = openDatabase(file, { readonly: options.readonly ?? false, mustExist: options.mustExist ?? false });
     // Same-host claims end when their owner's pid is gone (claims.ts, verify's in-flight check).
     registerClaimFunctions(this.db);
     this.recall = new SqliteRecallQueries(this.db);
@@ -192,6 +194,10 @@ export class SqliteStore implements LibraryStore {
 
   async recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>> {
     return this.recall.memes(ids);
+  }
+
+  async filterValues(): Promise<{ categories: string[]; sources: string[] }> {
+    return this.recall.filterValues();
   }
 
   // ------------------------------------------------------------ verify
