@@ -5,12 +5,13 @@
  */
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
-import type { Describer, Embedder, ObjectStorage } from './ports.js';
+import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';
-import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
+import { createRemoteDescriber, createRemoteEmbedder, type RemoteOptions } from './providers/remote.js';
 import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
 import { makeRedactor, type Redactor } from './redact.js';
+import { ProviderPauses } from './resilience/provider-pause.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
@@ -20,6 +21,10 @@ export interface AppOptions {
   configPath?: string;
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
+  /** The run's stop signal: a wait for a provider (backoff, Retry-After pause, outage) ends when it aborts. */
+  signal?: AbortSignal;
+  /** Where providers report pauses, outages and concurrency changes (once each, not per request). */
+  log?: Log;
 }
 
 export interface AppOverrides {
@@ -34,12 +39,15 @@ export class App {
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
   private readonly embedders = new Map<string, Embedder>();
+  /** One Retry-After pause per provider base URL and key, shared by everything this run calls. */
+  private readonly pauses = new ProviderPauses();
 
   constructor(
     readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
     readonly dbPath: string,
     private readonly overrides: AppOverrides = {},
+    private readonly run: Pick<AppOptions, 'signal' | 'log'> = {},
   ) {
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
@@ -96,7 +104,7 @@ export class App {
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    return createRemoteDescriber(vlm, { apiKey, retries: this.config.ingest.retryCount });
+    return createRemoteDescriber(vlm, this.remoteOptions(apiKey));
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
@@ -104,7 +112,20 @@ export class App {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    return createRemoteEmbedder(embedding, { apiKey, retries: this.config.ingest.retryCount });
+    return createRemoteEmbedder(embedding, this.remoteOptions(apiKey));
+  }
+
+  private remoteOptions(apiKey: string): RemoteOptions {
+    const { retryCount, probeIntervalMs, maxOutageMs } = this.config.ingest;
+    return {
+      apiKey,
+      retries: retryCount,
+      probeIntervalMs,
+      maxOutageMs,
+      pauses: this.pauses,
+      ...(this.run.signal ? { stop: this.run.signal } : {}),
+      ...(this.run.log ? { log: this.run.log } : {}),
+    };
   }
 }
 
@@ -112,5 +133,5 @@ export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
   const dbPath = options.dbPath ?? config.database.path;
-  return new App(config, env, dbPath, overrides);
+  return new App(config, env, dbPath, overrides, { signal: options.signal, log: options.log });
 }

@@ -8,11 +8,13 @@ import {
   AbortedError,
   ConfigError,
   DimensionMismatchError,
+  EmomoError,
   ExitCode,
   LockedError,
   UsageError,
   errorMessage,
 } from '../errors.js';
+import { crashReport } from './crash-report.js';
 import { Reporter, type GlobalFlags } from './reporter.js';
 import { abortOnSignals } from './signals.js';
 
@@ -39,15 +41,22 @@ export class CommandContext {
     );
     let app: App | undefined;
     try {
-      app = createApp({ configPath: options.config, dbPath: options.db }, this.overrides);
+      const log = reporter.log.bind(reporter);
+      app = createApp({ configPath: options.config, dbPath: options.db, signal, log }, this.overrides);
       this.exitCode = await body(app, reporter, signal);
     } catch (err) {
       reporter.stopProgress();
       this.exitCode = exitCodeFor(err);
-      const message = app ? app.redact(errorMessage(err)) : errorMessage(err);
-      reporter.log('error', message);
+      const redact = app ? app.redact : (text: string) => text;
+      if (this.exitCode === ExitCode.internal) {
+        const report = crashReport(err, { redact, verbose: !!options.verbose });
+        reporter.log('error', report.line);
+        if (options.verbose) process.stderr.write(`${report.trace}\n`);
+        return;
+      }
+      reporter.log('error', redact(errorMessage(err)));
       if (options.verbose && this.exitCode !== ExitCode.usage && err instanceof Error && err.stack) {
-        process.stderr.write(`${app ? app.redact(err.stack) : err.stack}\n`);
+        process.stderr.write(`${redact(err.stack)}\n`);
       }
     } finally {
       dispose();
@@ -62,5 +71,6 @@ export function exitCodeFor(err: unknown): number {
   }
   if (err instanceof AbortedError) return ExitCode.aborted;
   if (err instanceof LockedError) return ExitCode.locked;
-  return ExitCode.partial;
+  // A provider or storage failure that ended a command is an operational failure; anything else is a bug.
+  return err instanceof EmomoError ? ExitCode.partial : ExitCode.internal;
 }

@@ -107,6 +107,8 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
         isDefault: e.is_default,
         batchSize: e.batch_size,
         ...optional('rpm', e.rpm),
+        timeoutMs: e.timeout,
+        concurrency: e.concurrency,
       }),
     ),
     storage: {
@@ -122,6 +124,8 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       workers: ingest.workers,
       batchSize: ingest.batch_size,
       retryCount: ingest.retry_count,
+      probeIntervalMs: ingest.probe_interval,
+      maxOutageMs: ingest.max_outage,
       maxAttempts: ingest.max_attempts,
       maxPixels: ingest.max_pixels,
       minSide: ingest.min_side,

@@ -90,9 +90,9 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   };
 
   const handler: ItemHandler = {
-    process: async (item) => {
-      const outcome = await deps.processor.process(item);
-      record(item, outcome);
+    process: async (item, run) => {
+      const outcome = await deps.processor.process(item, run);
+      if (outcome.kind !== 'requeue') record(item, outcome); // a requeued job is reported when it ends
       return outcome;
     },
     fail: (item, stage, err) => {

@@ -46,7 +46,7 @@ describe('loadConfig: shipped and default configs', () => {
     assert.ok(config.embeddings.every((e) => e.provider === 'local' && e.apiKeyEnv === undefined));
     assert.deepEqual(selectEmbedding(config), {
       name: 'local', provider: 'local', model: 'local-lexical-v1', dimensions: 512,
-      collection: 'emomo-local', isDefault: true, batchSize: 32,
+      collection: 'emomo-local', isDefault: true, batchSize: 32, timeoutMs: 30_000, concurrency: 4,
     });
     assert.equal(config.storage.type, 'local');
     assert.equal(config.database.path, 'data/emomo.db');
@@ -76,7 +76,8 @@ describe('loadConfig: shipped and default configs', () => {
         ['local', 512, 'emomo-local', true],
       ]);
       assert.deepEqual(config.ingest, {
-        workers: 8, batchSize: 100, retryCount: 3, maxAttempts: 6, maxPixels: 50_000_000, minSide: 0,
+        workers: 8, batchSize: 100, retryCount: 3, probeIntervalMs: 5_000, maxOutageMs: 600_000,
+        maxAttempts: 6, maxPixels: 50_000_000, minSide: 0,
       });
       assert.equal(config.vlm.timeoutMs, 60_000);
       assert.deepEqual(config.sources, { stagingPath: 'staging', chinesebqbPath: 'data/ChineseBQB', chinesebqbEnabled: true });

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import { buildItemProcessor, systemTime, type RunTime } from '../item-processor.js';
 import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -58,7 +58,7 @@ export async function ingest(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config } = app;
   const source = openSource(flags.source, config.sources);
@@ -66,7 +66,7 @@ export async function ingest(
   const workers = flags.workers ?? config.ingest.workers;
   if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, time, log: reporter.log.bind(reporter) });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,
@@ -84,6 +84,8 @@ export async function ingest(
     limit: flags.limit ?? 0,
     dryRun: flags.dryRun,
     signal,
+    clock: time.clock,
+    random: time.random,
     onOutcome: (outcome, done) => {
       counts[outcome.kind]++;
       if (outcome.kind === 'failed') {

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
 import { newOwnerId } from '../../store/claims.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import { buildItemProcessor, systemTime, type RunTime } from '../item-processor.js';
 import { runLocked } from '../lock.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -56,20 +56,20 @@ export async function retryPendingCommand(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
   const workers = flags.workers ?? app.config.ingest.workers;
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, time, log: reporter.log.bind(reporter) });
   reporter.log('info', `retry-pending → collection ${embedding.collection}`, {
     embedding: embedding.name,
     include_dead: flags.includeDead || undefined,
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: clock.now, owner },
+    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

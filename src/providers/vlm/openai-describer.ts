@@ -3,15 +3,15 @@
  * image input (OpenAI, OpenRouter, SiliconFlow, vLLM, Ollama...): one chat call
  * per image, the image as a base64 data URL, a JSON reply. An unreadable
  * reply is asked for once more, then the item fails with the reply quoted.
- * Retries, timeouts and rate limits are the CallGuard's job, so the client's
- * own retries are off.
+ * Retries, timeouts, pauses and rate limits are the ProviderGate's job, so the
+ * client's own retries are off.
  */
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ItemError } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
-import type { CallGuard } from '../resilience/call-guard.js';
-import { RemoteCallError, identityLabel } from '../resilience/remote-failure.js';
+import type { ProviderGate } from '../../resilience/provider-gate.js';
+import { RemoteCallError } from '../remote-failure.js';
 import { PROMPT_VERSION, SYSTEM_PROMPT, userPrompt } from './prompt.js';
 import { parseDescriptionReply } from './reply-parser.js';
 
@@ -19,7 +19,7 @@ export interface OpenAIDescriberOptions {
   model: string;
   baseURL: string;
   apiKey: string;
-  guard: CallGuard;
+  gate: ProviderGate;
 }
 
 /** Attempts at getting a readable reply for one image. */
@@ -30,13 +30,13 @@ export class OpenAIDescriber implements Describer {
   readonly model: string;
   readonly promptVersion = PROMPT_VERSION;
   private readonly client: OpenAI;
-  private readonly guard: CallGuard;
+  private readonly gate: ProviderGate;
   /** Cleared when the endpoint refuses `response_format` (some vLLM / OpenRouter models do). */
   private jsonMode = true;
 
   constructor(opts: OpenAIDescriberOptions) {
     this.model = opts.model;
-    this.guard = opts.guard;
+    this.gate = opts.gate;
     // baseURL and apiKey explicitly: otherwise the package reads OPENAI_BASE_URL on its own.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
   }
@@ -53,7 +53,7 @@ export class OpenAIDescriber implements Describer {
     const quoted = last.reply.length > QUOTE_CHARS ? `${last.reply.slice(0, QUOTE_CHARS)}…` : last.reply;
     throw new ItemError(
       'describe',
-      `${identityLabel(this.guard.identity)} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
+      `${this.gate.label} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
       false,
     );
   }
@@ -63,7 +63,7 @@ export class OpenAIDescriber implements Describer {
     const body = this.request(input);
     let response;
     try {
-      response = await this.guard.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
+      response = await this.gate.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
     } catch (err) {
       if (!(this.jsonMode && refusedJsonMode(err))) throw err;
       this.jsonMode = false;
