@@ -61,9 +61,10 @@ function gateFor(e: Endpoint, opts: RemoteOptions): ProviderGate {
     breakerThreshold: DEFAULT_BREAKER_THRESHOLD,
     probeIntervalMs: opts.probeIntervalMs,
     maxOutageMs: opts.maxOutageMs,
+    redact,
     classify: (err, timedOutAfterMs) => classifyFailure(err, e.identity, redact, timedOutAfterMs),
     ...(opts.stop ? { stop: opts.stop } : {}),
-    ...(opts.log ? { log: (level, message, fields) => opts.log!(level, redact(message), fields) } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
 }

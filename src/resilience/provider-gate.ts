@@ -55,6 +55,8 @@ export interface GateOptions {
   backoff?: BackoffPolicy;
   /** A Retry-After longer than this stops the run instead of pausing it. */
   maxRetryAfterMs?: number;
+  /** Masks the API key (and other secrets) in every message the gate builds or logs. */
+  redact?: (text: string) => string;
   /** Turns whatever an attempt threw into a classified failure; `timedOutAfterMs` when our timeout fired. */
   classify: (err: unknown, timedOutAfterMs?: number) => CallFailure;
   /** The run's stop signal: waits end when it aborts; requests in flight finish. */
@@ -74,12 +76,15 @@ export class ProviderGate {
   private readonly pause: ProviderPause;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly redact: (text: string) => string;
+  private readonly log: Log;
 
   constructor(private readonly opts: GateOptions) {
     this.label = opts.label;
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
-    const log = opts.log ?? (() => undefined);
+    const redact = (this.redact = opts.redact ?? ((text) => text));
+    const log: Log = (this.log = (level, message, fields) => opts.log?.(level, redact(message), fields));
     this.limit = new AdaptiveLimit(opts.concurrency, (limit, max) =>
       log(limit < max ? 'warn' : 'info', `${opts.label}: ${limit < max ? 'answered 429, lowering' : 'raising'} concurrency to ${limit} of ${max}`),
     );
@@ -188,8 +193,9 @@ export class ProviderGate {
   private judge(failure: CallFailure, permit: Permit, slot: Slot): { retry: boolean; usesRetry: boolean } {
     const { status, retryAfterMs } = failure;
     if (status === 401 || status === 403) throw this.breaker.stop(this.keyRejected(status));
+    const reason = this.redact(failure.message);
     if (!failure.retryable) {
-      const stopped = this.breaker.refused(failure.message, status);
+      const stopped = this.breaker.refused(reason, status);
       if (stopped) throw stopped;
       return { retry: false, usesRetry: false };
     }
@@ -199,7 +205,7 @@ export class ProviderGate {
       else this.holdPause(retryAfterMs, status!);
       return { retry: true, usesRetry: true };
     }
-    this.breaker.failure(permit, failure.message);
+    this.breaker.failure(permit, reason);
     // An attempt that opened the circuit, or failed while it was open, waits for the provider instead.
     return { retry: true, usesRetry: permit === 'normal' && this.breaker.state === 'closed' };
   }
@@ -216,7 +222,7 @@ export class ProviderGate {
       );
     }
     if (this.pause.hold(ms)) {
-      this.opts.log?.('warn', `${this.label} answered HTTP ${status} with Retry-After ${formatMs(ms)}: pausing every request to it for ${formatMs(ms)}`);
+      this.log('warn', `${this.label} answered HTTP ${status} with Retry-After ${formatMs(ms)}: pausing every request to it for ${formatMs(ms)}`);
     }
   }
 
