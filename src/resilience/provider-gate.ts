@@ -10,7 +10,7 @@
  *     full jitter, or give up (other 4xx, or retries used up).
  *
  * A slot is held only while a request is in flight, never while backing off.
- * Attempts that fail while the circuit is open (an outage) do not use up the
+ * Attempts that fail as the circuit opens (an outage) do not use up the
  * call's retries: the call waits for the provider instead of failing its item.
  * When the run's stop signal aborts, every wait ends with an AbortedError;
  * requests already sent finish.
@@ -206,8 +206,10 @@ export class ProviderGate {
       return { retry: true, usesRetry: true };
     }
     this.breaker.failure(permit, reason);
-    // An attempt that opened the circuit, or failed while it was open, waits for the provider instead.
-    return { retry: true, usesRetry: permit === 'normal' && this.breaker.state === 'closed' };
+    // An attempt that opened the circuit, or was already out when it opened, costs no retry: the call
+    // waits for the provider. A failed probe costs its caller one, so an item the provider fails on
+    // its own (a "poison" image) cannot hold a run open by probing forever.
+    return { retry: true, usesRetry: permit === 'probe' || this.breaker.state === 'closed' };
   }
 
   private holdPause(ms: number, status: number): void {
