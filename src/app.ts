@@ -3,6 +3,7 @@
  * object storage and providers. Commands and tests build the same graph;
  * tests swap in fakes through `overrides`.
  */
+import { setMaxListeners } from 'node:events';
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
@@ -49,6 +50,8 @@ export class App {
     private readonly overrides: AppOverrides = {},
     private readonly run: Pick<AppOptions, 'signal' | 'log'> = {},
   ) {
+    // Every request waiting on a provider listens to the stop signal: hundreds of listeners are expected.
+    if (run.signal) setMaxListeners(0, run.signal);
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
       ...secretNames.map((name) => (name ? env[name] : undefined)),

@@ -10,6 +10,7 @@
  * 429s and 5xx on one call) goes back to the end of the queue after a backoff,
  * at most `requeues` times, before it is recorded as failed for retry-pending.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Source, SourceEntry, SourceItem } from '../ports.js';
 import { AbortedError, ItemError, type Stage } from '../errors.js';
@@ -56,6 +57,7 @@ export async function ingestSource(
   // Stops the run from inside (an AbortedError from a provider) as well as from outside (signal).
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, signal); // every requeued item waits on it
 
   const track = (task: Promise<void>): void => {
     const tracked: Promise<void> = task.finally(() => inflight.delete(tracked));

@@ -1,7 +1,7 @@
 /**
  * How many requests one provider gets at once, adapting to what it can take
  * (AIMD, as TCP does): the limit starts at the configured maximum, halves
- * when the provider answers 429 without a Retry-After, and grows back by one
+ * when the provider answers 429 (too many requests), and grows back by one
  * after each full window of successes (as many successes in a row as the
  * limit). A run so settles just under the provider's real limit instead of
  * bouncing off it.
@@ -70,7 +70,7 @@ export class AdaptiveLimit {
     });
   }
 
-  /** The request on `slot` was answered 429 without Retry-After: multiplicative decrease. */
+  /** The request on `slot` was answered 429: multiplicative decrease. */
   rateLimited(slot: Slot): void {
     if (slot.seq < this.decreasedAt) return;
     this.decreasedAt = this.issued;

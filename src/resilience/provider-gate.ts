@@ -4,10 +4,11 @@
  *   circuit (wait while open; one probe when half-open)
  *   → concurrency slot (AIMD limit) → Retry-After pause → rpm token
  *   → the request, with a timeout
- *   → on failure: 401 / 403 stop the run; 429 / 503 with Retry-After pause the
- *     whole provider; 429 without it halves the concurrency; 5xx, timeouts and
- *     network errors count towards the circuit; then retry with backoff and
- *     full jitter, or give up (other 4xx, or retries used up).
+ *   → on failure: 401 / 403 stop the run; 429 (and 503 with Retry-After)
+ *     halve the concurrency (AIMD), and a Retry-After pauses the whole
+ *     provider until it expires; 5xx, timeouts and network errors count
+ *     towards the circuit; then retry with backoff and full jitter, or give
+ *     up (other 4xx, or retries used up).
  *
  * A slot is held only while a request is in flight, never while backing off.
  * Attempts that fail as the circuit opens (an outage) do not use up the
@@ -21,7 +22,7 @@ import { AdaptiveLimit, type Slot } from './adaptive-limit.js';
 import { defaultProviderBackoff, DEFAULT_MAX_RETRY_AFTER_MS, retryDelayMs, type BackoffPolicy } from './backoff.js';
 import { CircuitBreaker, formatMs, ProviderAbortedError, type BreakerState, type Permit } from './circuit-breaker.js';
 import { abortReason, systemClock, type Clock } from './clock.js';
-import { ProviderPause } from './provider-pause.js';
+import { ProviderPause, type PassDone } from './provider-pause.js';
 import { isRateLimited } from './retryable.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -158,10 +159,14 @@ export class ProviderGate {
     waits: AbortSignal | undefined,
   ): Promise<Attempt<T>> {
     const slot = await this.limit.acquire(waits);
+    let done: PassDone = () => undefined;
     try {
-      await this.pause.wait(waits);
-      await this.bucket?.take(waits);
-      await this.pause.wait(waits); // a pause may have begun while waiting for the token
+      for (;;) {
+        done = await this.pause.pass(waits);
+        await this.bucket?.take(waits);
+        if (this.pause.remaining() === 0) break;
+        done(); // a pause began while this call waited for a token
+      }
       // The circuit may have opened while this call waited: only its probe goes out then.
       if (permit === 'normal' && this.breaker.state !== 'closed') return { kind: 'readmit' };
       const timeoutMs = this.opts.timeoutMs;
@@ -180,11 +185,17 @@ export class ProviderGate {
         return { kind: 'ok', value: await Promise.race([call(combined), expired]) };
       } catch (err) {
         if (signal?.aborted) throw err;
-        return { kind: 'failed', failure: this.opts.classify(err, timeout.signal.aborted ? timeoutMs : undefined), slot };
+        const failure = this.opts.classify(err, timeout.signal.aborted ? timeoutMs : undefined);
+        // Held before anyone waiting on this request is let go.
+        if (failure.retryAfterMs !== undefined && isRateLimited(failure.status, failure.retryAfterMs)) {
+          this.holdPause(failure.retryAfterMs, failure.status!);
+        }
+        return { kind: 'failed', failure, slot };
       } finally {
         clearTimeout(timer);
       }
     } finally {
+      done();
       slot.release();
     }
   }
@@ -201,8 +212,8 @@ export class ProviderGate {
     }
     if (isRateLimited(status, retryAfterMs)) {
       this.breaker.answered();
-      if (retryAfterMs === undefined) this.limit.rateLimited(slot);
-      else this.holdPause(retryAfterMs, status!);
+      // Too fast: fewer requests at once from now on (AIMD); a Retry-After was held by attempt().
+      this.limit.rateLimited(slot);
       return { retry: true, usesRetry: true };
     }
     this.breaker.failure(permit, reason);

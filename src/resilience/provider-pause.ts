@@ -5,13 +5,22 @@
  * wait out the same 429 together: real rate limits count per key, and
  * requests sent inside the window are answered 429 too or count towards a
  * longer ban. Requests already in flight finish; no new one leaves until the
- * pause is over.
+ * pause is over, and then one request goes first, alone: the others follow
+ * once it has its answer (if that is another 429, they wait out that pause
+ * too instead of arriving inside it all at once).
  */
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, untilAborted, type Clock } from './clock.js';
+
+/** Call when the request that passed has its answer (and any new pause it brought is held). */
+export type PassDone = () => void;
 
 export class ProviderPause {
   private until = 0;
+  /** False from a pause until its first request went out. */
+  private resumed = true;
+  /** The first request after a pause, while it is out. */
+  private lead?: { promise: Promise<void>; resolve: () => void };
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -29,12 +38,34 @@ export class ProviderPause {
     const now = this.clock.now();
     const starts = this.until <= now;
     this.until = Math.max(this.until, now + ms);
+    this.resumed = false;
     return starts;
   }
 
-  /** Resolves once no pause runs (at once when none does). */
-  async wait(signal?: AbortSignal): Promise<void> {
-    for (let ms = this.remaining(); ms > 0; ms = this.remaining()) await this.clock.sleep(ms, signal);
+  /**
+   * Resolves when a request may go out: no pause runs and the first request
+   * after the last pause has its answer. The caller must call the returned
+   * function once its request has an answer (after holding any new pause).
+   */
+  async pass(signal?: AbortSignal): Promise<PassDone> {
+    for (;;) {
+      const ms = this.remaining();
+      if (ms > 0) {
+        await this.clock.sleep(ms, signal);
+      } else if (this.lead) {
+        await untilAborted(this.lead.promise, signal);
+      } else if (!this.resumed) {
+        this.resumed = true;
+        let resolve!: () => void;
+        const lead = (this.lead = { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() });
+        return () => {
+          if (this.lead === lead) this.lead = undefined;
+          lead.resolve();
+        };
+      } else {
+        return () => undefined;
+      }
+    }
   }
 }
 

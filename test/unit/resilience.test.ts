@@ -207,14 +207,35 @@ describe('ProviderPause', () => {
     assert.equal(pause.hold(500), false);
     assert.equal(pause.hold(2000), false);
     assert.equal(pause.remaining(), 2000);
-    await clock.run(pause.wait());
+    const lead = await clock.run(pause.pass());
     assert.equal(clock.t, 2000);
+    lead();
     assert.equal(pause.hold(100), true, 'a pause after the last one ended is new');
   });
-  test('a wait ends early when its signal aborts', async () => {
+  test('after a pause ONE request goes first; the rest follow its answer, or wait out the pause it brought', async () => {
+    const clock = new ManualClock();
+    const pause = new ProviderPause(clock);
+    pause.hold(1000);
+    const passed: number[] = [];
+    const lead = clock.run(pause.pass());
+    const others = [1, 2, 3].map(() =>
+      pause.pass().then((done) => {
+        passed.push(clock.t);
+        done(); // an answer at once
+      }),
+    );
+    const done = await lead;
+    await clock.advance(50);
+    assert.deepEqual(passed, [], 'nobody else goes while the first request is out');
+    pause.hold(1000); // its answer: another 429
+    done();
+    await clock.run(Promise.all(others));
+    assert.deepEqual(passed, [2050, 2050, 2050]);
+  });
+  test('a wait ends early when its signal aborts; so does a wait behind the first request', async () => {
     const pause = new ProviderPause(new ManualClock());
     pause.hold(60_000);
-    await assert.rejects(pause.wait(AbortSignal.abort(new Error('stop'))), /stop/);
+    await assert.rejects(pause.pass(AbortSignal.abort(new Error('stop'))), /stop/);
   });
 });
 
