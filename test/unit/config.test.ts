@@ -163,6 +163,24 @@ sources:
     assert.doesNotMatch(message, /sk-secret-value/);
   });
 
+  it('provider timeouts, embedding concurrency and the outage keys', () => {
+    const config = loadConfig(writeConfig(`ingest:
+  probe_interval: 500ms
+  max_outage: 2m
+embeddings:
+  - {name: j, provider: jina, model: jina-embeddings-v3, dimensions: 8, collection: j, timeout: 2m, concurrency: 12}
+`), {});
+    assert.deepEqual([config.ingest.probeIntervalMs, config.ingest.maxOutageMs], [500, 120_000]);
+    assert.deepEqual([config.embeddings[0]!.timeoutMs, config.embeddings[0]!.concurrency], [120_000, 12]);
+    const { message } = configErrorFor(`ingest:
+  max_outage: never
+embeddings:
+  - {name: j, provider: local, dimensions: 8, collection: j, concurrency: 0}
+`);
+    assert.match(message, /ingest\.max_outage: expected a duration/);
+    assert.match(message, /embeddings\[0\]\.concurrency: expected a positive integer, got 0/);
+  });
+
   it('an inline api_key is refused without echoing it', () => {
     const { message } = configErrorFor(`${LOCAL_EMBEDDING}    api_key: sk-inline-secret\n`);
     assert.match(message, /embeddings\[0\]\.api_key: unknown key; put the key in an environment variable/);
