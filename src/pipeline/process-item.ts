@@ -21,6 +21,7 @@ import { prepareVlmInput } from '../images/vlm-input.js';
 import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { scheduleAfterFailure, type FailurePolicy } from '../resilience/backoff.js';
+import { sleep } from '../resilience/clock.js';
 import { errorCode, failsEveryWrite, isTransient } from '../resilience/retryable.js';
 import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claims.js';
@@ -190,7 +191,7 @@ export class ItemProcessor implements ItemHandler {
     if (this.opts.dryRun || (dedup && store.hasVector(md5, collection))) return work();
     while (!store.claimItem(md5, collection, this.owner, this.deps.now(), ITEM_CLAIM_TTL_MS)) {
       if (dedup && store.hasVector(md5, collection)) return work();
-      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+      await sleep(CLAIM_POLL_MS);
     }
     try {
       return await work();
