@@ -86,9 +86,13 @@ export class ProviderGate {
     this.random = opts.random ?? Math.random;
     const redact = (this.redact = opts.redact ?? ((text) => text));
     const log: Log = (this.log = (level, message, fields) => opts.log?.(level, redact(message), fields));
-    this.limit = new AdaptiveLimit(opts.concurrency, (limit, max) =>
-      log(limit < max ? 'warn' : 'info', `${opts.label}: ${limit < max ? 'answered 429, lowering' : 'raising'} concurrency to ${limit} of ${max}`),
-    );
+    // Leaving and regaining full concurrency are news; the steps in between are detail (--verbose).
+    let full = true;
+    this.limit = new AdaptiveLimit(opts.concurrency, (limit, max) => {
+      const level = full || limit === max ? 'info' : 'debug';
+      full = limit === max;
+      log(level, `${opts.label}: concurrency ${limit} of ${max}${full ? ', full again' : ' (it answers 429)'}`);
+    });
     if (opts.rpm !== undefined) this.bucket = new TokenBucket(opts.rpm, { clock: this.clock });
     this.pause = opts.pause ?? new ProviderPause(this.clock);
     this.breaker = new CircuitBreaker({

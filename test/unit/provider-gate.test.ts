@@ -114,9 +114,10 @@ describe('ProviderGate', () => {
     const { call } = scripted(clock, [http(429), http(429)]);
     await clock.run(Promise.all(Array.from({ length: 8 }, () => g.run(call))));
     assert.ok(g.concurrency < 8 && g.concurrency >= 4, `limit ${g.concurrency}`);
-    assert.match(logs.join('\n'), /answered 429, lowering concurrency to 4 of 8/);
+    assert.match(logs.join('\n'), /info: embedding "jina" .*: concurrency 4 of 8 \(it answers 429\)/);
     for (let i = 0; i < 40; i++) await clock.run(g.run(call));
     assert.equal(g.concurrency, 8);
+    assert.match(logs.join('\n'), /debug: .*concurrency 6 of 8.*\ninfo: .*concurrency 8 of 8, full again/s);
   });
 
   test('an outage: the circuit opens, calls WAIT instead of failing, one probe per interval, then all resume', async () => {
