@@ -16,10 +16,12 @@ import { ProviderPauses } from './resilience/provider-pause.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
+import type { LibraryStore } from './store/ports.js';
 
 export interface AppOptions {
   configPath?: string;
+  /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
   /** The run's stop signal: a wait for a provider (backoff, Retry-After pause, outage) ends when it aborts. */
@@ -36,7 +38,8 @@ export interface AppOverrides {
 
 export class App {
   readonly redact: Redactor;
-  private storeInstance?: SqliteStore;
+  private storeInstance?: LibraryStore;
+  private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
   private readonly embedders = new Map<string, Embedder>();
@@ -46,7 +49,7 @@ export class App {
   constructor(
     readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
-    readonly dbPath: string,
+    readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
     private readonly run: Pick<AppOptions, 'signal' | 'log'> = {},
   ) {
@@ -57,11 +60,19 @@ export class App {
       ...secretNames.map((name) => (name ? env[name] : undefined)),
       env.STORAGE_ACCESS_KEY,
       env.STORAGE_SECRET_KEY,
+      databaseSecret(database),
     ]);
+    this.openStore = storeOpener(database);
   }
 
-  get store(): SqliteStore {
-    return (this.storeInstance ??= new SqliteStore(this.dbPath));
+  /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
+  get dbPath(): string {
+    return databaseLabel(this.database);
+  }
+
+  /** The library's database, opened on first use (commands that never touch it never create it). */
+  get store(): LibraryStore {
+    return (this.storeInstance ??= this.openStore());
   }
 
   get storage(): ObjectStorage {
@@ -89,7 +100,7 @@ export class App {
       this.storageInstance?.close?.(),
       ...[...this.embedders.values()].map((e) => e.close?.()),
     ]);
-    this.storeInstance?.close();
+    await this.storeInstance?.close();
   }
 
   private buildStorage(): ObjectStorage {
@@ -135,6 +146,5 @@ export class App {
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  const dbPath = options.dbPath ?? config.database.path;
-  return new App(config, env, dbPath, overrides, { signal: options.signal, log: options.log });
+  return new App(config, env, databaseLocation(config, options.dbPath), overrides, { signal: options.signal, log: options.log });
 }

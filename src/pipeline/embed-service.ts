@@ -13,7 +13,8 @@ import { AbortedError, errorMessage } from '../errors.js';
 import { abortReason, systemClock, type Clock } from '../resilience/clock.js';
 import type { Embedder } from '../ports.js';
 import type { Redactor } from '../redact.js';
-import type { BackfillStore, BackfillVector, ClaimStore } from '../store/store.js';
+import type { BackfillStore, BackfillVector, ClaimStore } from '../store/ports.js';
+import { LeaseKeeper } from './claim-lease.js';
 import { embeddingText } from './embedding-text.js';
 import { checkVector } from './vector-check.js';
 
@@ -21,8 +22,7 @@ export interface EmbedDeps {
   store: BackfillStore & ClaimStore;
   embedder: Embedder;
   redact: Redactor;
-  now: () => Date;
-  /** This process as a claim owner (see src/store/claims.ts). */
+  /** This process as a claim owner (see src/store/claim-owner.ts). */
   owner: string;
 }
 
@@ -50,7 +50,6 @@ export interface EmbedSummary {
 }
 
 const FAILURE_DETAIL_LIMIT = 1000;
-const BATCH_CLAIM_TTL_MS = 10 * 60 * 1000;
 
 export function emptyEmbedSummary(collection: string): EmbedSummary {
   return { collection, embedded: 0, skipped: 0, failed: 0, requests: 0, failures: [], duration_ms: 0 };
@@ -62,18 +61,20 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
   const summary = emptyEmbedSummary(opts.collection);
   let afterId = 0;
   let taken = 0;
+  const lease = new LeaseKeeper(store, deps.owner);
 
   while (!opts.signal?.aborted && (opts.limit === 0 || taken < opts.limit)) {
     const want = opts.limit === 0 ? opts.batchSize : Math.min(opts.batchSize, opts.limit - taken);
-    const candidates = store.findUnembedded(opts.collection, afterId, want);
+    const candidates = await store.findUnembedded(opts.collection, afterId, want);
     if (candidates.length === 0) break;
     afterId = candidates[candidates.length - 1]!.memeId;
 
-    const held = store.claimItems(candidates.map((c) => c.md5), opts.collection, deps.owner, deps.now(), BATCH_CLAIM_TTL_MS);
+    const held = await store.claimItems(candidates.map((c) => c.md5), opts.collection, deps.owner, lease.leaseMs);
     const mine = candidates.filter((c) => held.has(c.md5));
     summary.skipped += candidates.length - mine.length;
     taken += mine.length;
     if (mine.length === 0) continue;
+    const release = lease.hold();
     try {
       summary.requests++;
       const vectors = await embedder.embed(
@@ -89,7 +90,7 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
           addFailure(summary, candidate.md5, deps.redact(errorMessage(err)));
         }
       });
-      const written = store.commitVectors(opts.collection, embedder.model, ok);
+      const written = await store.commitVectors(opts.collection, embedder.model, ok);
       summary.embedded += written.length;
       summary.skipped += ok.length - written.length;
     } catch (err) {
@@ -100,7 +101,8 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
       const reason = deps.redact(errorMessage(err));
       for (const c of mine) addFailure(summary, c.md5, reason);
     } finally {
-      store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
+      release();
+      await store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
     }
     opts.onBatch?.(summary);
   }

@@ -73,13 +73,13 @@ export async function ingestSource(
   const handle = async (entry: SourceEntry, requeued: number, earlier?: Failure): Promise<void> => {
     if (signal.aborted) {
       // Queued before the stop: never started, nothing recorded, unless it already failed once.
-      if (earlier && entry.kind === 'item') record(processor.fail(entry.item, earlier.stage, earlier.error));
+      if (earlier && entry.kind === 'item') record(await processor.fail(entry.item, earlier.stage, earlier.error));
       return;
     }
     try {
       if (entry.kind === 'problem') {
         const { problem } = entry;
-        return record(processor.fail(problem, problem.stage, new ItemError(problem.stage, problem.reason, problem.permanent)));
+        return record(await processor.fail(problem, problem.stage, new ItemError(problem.stage, problem.reason, problem.permanent)));
       }
       const result = await processor.process(entry.item, { mayRequeue: requeued < requeues });
       if (result.kind !== 'requeue') return record(result);
