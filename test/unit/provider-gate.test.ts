@@ -100,6 +100,16 @@ describe('ProviderGate', () => {
     assert.match(logs.find((l) => /pausing/.test(l))!, /^warn: embedding "jina" .* answered HTTP 429 with Retry-After 2 s: pausing every request to it for 2 s$/);
   });
 
+  test('the rpm limit and the pause compose: after the pause, requests still keep to the rate', async () => {
+    const { g, clock } = gate({ rpm: 60, concurrency: 4 }); // one a second, a burst of one
+    const { call, sent } = scripted(clock, [http(429, 2500)]);
+    await clock.run(Promise.all(Array.from({ length: 4 }, () => g.run(call))));
+    assert.equal(sent[0], 0);
+    const after = sent.slice(1);
+    assert.ok(after.every((t) => t >= 2500), `sent at ${sent.join(', ')}`);
+    assert.ok(after.every((t, i) => i === 0 || t - after[i - 1]! >= 1000), `sent at ${sent.join(', ')}`);
+  });
+
   test('a Retry-After longer than the limit stops the run instead of stalling it', async () => {
     const { g, clock } = gate({ maxRetryAfterMs: 10_000 });
     const { call, sent } = scripted(clock, [http(429, 3_600_000)]);
