@@ -14,6 +14,7 @@ import {
   UsageError,
   errorMessage,
 } from '../errors.js';
+import { makeRedactor } from '../redact.js';
 import { crashReport } from './crash-report.js';
 import { Reporter, type GlobalFlags } from './reporter.js';
 import { abortOnSignals } from './signals.js';
@@ -47,7 +48,7 @@ export class CommandContext {
     } catch (err) {
       reporter.stopProgress();
       this.exitCode = exitCodeFor(err);
-      const redact = app ? app.redact : (text: string) => text;
+      const redact = app ? app.redact : makeRedactor([]); // before the app: common key shapes only
       if (this.exitCode === ExitCode.internal) {
         const report = crashReport(err, { redact, verbose: !!options.verbose });
         reporter.log('error', report.line);
