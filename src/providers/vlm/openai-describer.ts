@@ -11,7 +11,6 @@ import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/ch
 import { ItemError } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
 import type { ProviderGate } from '../../resilience/provider-gate.js';
-import { RemoteCallError } from '../remote-failure.js';
 import { PROMPT_VERSION, SYSTEM_PROMPT, userPrompt } from './prompt.js';
 import { parseDescriptionReply } from './reply-parser.js';
 
@@ -60,15 +59,18 @@ export class OpenAIDescriber implements Describer {
 
   /** One chat call; returns the reply text and adds its token usage. */
   private async complete(input: DescribeInput, usage: { promptTokens: number; completionTokens: number }): Promise<string> {
-    const body = this.request(input);
-    let response;
-    try {
-      response = await this.gate.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
-    } catch (err) {
-      if (!(this.jsonMode && refusedJsonMode(err))) throw err;
-      this.jsonMode = false;
-      return this.complete(input, usage);
-    }
+    const response = await this.gate.run(async (signal) => {
+      const body = this.request(input);
+      try {
+        return await this.client.chat.completions.create(body, { signal });
+      } catch (err) {
+        // Some endpoints refuse JSON mode: drop it for good and ask again within the same call, so the
+        // refusal is never counted as a failed call (several lanes may have asked with it at once).
+        if (!body.response_format || !refusesJsonMode(err)) throw err;
+        this.jsonMode = false;
+        return await this.client.chat.completions.create(this.request(input), { signal });
+      }
+    }, input.signal);
     usage.promptTokens += response.usage?.prompt_tokens ?? 0;
     usage.completionTokens += response.usage?.completion_tokens ?? 0;
     return response.choices[0]?.message?.content ?? '';
@@ -93,6 +95,7 @@ export class OpenAIDescriber implements Describer {
   }
 }
 
-function refusedJsonMode(err: unknown): boolean {
-  return err instanceof RemoteCallError && err.status === 400 && /response_format|json_object|json mode/i.test(err.message);
+function refusesJsonMode(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown } | null;
+  return e?.status === 400 && typeof e.message === 'string' && /response_format|json_object|json mode/i.test(e.message);
 }
