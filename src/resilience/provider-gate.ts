@@ -204,7 +204,7 @@ export class ProviderGate {
     }
   }
 
-  /** Feeds a failure to the circuit, the pause and the limit; says whether to try again and whether that costs a retry. */
+  /** Feeds a failure to the circuit and the concurrency limit; says whether to try again and whether that costs a retry. */
   private judge(failure: CallFailure, permit: Permit, slot: Slot): { retry: boolean; usesRetry: boolean } {
     const { status, retryAfterMs } = failure;
     if (status === 401 || status === 403) throw this.breaker.stop(this.keyRejected(status));
