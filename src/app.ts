@@ -3,16 +3,19 @@
  * object storage and providers. Commands and tests build the same graph;
  * tests swap in fakes through `overrides`.
  */
+import { setMaxListeners } from 'node:events';
 import { databasePathProblem, storagePathProblem } from './config/library-paths.js';
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import { UsageError } from './errors.js';
-import type { Describer, Embedder, ObjectStorage } from './ports.js';
+import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
 import { LOCAL_DESCRIBER_ID } from './providers/vlm/local-description.js';
+import type { RemoteOptions } from './providers/remote.js';
 import { PROMPT_VERSION } from './providers/vlm/prompt.js';
 import { makeRedactor, type Redactor } from './redact.js';
+import { ProviderPauses } from './resilience/provider-pause.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
@@ -33,6 +36,10 @@ export interface AppOptions {
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
   access?: LibraryAccess;
+  /** The run's stop signal: a wait for a provider (backoff, Retry-After pause, outage) ends when it aborts. */
+  signal?: AbortSignal;
+  /** Where providers report pauses, outages and concurrency changes (once each, not per request). */
+  log?: Log;
 }
 
 export interface AppOverrides {
@@ -48,6 +55,8 @@ export class App {
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
   private readonly embedders = new Map<string, Embedder>();
+  /** One Retry-After pause per provider base URL and key, shared by everything this run calls. */
+  private readonly pauses = new ProviderPauses();
 
   constructor(
     readonly config: Config,
@@ -55,7 +64,10 @@ export class App {
     readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
     readonly access: LibraryAccess = 'create',
+    private readonly run: Pick<AppOptions, 'signal' | 'log'> = {},
   ) {
+    // Every request waiting on a provider listens to the stop signal: hundreds of listeners are expected.
+    if (run.signal) setMaxListeners(0, run.signal);
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
       ...secretNames.map((name) => (name ? env[name] : undefined)),
@@ -120,9 +132,8 @@ export class App {
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    const retries = this.config.ingest.retryCount;
     return new LazyDescriber(vlm.model, PROMPT_VERSION, async () =>
-      (await import('./providers/remote.js')).createRemoteDescriber(vlm, { apiKey, retries }),
+      (await import('./providers/remote.js')).createRemoteDescriber(vlm, this.remoteOptions(apiKey)),
     );
   }
 
@@ -131,10 +142,22 @@ export class App {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    const retries = this.config.ingest.retryCount;
     return new LazyEmbedder(embedding.model, embedding.dimensions, async () =>
-      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, { apiKey, retries }),
+      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, this.remoteOptions(apiKey)),
     );
+  }
+
+  private remoteOptions(apiKey: string): RemoteOptions {
+    const { retryCount, probeIntervalMs, maxOutageMs } = this.config.ingest;
+    return {
+      apiKey,
+      retries: retryCount,
+      probeIntervalMs,
+      maxOutageMs,
+      pauses: this.pauses,
+      ...(this.run.signal ? { stop: this.run.signal } : {}),
+      ...(this.run.log ? { log: this.run.log } : {}),
+    };
   }
 }
 
@@ -143,7 +166,7 @@ export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}
   const config = loadConfig(options.configPath, env);
   const database = databaseLocation(config, options.dbPath);
   if (options.dbPath !== undefined && database.kind === 'sqlite') checkDbFlag(database.path, config);
-  return new App(config, env, database, overrides, options.access);
+  return new App(config, env, database, overrides, options.access, { signal: options.signal, log: options.log });
 }
 
 /** `--db` gets the checks the config's database.path got (see config/library-paths.ts). */

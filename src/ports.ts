@@ -140,3 +140,11 @@ export interface ObjectStorage {
   leftovers?(olderThanMs: number): AsyncIterable<string>;
   removeLeftover?(name: string): Promise<void>;
 }
+
+// ---------------------------------------------------------------- logging
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+/** A structured log line (the CLI's Reporter.log); services that must report something as it happens take one. */
+export type Log = (level: LogLevel, message: string, fields?: LogFields) => void;

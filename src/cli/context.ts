@@ -8,11 +8,14 @@ import {
   AbortedError,
   ConfigError,
   DimensionMismatchError,
+  EmomoError,
   ExitCode,
   LockedError,
   UsageError,
   errorMessage,
 } from '../errors.js';
+import { makeRedactor } from '../redact.js';
+import { crashReport } from './crash-report.js';
 import { Reporter, type GlobalFlags } from './reporter.js';
 import { abortOnSignals } from './signals.js';
 import { terminalText } from './terminal-text.js';
@@ -43,18 +46,27 @@ export class CommandContext {
     try {
       // Loaded here, not at start-up: --help and --version never load the store or providers.
       const { createApp } = await import('../app.js');
-      app = createApp({ configPath: options.config, dbPath: options.db, access }, this.overrides);
+      const log = reporter.log.bind(reporter);
+      app = createApp({ configPath: options.config, dbPath: options.db, access, signal, log }, this.overrides);
       // A command on an existing library reports a missing or unreadable one before anything else (locks included).
       if (access !== 'create') app.store;
       this.exitCode = await body(app, reporter, signal);
     } catch (err) {
       reporter.stopProgress();
       this.exitCode = exitCodeFor(err);
-      const message = app ? app.redact(errorMessage(err)) : errorMessage(err);
+      const redact = app ? app.redact : makeRedactor([]); // before the app: common key shapes only
+      if (this.exitCode === ExitCode.internal) {
+        const report = crashReport(err, { redact, verbose: !!options.verbose });
+        reporter.log('error', report.line);
+        if (options.json) reporter.json(errorJson(err, this.exitCode, report.line));
+        if (options.verbose) process.stderr.write(`${terminalText(report.trace, { multiline: true })}\n`);
+        return;
+      }
+      const message = redact(errorMessage(err));
       reporter.log('error', message);
       if (options.json) reporter.json(errorJson(err, this.exitCode, message));
       if (options.verbose && this.exitCode !== ExitCode.usage && err instanceof Error && err.stack) {
-        process.stderr.write(`${terminalText(app ? app.redact(err.stack) : err.stack, { multiline: true })}\n`);
+        process.stderr.write(`${terminalText(redact(err.stack), { multiline: true })}\n`);
       }
     } finally {
       dispose();
@@ -69,12 +81,13 @@ export function exitCodeFor(err: unknown): number {
   }
   if (err instanceof AbortedError) return ExitCode.aborted;
   if (err instanceof LockedError) return ExitCode.locked;
-  return ExitCode.partial;
+  // A provider or storage failure that ended a command is an operational failure; anything else is a bug.
+  return err instanceof EmomoError ? ExitCode.partial : ExitCode.internal;
 }
 
 /** What `--json` prints when a command fails before it has a result: `{"error": {code, exit, message}}`. */
 export function errorJson(err: unknown, exit: number, message: string) {
-  return { error: { code: errorCode(err), exit, message } };
+  return { error: { code: exit === ExitCode.internal ? 'internal' : errorCode(err), exit, message } };
 }
 
 function errorCode(err: unknown): string {

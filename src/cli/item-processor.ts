@@ -4,23 +4,33 @@
  */
 import type { App } from '../app.js';
 import type { EmbeddingConfig } from '../config/types.js';
-import type { Embedder } from '../ports.js';
-import { defaultFailurePolicy } from '../pipeline/failure-policy.js';
+import type { Embedder, Log } from '../ports.js';
 import { ItemProcessor } from '../pipeline/process-item.js';
-import { systemClock, type Clock } from './clock.js';
+import { defaultFailurePolicy } from '../resilience/backoff.js';
+import { systemTime, type RunTime } from './run-time.js';
 
-export type { Clock };
+export type { RunTime };
 
 export function buildItemProcessor(
   app: App,
   embedding: EmbeddingConfig,
   embedder: Embedder,
-  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; clock?: Clock },
+  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; time?: RunTime; log?: Log },
 ): ItemProcessor {
   const { config } = app;
-  const clock = opts.clock ?? systemClock;
+  const { clock, random } = opts.time ?? systemTime;
   return new ItemProcessor(
-    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner },
+    {
+      store: app.store,
+      storage: app.storage,
+      describer: app.describer,
+      embedder,
+      redact: app.redact,
+      now: () => new Date(clock.now()),
+      random,
+      owner: opts.owner,
+      log: opts.log,
+    },
     {
       collection: embedding.collection,
       lanes: opts.workers,

@@ -31,7 +31,8 @@ export function buildProgram(overrides: AppOverrides = {}): { program: Command; 
       'after',
       `
 Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (signal or provider failure),
-4 locked (another run of the same command holds the lock; see docs/operations.md).
+4 locked (another run of the same command holds the lock; see docs/operations.md),
+5 unexpected error (a bug: the message says where the full trace went; --verbose prints it).
 Docs: README.md`,
     );
   registerCrawl(program, context);

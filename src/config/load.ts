@@ -134,6 +134,8 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
         isDefault: e.is_default,
         batchSize: e.batch_size,
         ...optional('rpm', e.rpm),
+        timeoutMs: e.timeout,
+        concurrency: e.concurrency,
       }),
     ),
     storage: {
@@ -149,6 +151,8 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       workers: ingest.workers,
       batchSize: ingest.batch_size,
       retryCount: ingest.retry_count,
+      probeIntervalMs: ingest.probe_interval,
+      maxOutageMs: ingest.max_outage,
       maxAttempts: ingest.max_attempts,
       maxPixels: ingest.max_pixels,
       maxFileBytes: ingest.max_file_bytes,

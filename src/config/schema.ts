@@ -147,6 +147,8 @@ const embedding = z
     is_default: flag().default(false).describe('Used when --embedding is not given (default: the first entry)'),
     batch_size: positiveInt().default(32).describe('Texts sent per embedding request'),
     rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
+    timeout: duration().prefault('30s').describe('Per-request timeout: "30s", "500ms", "2m" or seconds'),
+    concurrency: positiveInt().default(4).describe('Embedding requests in flight at once (each carries up to batch_size texts)'),
   })
   .superRefine((e: unknown, ctx) => {
     const provider = field(e, 'provider');
@@ -211,6 +213,12 @@ const ingest = z
     workers: integer(1, MAX_WORKERS).default(8).describe('Items processed in parallel'),
     batch_size: positiveInt().default(100).describe('Items read from a source per batch'),
     retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
+    probe_interval: duration()
+      .prefault('5s')
+      .describe('While a provider is down (circuit open), one request this often checks whether it is back'),
+    max_outage: duration()
+      .prefault('10m')
+      .describe('How long a run waits for a provider that is down before it stops (exit 3)'),
     max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
     max_pixels: positiveInt().default(50_000_000).describe('Images with more pixels are refused (decompression bombs)'),
     max_file_bytes: byteSize().prefault('50MiB').describe('Input files larger than this are refused before they are read: "50MiB", "800KB" or bytes'),

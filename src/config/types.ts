@@ -37,6 +37,9 @@ export interface EmbeddingConfig {
   isDefault: boolean;
   batchSize: number;
   rpm?: number;
+  timeoutMs: number;
+  /** Requests in flight at once. */
+  concurrency: number;
 }
 
 export interface StorageConfig {
@@ -56,6 +59,10 @@ export interface IngestConfig {
   batchSize: number;
   /** Retries of one provider call inside a run. */
   retryCount: number;
+  /** While a provider is down, one probe request this often. */
+  probeIntervalMs: number;
+  /** How long a run waits for a provider that is down before it stops. */
+  maxOutageMs: number;
   /** Attempts of one item across runs before its job is marked dead. */
   maxAttempts: number;
   maxPixels: number;

@@ -82,7 +82,8 @@ export interface RecallResult {
   hits: RecallHit[];
 }
 
-class Clock {
+/** Sub-millisecond timings of the recall stages (not a Clock: nothing waits on it). */
+class Stopwatch {
   private readonly start = performance.now();
   since(t: number): number {
     return Math.round((performance.now() - t) * 100) / 100;
@@ -96,7 +97,7 @@ class Clock {
 }
 
 export async function recall(deps: RecallDeps, req: RecallRequest): Promise<RecallResult> {
-  const clock = new Clock();
+  const clock = new Stopwatch();
   const redact = deps.redact ?? ((s: string) => s);
   const terms = queryTerms(req.query);
   const result: RecallResult = {

@@ -38,8 +38,9 @@ export interface RepairAction {
   kind: IssueKind;
   fixed: number;
   action: string;
-  /** Deletes that failed (objects): left in place, reported again by the next verify. */
+  /** Deletes that failed: left in place, reported again by the next verify. */
   failed?: number;
+  /** `key: reason` of the first failed deletes. */
   examples?: string[];
 }
 
@@ -184,17 +185,10 @@ async function repair(
 
   if (storage.leftovers && storage.removeLeftover) {
     const remove = storage.removeLeftover.bind(storage);
-    let fixed = 0;
-    let failed = 0;
-    for await (const name of storage.leftovers(options.leftoverAgeMs ?? DEFAULT_LEFTOVER_AGE_MS)) {
-      try {
-        await remove(name);
-        fixed++;
-      } catch {
-        failed++;
-      }
+    const leftovers = await removeEach(storage.leftovers(options.leftoverAgeMs ?? DEFAULT_LEFTOVER_AGE_MS), remove, options);
+    if (leftovers.fixed + leftovers.failed > 0) {
+      actions.push({ kind: 'leftover_temp_file', action: ISSUE_TEXT.leftover_temp_file.repair, ...leftovers });
     }
-    if (fixed + failed > 0) actions.push({ kind: 'leftover_temp_file', fixed, failed, action: ISSUE_TEXT.leftover_temp_file.repair });
   }
   return actions;
 }
@@ -204,24 +198,37 @@ async function deletePaged(
   page: (after: string) => Promise<string[]>,
   remove: (key: string) => Promise<void>,
   options: VerifyOptions,
-): Promise<{ fixed: number; failed: number; examples: string[] }> {
-  let after = '';
-  let fixed = 0;
-  let failed = 0;
-  const examples: string[] = [];
-  for (;;) {
+): Promise<RemoveResult> {
+  const result: RemoveResult = { fixed: 0, failed: 0, examples: [] };
+  for (let after = ''; ; ) {
     const keys = await page(after);
-    if (keys.length === 0) break;
-    for (const key of keys) {
-      try {
-        await remove(key);
-        fixed++;
-      } catch (err) {
-        failed++;
-        if (examples.length < options.examples) examples.push(`${key}: ${errorMessage(err)}`);
-      }
-    }
+    if (keys.length === 0) return result;
+    await removeEach(keys, remove, options, result);
     after = keys[keys.length - 1]!;
   }
-  return { fixed, failed, examples };
+}
+
+interface RemoveResult {
+  fixed: number;
+  failed: number;
+  /** `name: reason` of the first failures: a repair never drops why it could not fix something. */
+  examples: string[];
+}
+
+async function removeEach(
+  names: Iterable<string> | AsyncIterable<string>,
+  remove: (name: string) => Promise<void>,
+  options: VerifyOptions,
+  result: RemoveResult = { fixed: 0, failed: 0, examples: [] },
+): Promise<RemoveResult> {
+  for await (const name of names) {
+    try {
+      await remove(name);
+      result.fixed++;
+    } catch (err) {
+      result.failed++;
+      if (result.examples.length < options.examples) result.examples.push(`${name}: ${errorMessage(err)}`);
+    }
+  }
+  return result;
 }

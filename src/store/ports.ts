@@ -145,7 +145,7 @@ export interface ClaimedJob {
 
 export type JobCounts = Record<JobStatus | 'due', number>;
 
-/** Failed work as a retry queue (see src/pipeline/failure-policy.ts for the lifecycle). */
+/** Failed work as a retry queue (see src/resilience/backoff.ts for the lifecycle). */
 export interface JobQueue {
   /** Upserts the job of a failed item; `schedule` (pure) turns its attempt number into the next state. */
   recordFailure(failure: FailureInput, schedule: (attempt: number) => JobSchedule): Promise<JobSchedule & { attempt: number }>;

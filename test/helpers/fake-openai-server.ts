@@ -194,7 +194,8 @@ export function fakeDescriptionFor(imageDataUrl: string): { ocr_text: string; de
   };
 }
 
-function chatReply(body: any, fault: Fault | undefined) {
+/** A chat completion whose reply is the fake description of the request's image (or `fault.content`). */
+export function chatReply(body: any, fault?: Fault) {
   const image = (body?.messages ?? [])
     .flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))
     .find((p: any) => p?.type === 'image_url')?.image_url?.url as string | undefined;
@@ -209,7 +210,8 @@ function chatReply(body: any, fault: Fault | undefined) {
   };
 }
 
-function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
+/** An embeddings response (OpenAI or Jina shape) with the fake vectors, or the text of a 400. */
+export function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
   const input: unknown = body?.input;
   const texts = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) return 'input must be a string or an array of strings';

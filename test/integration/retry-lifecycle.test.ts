@@ -13,9 +13,10 @@ import * as sqliteVec from 'sqlite-vec';
 import { createApp, type AppOverrides } from '../../src/app.js';
 import { ingest } from '../../src/cli/commands/ingest.js';
 import { retryPendingCommand, type RetryFlags } from '../../src/cli/commands/retry-pending.js';
-import type { Clock } from '../../src/cli/item-processor.js';
+import type { RunTime } from '../../src/cli/item-processor.js';
 import { Reporter } from '../../src/cli/reporter.js';
-import { backoffCeiling, defaultFailurePolicy } from '../../src/pipeline/failure-policy.js';
+import { backoffCeiling, defaultFailurePolicy } from '../../src/resilience/backoff.js';
+import { sleep } from '../../src/resilience/clock.js';
 import type { RetryReport } from '../../src/pipeline/retry-service.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
@@ -38,7 +39,7 @@ const expectedDelay = (attempt: number) => Math.round(backoffCeiling(attempt, de
 describe('failure lifecycle and retry-pending', () => {
   let ws: Workspace;
   let t: number;
-  const clock: Clock = { now: () => new Date(t), random: () => 0.5 };
+  const time: RunTime = { clock: { now: () => t, sleep }, random: () => 0.5 };
   let describer: FakeDescriber;
   let embedder: FakeEmbedder;
   const overrides = (): AppOverrides => ({ describer, embedder: () => embedder });
@@ -55,7 +56,7 @@ describe('failure lifecycle and retry-pending', () => {
     const app = createApp({ configPath: ws.config }, overrides());
     const out = new Capture();
     try {
-      const code = await ingest({ source, force: false, dryRun: false }, app, reporter(out), new AbortController().signal, clock);
+      const code = await ingest({ source, force: false, dryRun: false }, app, reporter(out), new AbortController().signal, time);
       return { code, summary: JSON.parse(out.text) };
     } finally {
       await app.close();
@@ -66,7 +67,7 @@ describe('failure lifecycle and retry-pending', () => {
     const app = createApp({ configPath: ws.config }, o);
     const out = new Capture();
     try {
-      const code = await retryPendingCommand({ includeDead: false, ...flags }, app, reporter(out), new AbortController().signal, clock);
+      const code = await retryPendingCommand({ includeDead: false, ...flags }, app, reporter(out), new AbortController().signal, time);
       return { code, report: JSON.parse(out.text) as RetryReport };
     } finally {
       await app.close();

@@ -47,7 +47,7 @@ describe('loadConfig: shipped and default configs', () => {
     assert.ok(config.embeddings.every((e) => e.provider === 'local' && e.apiKeyEnv === undefined));
     assert.deepEqual(selectEmbedding(config), {
       name: 'local', provider: 'local', model: 'local-lexical-v1', dimensions: 512,
-      collection: 'emomo-local', isDefault: true, batchSize: 32,
+      collection: 'emomo-local', isDefault: true, batchSize: 32, timeoutMs: 30_000, concurrency: 4,
     });
     assert.equal(config.storage.type, 'local');
     // Paths written in the file are relative to the file: the project's data/ from any working folder.
@@ -88,7 +88,8 @@ describe('loadConfig: shipped and default configs', () => {
         ['local', 512, 'emomo-local', true],
       ]);
       assert.deepEqual(config.ingest, {
-        workers: 8, batchSize: 100, retryCount: 3, maxAttempts: 6, maxPixels: 50_000_000, maxFileBytes: 50 * 1024 * 1024, minSide: 0,
+        workers: 8, batchSize: 100, retryCount: 3, probeIntervalMs: 5_000, maxOutageMs: 600_000,
+        maxAttempts: 6, maxPixels: 50_000_000, maxFileBytes: 50 * 1024 * 1024, minSide: 0,
       });
       assert.equal(config.vlm.timeoutMs, 60_000);
       assert.deepEqual(config.sources, { stagingPath: 'staging', chinesebqbPath: 'data/ChineseBQB', chinesebqbEnabled: true });
@@ -206,6 +207,24 @@ sources:
     });
     assert.throws(() => createApp({ configPath: file, dbPath: 'lib/objects/emomo.db', env: {} }), /^UsageError: --db lib\/objects\/emomo\.db: the object folder \(storage\.path lib\/objects\) holds the database/);
     assert.equal(createApp({ configPath: file, dbPath: 'lib/other.db', env: {} }).dbPath, 'lib/other.db');
+  });
+
+  it('provider timeouts, embedding concurrency and the outage keys', () => {
+    const config = loadConfig(writeConfig(`ingest:
+  probe_interval: 500ms
+  max_outage: 2m
+embeddings:
+  - {name: j, provider: jina, model: jina-embeddings-v3, dimensions: 8, collection: j, timeout: 2m, concurrency: 12}
+`), {});
+    assert.deepEqual([config.ingest.probeIntervalMs, config.ingest.maxOutageMs], [500, 120_000]);
+    assert.deepEqual([config.embeddings[0]!.timeoutMs, config.embeddings[0]!.concurrency], [120_000, 12]);
+    const { message } = configErrorFor(`ingest:
+  max_outage: never
+embeddings:
+  - {name: j, provider: local, dimensions: 8, collection: j, concurrency: 0}
+`);
+    assert.match(message, /ingest\.max_outage: expected a duration/);
+    assert.match(message, /embeddings\[0\]\.concurrency: expected a positive integer, got 0/);
   });
 
   it('an inline api_key is refused without echoing it', () => {

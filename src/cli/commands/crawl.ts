@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import type { CrawlEvent, CrawlSummary } from '../../crawl/crawl-service.js';
-import { defaultRetryPolicy } from '../../crawl/retry-policy.js';
+import { defaultCrawlRetry } from '../../crawl/http-client.js';
 import { siteById, siteIds } from '../../crawl/sites/index.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
@@ -42,7 +42,7 @@ export function registerCrawl(program: Command, context: CommandContext): void {
     )
     .option('--base-url <url>', 'site root to crawl instead of the real site (a mirror)')
     .option('--user-agent <text>', 'User-Agent sent with every request and matched against robots.txt', DEFAULT_USER_AGENT)
-    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, defaultRetryPolicy.retries)
+    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, defaultCrawlRetry.retries)
     .option('--retry-skipped', 'also ask again for images earlier runs refused for good (404, not an image, too large)', false)
     .addHelpText(
       'after',
@@ -80,7 +80,7 @@ export async function runCrawl(flags: CrawlFlags, app: App, reporter: Reporter, 
     maxBytes: flags.maxBytes,
     maxPixels: app.config.ingest.maxPixels,
     userAgent: flags.userAgent,
-    retry: { ...defaultRetryPolicy, retries: flags.retries },
+    retry: { ...defaultCrawlRetry, retries: flags.retries },
     retryRefused: flags.retrySkipped,
     signal,
     onEvent: (event) => logEvent(reporter, event),

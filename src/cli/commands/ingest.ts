@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import type { Clock } from '../item-processor.js';
+import { systemTime, type RunTime } from '../run-time.js';
 import { runLocked } from '../lock.js';
 import { MAX_WORKERS } from '../../config/limits.js';
 import { positiveInt, positiveIntUpTo } from '../parse.js';
@@ -59,7 +59,7 @@ export async function ingest(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock?: Clock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config } = app;
   const source = openSource(flags.source, config.sources);
@@ -74,7 +74,7 @@ export async function ingest(
   if (!flags.dryRun) await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
   const { buildItemProcessor } = await import('../item-processor.js');
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, time, log: reporter.log.bind(reporter) });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,
@@ -93,6 +93,8 @@ export async function ingest(
     limit: flags.limit ?? 0,
     dryRun: flags.dryRun,
     signal,
+    clock: time.clock,
+    random: time.random,
     onOutcome: (outcome, done) => {
       counts[outcome.kind]++;
       if (outcome.kind === 'failed') {

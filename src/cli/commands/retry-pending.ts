@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
 import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
-import { systemClock, type Clock } from '../clock.js';
+import { systemTime, type RunTime } from '../run-time.js';
 import { runLocked } from '../lock.js';
 import { MAX_WORKERS } from '../../config/limits.js';
 import { positiveInt, positiveIntUpTo } from '../parse.js';
@@ -57,21 +57,21 @@ export async function retryPendingCommand(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
   const workers = flags.workers ?? app.config.ingest.workers;
   const { buildItemProcessor } = await import('../item-processor.js');
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, time, log: reporter.log.bind(reporter) });
   reporter.log('info', `retry-pending → collection ${embedding.collection}`, {
     embedding: embedding.name,
     include_dead: flags.includeDead || undefined,
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: clock.now, owner },
+    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

@@ -58,6 +58,9 @@ function printReport(reporter: Reporter, report: VerifyReport): void {
         report.repaired.map((a) => [a.kind, a.fixed, a.failed ?? 0, a.action]),
       ),
     );
+    for (const a of report.repaired) {
+      if (a.failed) reporter.say(`could not repair ${a.failed} ${a.kind}: ${(a.examples ?? []).join('; ')}`);
+    }
     const remaining = report.remaining ?? [];
     const now = report.totals_after_repair ? ` (${describeTotals(report.totals_after_repair)})` : '';
     reporter.say(remaining.length === 0 ? `after repair: no inconsistencies${now}` : `still inconsistent after repair${now}:`);

@@ -14,6 +14,7 @@ import vm from 'node:vm';
 import sharp from 'sharp';
 import { EmomoError, ItemError, errorMessage } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
+import { sleep } from '../../resilience/clock.js';
 import { LOCAL_DESCRIBER_ID, type OcrLine, captionFromLines, composeDescription } from './local-description.js';
 
 /**
@@ -172,7 +173,7 @@ async function openCvReady(timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (typeof cv.Mat !== 'function') {
     if (Date.now() > deadline) throw new Error(`OpenCV runtime did not initialise within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await sleep(5);
   }
 }
 

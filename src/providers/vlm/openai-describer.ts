@@ -3,15 +3,14 @@
  * image input (OpenAI, OpenRouter, SiliconFlow, vLLM, Ollama...): one chat call
  * per image, the image as a base64 data URL, a JSON reply. An unreadable
  * reply is asked for once more, then the item fails with the reply quoted.
- * Retries, timeouts and rate limits are the CallGuard's job, so the client's
- * own retries are off.
+ * Retries, timeouts, pauses and rate limits are the ProviderGate's job, so the
+ * client's own retries are off.
  */
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { ItemError } from '../../errors.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
-import type { CallGuard } from '../resilience/call-guard.js';
-import { RemoteCallError, identityLabel } from '../resilience/remote-failure.js';
+import type { ProviderGate } from '../../resilience/provider-gate.js';
 import { PROMPT_VERSION, SYSTEM_PROMPT, userPrompt } from './prompt.js';
 import { parseDescriptionReply } from './reply-parser.js';
 
@@ -19,7 +18,7 @@ export interface OpenAIDescriberOptions {
   model: string;
   baseURL: string;
   apiKey: string;
-  guard: CallGuard;
+  gate: ProviderGate;
 }
 
 /** Attempts at getting a readable reply for one image. */
@@ -30,13 +29,13 @@ export class OpenAIDescriber implements Describer {
   readonly model: string;
   readonly promptVersion = PROMPT_VERSION;
   private readonly client: OpenAI;
-  private readonly guard: CallGuard;
+  private readonly gate: ProviderGate;
   /** Cleared when the endpoint refuses `response_format` (some vLLM / OpenRouter models do). */
   private jsonMode = true;
 
   constructor(opts: OpenAIDescriberOptions) {
     this.model = opts.model;
-    this.guard = opts.guard;
+    this.gate = opts.gate;
     // baseURL and apiKey explicitly: otherwise the package reads OPENAI_BASE_URL on its own.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
   }
@@ -53,22 +52,25 @@ export class OpenAIDescriber implements Describer {
     const quoted = last.reply.length > QUOTE_CHARS ? `${last.reply.slice(0, QUOTE_CHARS)}…` : last.reply;
     throw new ItemError(
       'describe',
-      `${identityLabel(this.guard.identity)} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
+      `${this.gate.label} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
       false,
     );
   }
 
   /** One chat call; returns the reply text and adds its token usage. */
   private async complete(input: DescribeInput, usage: { promptTokens: number; completionTokens: number }): Promise<string> {
-    const body = this.request(input);
-    let response;
-    try {
-      response = await this.guard.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
-    } catch (err) {
-      if (!(this.jsonMode && refusedJsonMode(err))) throw err;
-      this.jsonMode = false;
-      return this.complete(input, usage);
-    }
+    const response = await this.gate.run(async (signal) => {
+      const body = this.request(input);
+      try {
+        return await this.client.chat.completions.create(body, { signal });
+      } catch (err) {
+        // Some endpoints refuse JSON mode: drop it for good and ask again within the same call, so the
+        // refusal is never counted as a failed call (several lanes may have asked with it at once).
+        if (!body.response_format || !refusesJsonMode(err)) throw err;
+        this.jsonMode = false;
+        return await this.client.chat.completions.create(this.request(input), { signal });
+      }
+    }, input.signal);
     usage.promptTokens += response.usage?.prompt_tokens ?? 0;
     usage.completionTokens += response.usage?.completion_tokens ?? 0;
     return response.choices[0]?.message?.content ?? '';
@@ -93,6 +95,7 @@ export class OpenAIDescriber implements Describer {
   }
 }
 
-function refusedJsonMode(err: unknown): boolean {
-  return err instanceof RemoteCallError && err.status === 400 && /response_format|json_object|json mode/i.test(err.message);
+function refusesJsonMode(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown } | null;
+  return e?.status === 400 && typeof e.message === 'string' && /response_format|json_object|json mode/i.test(e.message);
 }

@@ -82,7 +82,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX meme_vectors_meme ON meme_vectors(meme_id);
 
-      -- Failed work, idempotent by key; see src/pipeline/failure-policy.ts.
+      -- Failed work, idempotent by key; see src/resilience/backoff.ts.
       CREATE TABLE jobs (
         id              INTEGER PRIMARY KEY,
         idempotency_key TEXT NOT NULL UNIQUE,
