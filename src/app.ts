@@ -5,6 +5,7 @@
  */
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
+import { loadThesaurus, type Thesaurus } from './lexicon/thesaurus.js';
 import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';
@@ -33,6 +34,7 @@ export class App {
   private storeInstance?: SqliteStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
+  private thesaurusInstance?: Thesaurus;
   private readonly embedders = new Map<string, Embedder>();
 
   constructor(
@@ -59,6 +61,11 @@ export class App {
 
   get describer(): Describer {
     return (this.describerInstance ??= this.overrides.describer ?? this.buildDescriber());
+  }
+
+  /** Words of the same meaning for recall's query expansion (read on first use). */
+  get thesaurus(): Thesaurus {
+    return (this.thesaurusInstance ??= loadThesaurus(this.config.recall.synonyms));
   }
 
   /** The embedding config chosen by name (or the default) and its embedder. */

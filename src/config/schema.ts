@@ -210,7 +210,19 @@ const sources = z
   })
   .prefault({});
 
-export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources });
+const recall = z
+  .strictObject({
+    synonyms: z
+      .record(
+        z.string().min(1).max(40),
+        z.array(z.union([z.string().min(1).max(40), z.number()]).transform(String), { error: expecting('expected a list of words, e.g. [无语, 无奈]') }),
+      )
+      .default({})
+      .describe('Your own expansions: term → words of the same meaning, used both ways, on top of configs/slang.json'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall });
 
 /** The file as validated: snake_case, defaults applied. */
 export type ConfigFile = z.output<typeof configSchema>;

@@ -4,11 +4,19 @@
  * throws for a failed side: a slow or broken embedding provider leaves the
  * keyword results, marked partial with the reason; the caller decides what
  * "nothing could be searched" means (the CLI exits non-zero).
+ *
+ * The query is first planned on the lexical side (lexicon/query-plan.ts): its
+ * own terms, backoff characters and expansions, weighed by the library's
+ * document frequencies. Keyword search uses all three; a lexical embedder
+ * (the offline `local` one) builds its query vector from them too.
  */
 import { errorMessage } from '../errors.js';
+import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
+import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import { indexTerms, matchedTerms, matchExpression, queryTerms } from '../store/fts-terms.js';
-import type { CollectionInfo, KeywordHit, RecallFilters, RecallIndex, VectorHit, VectorMethod } from '../store/recall-index.js';
+import { holdsPhrase, indexedSet, indexTerms, matchedTerms } from '../store/fts-terms.js';
+import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/recall-index.js';
+import { searchKeywords, type KeywordParts, type WeighedKeywordHit } from './keyword-search.js';
 import { reciprocalRankFusion, RRF_K } from './rrf.js';
 
 export type RecallMode = 'hybrid' | 'vector' | 'keyword';
@@ -28,6 +36,8 @@ export interface RecallRequest {
   timeoutMs: number;
   /** Force the exact float32 KNN. */
   exact?: boolean;
+  /** Only the query's own words: no backoff characters, no expansions, no IDF weighting. */
+  literal?: boolean;
 }
 
 export interface RecallDeps {
@@ -35,6 +45,8 @@ export interface RecallDeps {
   /** The collection searched and its embedder, built lazily: building it may fail (e.g. a missing key). */
   collection: string;
   embedder: () => Embedder;
+  /** Words of the same meaning for query expansion, built lazily; none: no expansion. */
+  thesaurus?: () => Thesaurus;
   storage: Pick<ObjectStorage, 'url'>;
   redact?: (text: string) => string;
   signal?: AbortSignal;
@@ -53,7 +65,13 @@ export interface RecallHit {
   keywordBm25: number | null;
   keywordRank: number | null;
   fused: number | null;
+  /** What each ranker added to `fused` (hybrid only). */
+  contributions: { vector: number; keyword: number; exact: number } | null;
+  /** The keyword score per tier: own terms, backoff characters, expansions (BM25 each). */
+  keywordParts: KeywordParts | null;
   matchedTerms: string[];
+  matchedCharacters: string[];
+  matchedExpansions: Expansion[];
   /** The caption is exactly the query. */
   exactCaption: boolean;
   description: string;
@@ -63,7 +81,7 @@ export interface RecallHit {
   isAnimated: boolean;
 }
 
-export type RecallStage = 'embed' | 'vector' | 'keyword' | 'fetch';
+export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'fetch';
 
 export interface RecallResult {
   query: string;
@@ -75,6 +93,10 @@ export interface RecallResult {
   /** Nothing the mode asked for could be searched. */
   failed: boolean;
   terms: string[];
+  /** Characters searched on their own (no query bigram holding them is known to the library). */
+  characters: string[];
+  /** Words of the same meaning searched, with their weight. */
+  expansions: Array<Expansion & { weight: number }>;
   vectorMethod?: VectorMethod;
   candidates?: number;
   errors: Array<{ stage: RecallStage; message: string }>;
@@ -98,14 +120,15 @@ class Clock {
 export async function recall(deps: RecallDeps, req: RecallRequest): Promise<RecallResult> {
   const clock = new Clock();
   const redact = deps.redact ?? ((s: string) => s);
-  const terms = queryTerms(req.query);
   const result: RecallResult = {
     query: req.query,
     mode: req.mode,
     collection: deps.collection,
     partial: false,
     failed: false,
-    terms,
+    terms: [],
+    characters: [],
+    expansions: [],
     errors: [],
     timings: { total: 0 },
     hits: [],
@@ -115,33 +138,45 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const wantVector = req.mode !== 'keyword';
   const wantKeyword = req.mode !== 'vector';
 
-  // Start the (possibly remote) query embedding first; keyword search runs while it is in flight.
+  // A model that embeds meaning gets the query text, and starts first (it may be remote):
+  // keyword search runs while it is in flight. A lexical embedder waits for the weighed query.
   let coll: CollectionInfo | undefined;
+  let embedder: Embedder | undefined;
   let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
   const tEmbed = clock.now();
   if (wantVector) {
     try {
       coll = deps.index.collection(deps.collection);
       if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
-      embedding = embedQuery(deps, req, coll);
+      embedder = deps.embedder();
+      if (!embedder.embedLexicalQuery || req.literal) embedding = embedQuery(embedder, deps, req, coll);
     } catch (err) {
       embedding = Promise.reject(err);
     }
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
 
-  let keywordHits: KeywordHit[] | undefined;
-  const match = matchExpression(terms);
-  if (wantKeyword && match) {
+  const tTerms = clock.now();
+  const { plan, stats, weighed } = await weigh(deps, req, fail);
+  result.terms = plan.terms;
+  result.characters = weighed.characters;
+  result.expansions = weighed.expansions;
+  result.timings.terms = clock.since(tTerms);
+  if (wantVector && embedder?.embedLexicalQuery && !req.literal && coll) {
+    embedding = lexicalEmbedding(embedder, plan, weighed, stats, coll);
+    embedding.catch(() => undefined);
+  }
+
+  let keywordHits: WeighedKeywordHit[] | undefined;
+  if (wantKeyword) {
     const t = clock.now();
     try {
-      keywordHits = deps.index.keywordSearch(match, depth, req.filters, indexTerms(req.query));
+      // No tier: nothing to look for in the text (punctuation only): searched, found nothing.
+      keywordHits = await searchKeywords(deps.index, weighed.tiers, depth, req.filters, indexTerms(req.query));
     } catch (err) {
       fail('keyword', err);
     }
     result.timings.keyword = clock.since(t);
-  } else if (wantKeyword) {
-    keywordHits = []; // nothing to look for in the text (punctuation only): searched, found nothing
   }
 
   let vectorHits: VectorHit[] | undefined;
@@ -179,7 +214,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = describeHits(deps, ranked, terms);
+      result.hits = describeHits(deps, ranked, result);
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
@@ -191,9 +226,56 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   return result;
 }
 
+/**
+ * Plans and weighs the query. Without document frequencies (a literal query,
+ * or the lookup failed) it searches the query's own terms only.
+ */
+async function weigh(
+  deps: RecallDeps,
+  req: RecallRequest,
+  fail: (stage: RecallStage, err: unknown) => void,
+): Promise<{ plan: QueryPlan; stats?: TermStatistics; weighed: WeighedQuery }> {
+  let plan = planQuery(req.query, undefined, true);
+  if (req.literal) return { plan, weighed: weighQuery(plan) };
+  try {
+    plan = planQuery(req.query, deps.thesaurus?.());
+    const stats = await deps.index.documentFrequencies(plan.lookup);
+    return { plan, stats, weighed: weighQuery(plan, stats) };
+  } catch (err) {
+    fail('terms', err);
+    return { plan, weighed: weighQuery(plan) };
+  }
+}
+
+/** The lexical embedder's query vector: IDF-weighed features plus the expansions the library holds. */
+async function lexicalEmbedding(
+  embedder: Embedder,
+  plan: QueryPlan,
+  weighed: WeighedQuery,
+  stats: TermStatistics | undefined,
+  coll: CollectionInfo,
+): Promise<Float32Array> {
+  const vector = embedder.embedLexicalQuery!({
+    text: plan.query,
+    // Cosine similarity mixes every feature into one score: a meme holding the word and a synonym
+    // would outrank the meme holding just the word. Here a synonym only stands in for a query word
+    // the library does not hold (the keyword side, which ranks the query's own words first, uses all).
+    expansions: weighed.expansions.filter((e) => !e.wordHeld),
+    idf: stats ? inverseDocumentFrequency(stats) : () => 1,
+    holds: (term) => !stats || (stats.frequencies.get(term) ?? 0) > 0,
+  });
+  checkQueryVector(vector, coll);
+  return vector;
+}
+
+function checkQueryVector(vector: Float32Array | undefined, coll: CollectionInfo): asserts vector is Float32Array {
+  if (!vector || vector.length !== coll.dims) {
+    throw new Error(`the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`);
+  }
+}
+
 /** Embeds the query within the time budget; a late provider is aborted, not awaited. */
-async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
-  const embedder = deps.embedder();
+async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
   const controller = new AbortController();
   const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
   let timer: NodeJS.Timeout | undefined;
@@ -206,11 +288,7 @@ async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: Collection
   });
   try {
     const [vector] = await Promise.race([embedder.embed([req.query], 'query', AbortSignal.any(signals)), timeout]);
-    if (!vector || vector.length !== coll.dims) {
-      throw new Error(
-        `the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`,
-      );
-    }
+    checkQueryVector(vector, coll);
     return vector;
   } finally {
     clearTimeout(timer);
@@ -222,21 +300,22 @@ interface Ranked {
   score: number;
   fused: number | null;
   vector?: { rank: number; similarity: number };
-  keyword?: { rank: number; bm25: number; exact: boolean };
+  keyword?: { rank: number; hit: WeighedKeywordHit };
+  /** Rank among captions that are exactly the query. */
+  exactRank?: number;
 }
 
 /** Orders the ids: RRF when both sides ran in hybrid mode, otherwise the one side's order. */
-function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: KeywordHit[]): Ranked[] {
+function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: WeighedKeywordHit[]): Ranked[] {
   const vec = new Map(vectorHits.map((h, i) => [h.memeId, { rank: i + 1, similarity: 1 - h.distance }]));
-  const kw = new Map(keywordHits.map((h, i) => [h.memeId, { rank: i + 1, bm25: h.bm25, exact: h.exact }]));
-  const sides = (id: number) => ({ vector: vec.get(id), keyword: kw.get(id) });
+  const kw = new Map(keywordHits.map((h, i) => [h.memeId, { rank: i + 1, hit: h }]));
+  // The third ranker of hybrid: "the caption is exactly the query" (usually empty).
+  const exact = keywordHits.filter((h) => h.exact).map((h) => h.memeId);
+  const exactRank = new Map(exact.map((id, i) => [id, i + 1]));
+  const sides = (id: number) => ({ vector: vec.get(id), keyword: kw.get(id), exactRank: exactRank.get(id) });
   if (req.mode === 'hybrid') {
-    // Three rankers: vector, BM25, and "the caption is exactly the query" (usually empty).
-    const exact = keywordHits.filter((h) => h.exact).map((h) => h.memeId);
     const lists = [vectorHits.map((h) => h.memeId), keywordHits.map((h) => h.memeId), exact];
-    return reciprocalRankFusion(lists, RRF_K).map(
-      (f) => ({ memeId: f.id, score: f.score, fused: f.score, ...sides(f.id) }),
-    );
+    return reciprocalRankFusion(lists, RRF_K).map((f) => ({ memeId: f.id, score: f.score, fused: f.score, ...sides(f.id) }));
   }
   if (req.mode === 'vector') {
     return vectorHits.map((h) => ({ memeId: h.memeId, score: 1 - h.distance, fused: null, ...sides(h.memeId) }));
@@ -244,12 +323,15 @@ function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: KeywordH
   return keywordHits.map((h) => ({ memeId: h.memeId, score: h.bm25, fused: null, ...sides(h.memeId) }));
 }
 
-function describeHits(deps: RecallDeps, ranked: Ranked[], terms: string[]): RecallHit[] {
+const rrf = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (RRF_K + rank));
+
+function describeHits(deps: RecallDeps, ranked: Ranked[], result: RecallResult): RecallHit[] {
   const memes = deps.index.memes(ranked.map((r) => r.memeId));
   const hits: RecallHit[] = [];
   for (const r of ranked) {
     const m = memes.get(r.memeId);
     if (!m) continue; // a vector whose meme row is gone (verify --repair cleans these up)
+    const present = indexedSet(m.indexedTerms);
     hits.push({
       rank: hits.length + 1,
       memeId: m.id,
@@ -259,11 +341,18 @@ function describeHits(deps: RecallDeps, ranked: Ranked[], terms: string[]): Reca
       score: r.score,
       vectorSimilarity: r.vector?.similarity ?? null,
       vectorRank: r.vector?.rank ?? null,
-      keywordBm25: r.keyword?.bm25 ?? null,
+      keywordBm25: r.keyword?.hit.bm25 ?? null,
       keywordRank: r.keyword?.rank ?? null,
       fused: r.fused,
-      matchedTerms: matchedTerms(terms, m.indexedTerms),
-      exactCaption: r.keyword?.exact ?? false,
+      contributions:
+        r.fused === null ? null : { vector: rrf(r.vector?.rank), keyword: rrf(r.keyword?.rank), exact: rrf(r.exactRank) },
+      keywordParts: r.keyword?.hit.parts ?? null,
+      matchedTerms: matchedTerms(result.terms, present),
+      matchedCharacters: matchedTerms(result.characters, present),
+      matchedExpansions: result.expansions
+        .filter((e) => holdsPhrase(e.term, present))
+        .map(({ term, for: stands, source }) => ({ term, for: stands, source })),
+      exactCaption: r.keyword?.hit.exact ?? false,
       description: m.description,
       ocrText: m.ocrText,
       tags: m.tags,

@@ -56,6 +56,14 @@ export interface KeywordHit {
   exact: boolean;
 }
 
+/** What the keyword index knows about terms (as fts-terms.ts indexes them), for IDF weighting. */
+export interface TermStatistics {
+  /** Memes in the keyword index. */
+  documents: number;
+  /** Memes holding each term; a term the library never saw is absent (0). */
+  frequencies: Map<string, number>;
+}
+
 export interface RecalledMeme {
   id: number;
   md5: string;
@@ -85,4 +93,6 @@ export interface RecallIndex {
    */
   keywordSearch(match: string, k: number, filters: RecallFilters, exactTerms?: string): KeywordHit[];
   memes(ids: readonly number[]): Map<number, RecalledMeme>;
+  /** Document frequencies of the given terms and the document count, read live from the keyword index. */
+  documentFrequencies(terms: readonly string[]): Promise<TermStatistics>;
 }

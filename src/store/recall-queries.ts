@@ -14,6 +14,7 @@ import type {
   RecalledMeme,
   RecallFilters,
   RecallIndex,
+  TermStatistics,
   VectorHit,
   VectorSearchOptions,
   VectorSearchResult,
@@ -121,6 +122,19 @@ export class SqliteRecallIndex implements RecallIndex {
       )
       .all(exactTerms ?? null, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
     return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact === 1 }));
+  }
+
+  async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
+    // fts5vocab counts a term's documents from its doclist (cost grows with the count), and
+    // the docsize shadow table has one small row per indexed meme: both stay exact as memes come and go.
+    const documents = this.db.prepare('SELECT count(*) FROM memes_fts_docsize').pluck().get() as number;
+    const frequencies = new Map<string, number>();
+    if (terms.length === 0) return { documents, frequencies };
+    const rows = this.db
+      .prepare('SELECT term, doc FROM memes_fts_vocab WHERE term IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify([...new Set(terms)])) as Array<{ term: string; doc: number }>;
+    for (const r of rows) frequencies.set(r.term, r.doc);
+    return { documents, frequencies };
   }
 
   memes(ids: readonly number[]): Map<number, RecalledMeme> {

@@ -4,7 +4,7 @@ import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { selectEmbedding } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
-import { recall, RECALL_MODES, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
+import { recall, RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import { SqliteRecallIndex } from '../../store/recall-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
@@ -24,6 +24,7 @@ export interface RecallFlags {
   timeout: number;
   exact: boolean;
   explain: boolean;
+  literal?: boolean;
 }
 
 function similarity(value: string): number {
@@ -62,7 +63,8 @@ export function registerRecall(program: Command, context: CommandContext): void 
         .default(3000, '3s'),
     )
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
-    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms', false)
+    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms, characters and expansions', false)
+    .option('--literal', 'search only the words as typed: no words of the same meaning (synonyms, slang), no single-character matches, no IDF weighting')
     .addHelpText(
       'after',
       `
@@ -71,6 +73,7 @@ Examples:
   emomo recall 开心 --tag 猫猫 --static --top-k 5
   emomo recall "下班" --mode keyword --json | jq '.results[].url'
   emomo recall "打工人" --embedding jina --timeout 1s --explain
+  emomo recall 栓Q --explain          # shows the slang expansions that matched (无语, 谢谢...)
 
 Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or config error,
 3 nothing could be searched (e.g. vector mode and the embedding provider is down).`,
@@ -87,6 +90,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       index: new SqliteRecallIndex(app.store.db),
       collection: config.collection,
       embedder: () => app.embedding(flags.embedding).embedder,
+      thesaurus: () => app.thesaurus,
       storage: app.storage,
       redact: app.redact,
       signal,
@@ -104,6 +108,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       },
       timeoutMs: flags.timeout,
       exact: flags.exact,
+      literal: flags.literal,
     },
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
@@ -122,6 +127,8 @@ export function recallJson(r: RecallResult) {
     reason: r.reason ?? null,
     failed: r.failed,
     terms: r.terms,
+    characters: r.characters,
+    expansions: r.expansions.map((e) => ({ term: e.term, for: e.for, source: e.source, weight: e.weight })),
     vector_method: r.vectorMethod ?? null,
     candidates: r.candidates ?? null,
     errors: r.errors,
@@ -134,7 +141,16 @@ export function recallJson(r: RecallResult) {
       url: h.url,
       score: h.score,
       scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused },
-      explain: { vector_rank: h.vectorRank, keyword_rank: h.keywordRank, matched_terms: h.matchedTerms, exact_caption: h.exactCaption },
+      explain: {
+        vector_rank: h.vectorRank,
+        keyword_rank: h.keywordRank,
+        matched_terms: h.matchedTerms,
+        matched_characters: h.matchedCharacters,
+        matched_expansions: h.matchedExpansions,
+        exact_caption: h.exactCaption,
+        keyword_parts: h.keywordParts,
+        contributions: h.contributions,
+      },
       description: h.description,
       ocr_text: h.ocrText,
       tags: h.tags,
@@ -145,6 +161,11 @@ export function recallJson(r: RecallResult) {
 }
 
 const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
+
+/** "开心 饿 高兴←开心": the query's own terms, then its characters, then the expansions with what they stand for. */
+function matchedSummary(h: RecallHit): string {
+  return [...h.matchedTerms, ...h.matchedCharacters, ...h.matchedExpansions.map((e) => `${e.term}←${e.for}`)].join(' ');
+}
 
 function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): void {
   const headers = ['#', 'score', 'category', 'tags', 'text', 'path / url'];
@@ -164,12 +185,18 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
         0,
         h.vectorRank === null ? '-' : `${num(h.vectorSimilarity, 3)} (${h.vectorRank})`,
         h.keywordRank === null ? '-' : `${num(h.keywordBm25, 2)} (${h.keywordRank})${h.exactCaption ? ' =' : ''}`,
-        truncateToWidth(h.matchedTerms.join(' '), 16),
+        truncateToWidth(matchedSummary(h), 28),
       );
     }
     return row;
   });
   const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
   reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  if (explain) {
+    const searched = [`terms: ${r.terms.join(' ') || '-'}`];
+    if (r.characters.length > 0) searched.push(`characters: ${r.characters.join(' ')}`);
+    if (r.expansions.length > 0) searched.push(`expansions: ${r.expansions.map((e) => `${e.term}←${e.for} (${e.source})`).join(', ')}`);
+    reporter.result(searched.join('; '));
+  }
   reporter.result(formatTable(headers, rows));
 }

@@ -5,10 +5,12 @@
  * bigrams or characters, not when they mean the same thing ("开心" and "高兴"
  * are unrelated here). It needs no model, no key and no network, gives the
  * same vector for the same text on every machine, and has no query/document
- * asymmetry, so both modes return the same vector.
+ * asymmetry, so both modes return the same vector. Recall asks it for
+ * `embedLexicalQuery` instead, which weighs the query by the library (IDF)
+ * and adds words of the same meaning (lexicon/): stored vectors never change.
  */
-import type { EmbedMode, Embedder } from '../../ports.js';
-import { lexicalFeatures } from './lexical-features.js';
+import type { EmbedMode, Embedder, LexicalQuery } from '../../ports.js';
+import { lexicalFeatures, queryFeatures } from './lexical-features.js';
 
 /** Hashed for texts with no features at all, so every text gets a unit vector. */
 const EMPTY_FEATURE = '<empty>';
@@ -32,12 +34,21 @@ export class LocalEmbedder implements Embedder {
     return texts.map((text) => this.embedOne(text));
   }
 
+  /** The query's features weighed by the library's IDF, plus its expansions (see lexical-features.ts). */
+  embedLexicalQuery(query: LexicalQuery): Float32Array {
+    return this.unitVector(queryFeatures(query));
+  }
+
   private embedOne(text: string): Float32Array {
+    return this.unitVector(lexicalFeatures(text));
+  }
+
+  private unitVector(features: Map<string, number>): Float32Array {
     // No features (empty, whitespace, punctuation only), or features that
     // cancelled out by colliding with opposite signs: hash a fixed feature
     // instead, so every text still gets a unit vector.
     return (
-      normalise(hashFeatures(lexicalFeatures(text), this.dimensions)) ??
+      normalise(hashFeatures(features, this.dimensions)) ??
       normalise(hashFeatures(new Map([[EMPTY_FEATURE, 1]]), this.dimensions))!
     );
   }
