@@ -212,15 +212,18 @@ const sources = z
 
 const recall = z
   .strictObject({
+    // `synonyms:` with nothing under it (all entries commented out) is null in YAML: no entries.
     synonyms: z
-      .record(
-        z.string().min(1).max(40),
-        z.array(z.union([z.string().min(1).max(40), z.number()]).transform(String), { error: expecting('expected a list of words, e.g. [无语, 无奈]') }),
+      .preprocess(
+        (v) => v ?? {},
+        z.record(
+          z.string().min(1).max(40),
+          z.array(z.union([z.string().min(1).max(40), z.number()]).transform(String), { error: 'expected a list of words, e.g. [无语, 无奈]' }),
+        ),
       )
-      .default({})
       .describe('Your own expansions: term → words of the same meaning, used both ways, on top of configs/slang.json'),
   })
-  .prefault({});
+  .prefault({ synonyms: {} });
 
 export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall });
 
