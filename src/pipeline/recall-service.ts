@@ -14,10 +14,12 @@ import { errorMessage } from '../errors.js';
 import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
 import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import { holdsPhrase, indexedSet, indexTerms, matchedTerms } from '../store/fts-terms.js';
+import { indexTerms } from '../store/fts-terms.js';
 import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/recall-index.js';
-import { searchKeywords, type KeywordParts, type WeighedKeywordHit } from './keyword-search.js';
-import { reciprocalRankFusion, RRF_K } from './rrf.js';
+import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
+import { describeHits, rankHits, type RecallHit } from './recall-hits.js';
+
+export type { RecallHit } from './recall-hits.js';
 
 export type RecallMode = 'hybrid' | 'vector' | 'keyword';
 export const RECALL_MODES: readonly RecallMode[] = ['hybrid', 'vector', 'keyword'];
@@ -50,35 +52,6 @@ export interface RecallDeps {
   storage: Pick<ObjectStorage, 'url'>;
   redact?: (text: string) => string;
   signal?: AbortSignal;
-}
-
-export interface RecallHit {
-  rank: number;
-  memeId: number;
-  md5: string;
-  storageKey: string;
-  url: string;
-  /** The ranking score: fused (hybrid), similarity (vector) or BM25 (keyword). */
-  score: number;
-  vectorSimilarity: number | null;
-  vectorRank: number | null;
-  keywordBm25: number | null;
-  keywordRank: number | null;
-  fused: number | null;
-  /** What each ranker added to `fused` (hybrid only). */
-  contributions: { vector: number; keyword: number; exact: number } | null;
-  /** The keyword score per tier: own terms, backoff characters, expansions (BM25 each). */
-  keywordParts: KeywordParts | null;
-  matchedTerms: string[];
-  matchedCharacters: string[];
-  matchedExpansions: Expansion[];
-  /** The caption is exactly the query. */
-  exactCaption: boolean;
-  description: string;
-  ocrText: string;
-  tags: string[];
-  category: string;
-  isAnimated: boolean;
 }
 
 export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'fetch';
@@ -209,7 +182,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   }
 
   const t = clock.now();
-  const ranked = rank(req, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
+  const ranked = rankHits(req.mode, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
   result.timings.fuse = clock.since(t);
   if (ranked.length > 0) {
     const tf = clock.now();
@@ -293,72 +266,4 @@ async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallReque
   } finally {
     clearTimeout(timer);
   }
-}
-
-interface Ranked {
-  memeId: number;
-  score: number;
-  fused: number | null;
-  vector?: { rank: number; similarity: number };
-  keyword?: { rank: number; hit: WeighedKeywordHit };
-  /** Rank among captions that are exactly the query. */
-  exactRank?: number;
-}
-
-/** Orders the ids: RRF when both sides ran in hybrid mode, otherwise the one side's order. */
-function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: WeighedKeywordHit[]): Ranked[] {
-  const vec = new Map(vectorHits.map((h, i) => [h.memeId, { rank: i + 1, similarity: 1 - h.distance }]));
-  const kw = new Map(keywordHits.map((h, i) => [h.memeId, { rank: i + 1, hit: h }]));
-  // The third ranker of hybrid: "the caption is exactly the query" (usually empty).
-  const exact = keywordHits.filter((h) => h.exact).map((h) => h.memeId);
-  const exactRank = new Map(exact.map((id, i) => [id, i + 1]));
-  const sides = (id: number) => ({ vector: vec.get(id), keyword: kw.get(id), exactRank: exactRank.get(id) });
-  if (req.mode === 'hybrid') {
-    const lists = [vectorHits.map((h) => h.memeId), keywordHits.map((h) => h.memeId), exact];
-    return reciprocalRankFusion(lists, RRF_K).map((f) => ({ memeId: f.id, score: f.score, fused: f.score, ...sides(f.id) }));
-  }
-  if (req.mode === 'vector') {
-    return vectorHits.map((h) => ({ memeId: h.memeId, score: 1 - h.distance, fused: null, ...sides(h.memeId) }));
-  }
-  return keywordHits.map((h) => ({ memeId: h.memeId, score: h.bm25, fused: null, ...sides(h.memeId) }));
-}
-
-const rrf = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (RRF_K + rank));
-
-function describeHits(deps: RecallDeps, ranked: Ranked[], result: RecallResult): RecallHit[] {
-  const memes = deps.index.memes(ranked.map((r) => r.memeId));
-  const hits: RecallHit[] = [];
-  for (const r of ranked) {
-    const m = memes.get(r.memeId);
-    if (!m) continue; // a vector whose meme row is gone (verify --repair cleans these up)
-    const present = indexedSet(m.indexedTerms);
-    hits.push({
-      rank: hits.length + 1,
-      memeId: m.id,
-      md5: m.md5,
-      storageKey: m.storageKey,
-      url: deps.storage.url(m.storageKey),
-      score: r.score,
-      vectorSimilarity: r.vector?.similarity ?? null,
-      vectorRank: r.vector?.rank ?? null,
-      keywordBm25: r.keyword?.hit.bm25 ?? null,
-      keywordRank: r.keyword?.rank ?? null,
-      fused: r.fused,
-      contributions:
-        r.fused === null ? null : { vector: rrf(r.vector?.rank), keyword: rrf(r.keyword?.rank), exact: rrf(r.exactRank) },
-      keywordParts: r.keyword?.hit.parts ?? null,
-      matchedTerms: matchedTerms(result.terms, present),
-      matchedCharacters: matchedTerms(result.characters, present),
-      matchedExpansions: result.expansions
-        .filter((e) => holdsPhrase(e.term, present))
-        .map(({ term, for: stands, source }) => ({ term, for: stands, source })),
-      exactCaption: r.keyword?.hit.exact ?? false,
-      description: m.description,
-      ocrText: m.ocrText,
-      tags: m.tags,
-      category: m.category,
-      isAnimated: m.isAnimated,
-    });
-  }
-  return hits;
 }
