@@ -31,7 +31,7 @@ export class LocalEmbedder implements Embedder {
 
   async embed(texts: string[], _mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
-    return texts.map((text) => this.embedOne(text));
+    return texts.map((text) => this.embedText(text));
   }
 
   /** The query's features weighed by the library's IDF, plus its expansions (see lexical-features.ts). */
@@ -39,7 +39,8 @@ export class LocalEmbedder implements Embedder {
     return this.unitVector(queryFeatures(query));
   }
 
-  private embedOne(text: string): Float32Array {
+  /** One text's vector, synchronously: the embedder does no I/O (bulk writers and benchmarks use this). */
+  embedText(text: string): Float32Array {
     return this.unitVector(lexicalFeatures(text));
   }
 
