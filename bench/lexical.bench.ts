@@ -18,9 +18,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../src/app.js';
+import { recallDeps } from '../src/cli/commands/recall.js';
 import { recall, type RecallMode } from '../src/pipeline/recall-service.js';
 import { LocalEmbedder } from '../src/providers/embedding/local-embedder.js';
-import { SqliteRecallIndex } from '../src/store/recall-queries.js';
 import { generateLibrary } from '../test/helpers/library-generator.js';
 import { runIngest } from '../test/helpers/run-ingest.js';
 import { seededRandom } from '../test/helpers/seeded-random.js';
@@ -54,13 +54,7 @@ function percentile(samples: number[], p: number): number {
 const round = (x: number) => Number(x.toFixed(2));
 
 async function measure(app: App, library: string) {
-  const deps = {
-    index: new SqliteRecallIndex(app.store.db),
-    collection: 'emomo-local',
-    embedder: () => app.embedding().embedder,
-    thesaurus: () => app.thesaurus,
-    storage: app.storage,
-  };
+  const deps = recallDeps(app);
   const rows: Array<Record<string, string | number>> = [];
   for (const mode of ['keyword', 'hybrid'] as RecallMode[]) {
     for (const literal of [true, false]) {

@@ -16,15 +16,8 @@
  * A literal plan (recall --literal) is the query's own terms alone, as
  * recall searched before characters, expansions and IDF existed.
  */
-import {
-  distinctIndexTerms,
-  matchExpression,
-  phrasesExpression,
-  phraseTerms,
-  queryTerms,
-  textTokens,
-} from '../store/fts-terms.js';
-import type { TermStatistics } from '../store/recall-index.js';
+import { distinctIndexTerms, phraseTerms, queryTerms, textTokens } from '../store/fts-terms.js';
+import type { KeywordQuery, TermStatistics } from '../store/ports.js';
 import type { Expansion, Thesaurus } from './thesaurus.js';
 
 export const CHARACTER_WEIGHT = 0.3;
@@ -53,10 +46,10 @@ export interface QueryPlan {
 
 export type KeywordTierKind = 'query' | 'characters' | 'expansions';
 
-/** One keyword search of a query: an FTS5 expression and the weight of its BM25 score. */
+/** One keyword search of a query: what it looks for and the weight of its BM25 score. */
 export interface KeywordTier {
   kind: KeywordTierKind;
-  match: string;
+  query: KeywordQuery;
   weight: number;
 }
 
@@ -82,15 +75,13 @@ export function planQuery(query: string, thesaurus: Thesaurus | undefined, liter
 }
 
 export function weighQuery(plan: QueryPlan, stats?: TermStatistics): WeighedQuery {
-  const own = matchExpression(plan.terms);
-  const tiers: KeywordTier[] = own ? [{ kind: 'query', match: own, weight: 1 }] : [];
+  const tiers: KeywordTier[] = plan.terms.length > 0 ? [{ kind: 'query', query: { text: plan.query }, weight: 1 }] : [];
   if (plan.literal || !stats) return { tiers, characters: [], expansions: [] };
 
   const df = (term: string) => stats.frequencies.get(term) ?? 0;
   const maxFrequency = Math.max(CHARACTER_MIN_CAP, Math.min(stats.documents * CHARACTER_MAX_SHARE, CHARACTER_MAX_DOCS));
   const characters = backoffCharacters(plan.query, df, maxFrequency);
-  const chars = matchExpression(characters);
-  if (chars) tiers.push({ kind: 'characters', match: chars, weight: CHARACTER_WEIGHT });
+  if (characters.length > 0) tiers.push({ kind: 'characters', query: { terms: characters }, weight: CHARACTER_WEIGHT });
 
   // One tier per expanded query word. An expansion stands in for that word, so it may never
   // weigh more than EXPANSION_WEIGHT of it: when the expansions are rarer than the word
@@ -101,8 +92,7 @@ export function weighQuery(plan: QueryPlan, stats?: TermStatistics): WeighedQuer
   for (const word of new Set(held.map((e) => e.for))) {
     const group = held.filter((e) => e.for === word);
     const weight = EXPANSION_WEIGHT * Math.min(1, wordIdf(word, idf) / Math.max(...group.map((e) => wordIdf(e.term, idf))));
-    const match = phrasesExpression(group.map((e) => e.term));
-    if (match) tiers.push({ kind: 'expansions', match, weight });
+    tiers.push({ kind: 'expansions', query: { phrases: group.map((e) => e.term) }, weight });
     const wordHeld = queryTerms(word).every((t) => df(t) > 0);
     for (const e of group) expansions.push({ ...e, weight, wordHeld });
   }

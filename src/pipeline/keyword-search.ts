@@ -6,7 +6,7 @@
  * A caption that is exactly the query still ranks first.
  */
 import type { KeywordTier, KeywordTierKind } from '../lexicon/query-plan.js';
-import type { KeywordHit, RecallFilters, RecallIndex } from '../store/recall-index.js';
+import type { KeywordHit, RecallFilters, RecallIndex } from '../store/ports.js';
 
 export type KeywordParts = Record<KeywordTierKind, number>;
 
@@ -20,11 +20,10 @@ export async function searchKeywords(
   tiers: readonly KeywordTier[],
   depth: number,
   filters: RecallFilters,
-  exactTerms: string,
 ): Promise<WeighedKeywordHit[]> {
   const merged = new Map<number, WeighedKeywordHit>();
   for (const tier of tiers) {
-    const hits = await index.keywordSearch(tier.match, depth, filters, tier.kind === 'query' ? exactTerms : undefined);
+    const hits = await index.keywordSearch(tier.query, depth, filters);
     for (const hit of hits) {
       let entry = merged.get(hit.memeId);
       if (!entry) {

@@ -7,7 +7,7 @@
 import type { Expansion } from '../lexicon/thesaurus.js';
 import type { ObjectStorage } from '../ports.js';
 import { holdsPhrase, indexedSet, matchedTerms } from '../store/fts-terms.js';
-import type { RecallIndex, VectorHit } from '../store/recall-index.js';
+import type { RecallIndex, VectorHit } from '../store/ports.js';
 import type { KeywordParts, WeighedKeywordHit } from './keyword-search.js';
 import type { RecallMode } from './recall-service.js';
 import { reciprocalRankFusion, RRF_K } from './rrf.js';
@@ -72,12 +72,12 @@ export function rankHits(mode: RecallMode, vectorHits: VectorHit[], keywordHits:
 const rrf = (rank: number | undefined) => (rank === undefined ? 0 : 1 / (RRF_K + rank));
 
 /** The ranked memes with what the caller shows: their rows, URL, scores and what matched. */
-export function describeHits(
-  deps: { index: Pick<RecallIndex, 'memes'>; storage: Pick<ObjectStorage, 'url'> },
+export async function describeHits(
+  deps: { index: Pick<RecallIndex, 'recalledMemes'>; storage: Pick<ObjectStorage, 'url'> },
   ranked: Ranked[],
   searched: { terms: string[]; characters: string[]; expansions: Expansion[] },
-): RecallHit[] {
-  const memes = deps.index.memes(ranked.map((r) => r.memeId));
+): Promise<RecallHit[]> {
+  const memes = await deps.index.recalledMemes(ranked.map((r) => r.memeId));
   const hits: RecallHit[] = [];
   for (const r of ranked) {
     const m = memes.get(r.memeId);

@@ -14,8 +14,7 @@ import { errorMessage } from '../errors.js';
 import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
 import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import { indexTerms } from '../store/fts-terms.js';
-import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/recall-index.js';
+import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
 import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
 import { describeHits, rankHits, type RecallHit } from './recall-hits.js';
 
@@ -111,41 +110,37 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const wantVector = req.mode !== 'keyword';
   const wantKeyword = req.mode !== 'vector';
 
+  // Weighing the query (thesaurus, document frequencies) starts at once and never rejects.
+  const tTerms = clock.now();
+  const weighing = weigh(deps, req, fail).finally(() => (result.timings.terms = clock.since(tTerms)));
+
   // A model that embeds meaning gets the query text, and starts first (it may be remote):
   // keyword search runs while it is in flight. A lexical embedder waits for the weighed query.
   let coll: CollectionInfo | undefined;
-  let embedder: Embedder | undefined;
   let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
   const tEmbed = clock.now();
   if (wantVector) {
-    try {
-      coll = deps.index.collection(deps.collection);
+    embedding = (async () => {
+      coll = await deps.index.collectionInfo(deps.collection);
       if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
-      embedder = deps.embedder();
-      if (!embedder.embedLexicalQuery || req.literal) embedding = embedQuery(embedder, deps, req, coll);
-    } catch (err) {
-      embedding = Promise.reject(err);
-    }
+      const embedder = deps.embedder();
+      if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, coll);
+      return embedQuery(embedder, deps, req, coll);
+    })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
 
-  const tTerms = clock.now();
-  const { plan, stats, weighed } = await weigh(deps, req, fail);
+  const { plan, weighed } = await weighing;
   result.terms = plan.terms;
   result.characters = weighed.characters;
   result.expansions = weighed.expansions;
-  result.timings.terms = clock.since(tTerms);
-  if (wantVector && embedder?.embedLexicalQuery && !req.literal && coll) {
-    embedding = lexicalEmbedding(embedder, plan, weighed, stats, coll);
-    embedding.catch(() => undefined);
-  }
 
   let keywordHits: WeighedKeywordHit[] | undefined;
   if (wantKeyword) {
     const t = clock.now();
     try {
       // No tier: nothing to look for in the text (punctuation only): searched, found nothing.
-      keywordHits = await searchKeywords(deps.index, weighed.tiers, depth, req.filters, indexTerms(req.query));
+      keywordHits = await searchKeywords(deps.index, weighed.tiers, depth, req.filters);
     } catch (err) {
       fail('keyword', err);
     }
@@ -159,7 +154,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       result.timings.embed = clock.since(tEmbed);
       const t = clock.now();
       try {
-        const found = deps.index.vectorSearch(coll!, vector!, depth, req.filters, { exact: req.exact });
+        const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
         vectorHits = found.hits.filter((h) => req.threshold === undefined || 1 - h.distance >= req.threshold);
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
@@ -187,7 +182,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = describeHits(deps, ranked, result);
+      result.hits = await describeHits(deps, ranked, result);
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
@@ -221,13 +216,11 @@ async function weigh(
 }
 
 /** The lexical embedder's query vector: IDF-weighed features plus the expansions the library holds. */
-async function lexicalEmbedding(
+function lexicalEmbedding(
   embedder: Embedder,
-  plan: QueryPlan,
-  weighed: WeighedQuery,
-  stats: TermStatistics | undefined,
+  { plan, weighed, stats }: { plan: QueryPlan; weighed: WeighedQuery; stats?: TermStatistics },
   coll: CollectionInfo,
-): Promise<Float32Array> {
+): Float32Array {
   const vector = embedder.embedLexicalQuery!({
     text: plan.query,
     // Cosine similarity mixes every feature into one score: a meme holding the word and a synonym

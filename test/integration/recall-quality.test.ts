@@ -14,9 +14,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { createApp, type App } from '../../src/app.js';
+import { recallDeps } from '../../src/cli/commands/recall.js';
 import { recall, type RecallMode } from '../../src/pipeline/recall-service.js';
-import { SqliteRecallIndex } from '../../src/store/recall-queries.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { makeWorkspace, projectRoot, realMemesDir, type Workspace } from '../helpers/workspace.js';
 
@@ -62,9 +63,11 @@ describe('recall quality on real memes', { skip: !fs.existsSync(realMemesDir) &&
     const run = await runIngest(ws, { source: 'chinesebqb', workers: 2 });
     assert.equal(run.summary.failed, 0, run.log);
     app = createApp({ configPath: ws.config });
-    for (const r of app.store.db.prepare('SELECT md5, source_id FROM memes').all() as Array<{ md5: string; source_id: string }>) {
+    const db = new Database(ws.db, { readonly: true });
+    for (const r of db.prepare('SELECT md5, source_id FROM memes').all() as Array<{ md5: string; source_id: string }>) {
       md5Of.set(r.source_id, r.md5);
     }
+    db.close();
   });
   after(async () => {
     await app?.close();
@@ -72,13 +75,7 @@ describe('recall quality on real memes', { skip: !fs.existsSync(realMemesDir) &&
   });
 
   async function measure(mode: RecallMode, literal: boolean): Promise<Run> {
-    const deps = {
-      index: new SqliteRecallIndex(app.store.db),
-      collection: 'emomo-local',
-      embedder: () => app.embedding().embedder,
-      thesaurus: () => app.thesaurus,
-      storage: app.storage,
-    };
+    const deps = recallDeps(app);
     const run: Run = { passed: new Map(FIGURES.map((f) => [f, new Set()])), total: new Map(FIGURES.map((f) => [f, 0])), misses: [] };
     for (const q of queries) {
       const { figure, within } = figureOf(q);

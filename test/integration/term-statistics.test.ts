@@ -9,7 +9,6 @@ import Database from 'better-sqlite3';
 import { createApp } from '../../src/app.js';
 import { purge } from '../../src/cli/commands/purge.js';
 import { Reporter } from '../../src/cli/reporter.js';
-import { SqliteRecallIndex } from '../../src/store/recall-queries.js';
 import { Capture } from '../helpers/run-ingest.js';
 import { buildTwoSources } from '../helpers/two-sources.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -36,24 +35,23 @@ describe('term statistics', () => {
   afterEach(() => ws.cleanup());
 
   test('count the memes holding each term, and follow a purge', async () => {
-    const db = new Database(ws.db);
-    const index = new SqliteRecallIndex(db);
-    const before = await index.documentFrequencies(TERMS);
-    assert.equal(before.documents, 8);
-    assert.deepEqual(before, expected(db));
-    assert.ok((before.frequencies.get('开心') ?? 0) > 0 && !before.frequencies.has('从没出现过'));
-    assert.equal((await index.documentFrequencies([])).documents, 8); // no terms still tells the count
-
+    const db = new Database(ws.db, { readonly: true });
     const app = createApp({ configPath: ws.config });
     try {
+      const before = await app.store.documentFrequencies(TERMS);
+      assert.equal(before.documents, 8);
+      assert.deepEqual(before, expected(db));
+      assert.ok((before.frequencies.get('开心') ?? 0) > 0 && !before.frequencies.has('从没出现过'));
+      assert.equal((await app.store.documentFrequencies([])).documents, 8); // no terms still tells the count
+
       const reporter = new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), new Capture());
       assert.equal(await purge({ source: 'staging:a', dryRun: false, yes: true, examples: 3 }, app, reporter), 0);
+      const afterPurge = await app.store.documentFrequencies(TERMS);
+      assert.equal(afterPurge.documents, 5); // items 1-3 came only from staging:a
+      assert.deepEqual(afterPurge, expected(db));
     } finally {
       await app.close();
+      db.close();
     }
-    const afterPurge = await index.documentFrequencies(TERMS);
-    assert.equal(afterPurge.documents, 5); // items 1-3 came only from staging:a
-    assert.deepEqual(afterPurge, expected(db));
-    db.close();
   });
 });

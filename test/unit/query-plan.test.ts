@@ -11,7 +11,7 @@ import {
   wordIdf,
 } from '../../src/lexicon/query-plan.js';
 import { Thesaurus } from '../../src/lexicon/thesaurus.js';
-import type { TermStatistics } from '../../src/store/recall-index.js';
+import type { TermStatistics } from '../../src/store/ports.js';
 
 const stats = (documents: number, frequencies: Record<string, number>): TermStatistics => ({
   documents,
@@ -47,7 +47,7 @@ describe('weighing a query', () => {
     assert.deepEqual(plan.lookup, []);
     assert.deepEqual(plan.expansions, []);
     assert.deepEqual(weighQuery(plan, stats(10, { 饿: 1 })), {
-      tiers: [{ kind: 'query', match: '"好饿" OR "饿瘦" OR "瘦身"', weight: 1 }],
+      tiers: [{ kind: 'query', query: { text: '好饿瘦身' }, weight: 1 }],
       characters: [],
       expansions: [],
     });
@@ -60,11 +60,11 @@ describe('weighing a query', () => {
     const weighed = weighQuery(plan, stats(100, { 饿: 2, 减肥: 3, 减: 3, 肥: 4 }));
     assert.deepEqual(weighed.characters, ['饿']);
     assert.deepEqual(
-      weighed.tiers.map((t) => [t.kind, t.match, t.weight]),
+      weighed.tiers.map((t) => [t.kind, t.query, t.weight]),
       [
-        ['query', '"好饿" OR "饿瘦" OR "瘦身"', 1],
-        ['characters', '"饿"', CHARACTER_WEIGHT],
-        ['expansions', '"减肥"', EXPANSION_WEIGHT], // 瘦下来 is not in the library: not searched
+        ['query', { text: '好饿瘦身' }, 1],
+        ['characters', { terms: ['饿'] }, CHARACTER_WEIGHT],
+        ['expansions', { phrases: ['减肥'] }, EXPANSION_WEIGHT], // 瘦下来 is not in the library: not searched
       ],
     );
     assert.deepEqual(weighed.expansions.map((e) => [e.term, e.for, e.wordHeld]), [['减肥', '瘦身', false]]);

@@ -4,8 +4,7 @@ import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { selectEmbedding } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
-import { recall, RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
-import { SqliteRecallIndex } from '../../store/recall-queries.js';
+import { recall, RECALL_MODES, type RecallDeps, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -81,20 +80,25 @@ Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or co
     .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal)));
 }
 
-export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
+/** What the recall service needs, from the app (the CLI, the recall-quality test and the benchmark search alike). */
+export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): RecallDeps {
   // An unknown --embedding is a usage error before any search; the embedder itself is built
   // only when needed, so a missing key or a broken provider still leaves keyword results.
-  const config = selectEmbedding(app.config, flags.embedding);
+  const config = selectEmbedding(app.config, embedding);
+  return {
+    index: app.store,
+    collection: config.collection,
+    embedder: () => app.embedding(embedding).embedder,
+    thesaurus: () => app.thesaurus,
+    storage: app.storage,
+    redact: app.redact,
+    signal,
+  };
+}
+
+export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
   const result = await recall(
-    {
-      index: new SqliteRecallIndex(app.store.db),
-      collection: config.collection,
-      embedder: () => app.embedding(flags.embedding).embedder,
-      thesaurus: () => app.thesaurus,
-      storage: app.storage,
-      redact: app.redact,
-      signal,
-    },
+    recallDeps(app, flags.embedding, signal),
     {
       query,
       mode: flags.mode,
