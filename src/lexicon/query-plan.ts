@@ -32,6 +32,8 @@ export const CHARACTER_MAX_DOCS = 2000;
 export const CHARACTER_MIN_CAP = 2;
 /** Backoff characters searched at most, rarest first. */
 export const MAX_CHARACTERS = 4;
+/** Query words whose expansions are searched at most (one keyword search each), in query order. */
+export const MAX_EXPANDED_WORDS = 4;
 
 export interface QueryPlan {
   query: string;
@@ -89,7 +91,7 @@ export function weighQuery(plan: QueryPlan, stats?: TermStatistics): WeighedQuer
   const idf = inverseDocumentFrequency(stats);
   const held = plan.expansions.filter((e) => phraseTerms(e.term).every((terms) => terms.every((t) => df(t) > 0)));
   const expansions: WeighedQuery['expansions'] = [];
-  for (const word of new Set(held.map((e) => e.for))) {
+  for (const word of [...new Set(held.map((e) => e.for))].slice(0, MAX_EXPANDED_WORDS)) {
     const group = held.filter((e) => e.for === word);
     const weight = EXPANSION_WEIGHT * Math.min(1, wordIdf(word, idf) / Math.max(...group.map((e) => wordIdf(e.term, idf))));
     tiers.push({ kind: 'expansions', query: { phrases: group.map((e) => e.term) }, weight });

@@ -22,9 +22,9 @@ export async function searchKeywords(
   filters: RecallFilters,
 ): Promise<WeighedKeywordHit[]> {
   const merged = new Map<number, WeighedKeywordHit>();
-  for (const tier of tiers) {
-    const hits = await index.keywordSearch(tier.query, depth, filters);
-    for (const hit of hits) {
+  const found = await Promise.all(tiers.map((tier) => index.keywordSearch(tier.query, depth, filters)));
+  for (const [i, tier] of tiers.entries()) {
+    for (const hit of found[i]!) {
       let entry = merged.get(hit.memeId);
       if (!entry) {
         entry = { memeId: hit.memeId, bm25: 0, exact: false, parts: { query: 0, characters: 0, expansions: 0 } };

@@ -6,6 +6,7 @@ import {
   EXPANSION_WEIGHT,
   inverseDocumentFrequency,
   MAX_CHARACTERS,
+  MAX_EXPANDED_WORDS,
   planQuery,
   weighQuery,
   wordIdf,
@@ -78,6 +79,15 @@ describe('weighing a query', () => {
     assert.equal(common.expansions[0]!.wordHeld, true);
     const rare = weighQuery(planQuery('开心', thesaurus), stats(100, { 开心: 1, 快乐: 40 }));
     assert.equal(rare.tiers.find((t) => t.kind === 'expansions')!.weight, EXPANSION_WEIGHT);
+  });
+
+  test('the expansions of at most MAX_EXPANDED_WORDS query words are searched, one search each, in query order', () => {
+    const words = ['甲乙', '丙丁', '戊己', '庚辛', '壬癸', '子丑'];
+    const same = ['春天', '夏天', '秋天', '冬天', '早上', '晚上'];
+    const wide = new Thesaurus([{ source: 'config', entries: words.map((w, i) => [w, [same[i]!]] as const) }]);
+    const weighed = weighQuery(planQuery(words.join(' '), wide), stats(100, Object.fromEntries(same.map((w) => [w, 1]))));
+    const searched = weighed.tiers.filter((t) => t.kind === 'expansions').map((t) => t.query);
+    assert.deepEqual(searched, same.slice(0, MAX_EXPANDED_WORDS).map((w) => ({ phrases: [w] })));
   });
 
   test('IDF falls as a term gets common; a word is as rare as its rarest term', () => {

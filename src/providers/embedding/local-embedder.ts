@@ -3,11 +3,12 @@
  *
  * Honest about what it is: two texts are close when they share words, Han
  * bigrams or characters, not when they mean the same thing ("开心" and "高兴"
- * are unrelated here). It needs no model, no key and no network, gives the
+ * are unrelated vectors). It needs no model, no key and no network, gives the
  * same vector for the same text on every machine, and has no query/document
  * asymmetry, so both modes return the same vector. Recall asks it for
  * `embedLexicalQuery` instead, which weighs the query by the library (IDF)
- * and adds words of the same meaning (lexicon/): stored vectors never change.
+ * and may add words of the same meaning (src/lexicon/): stored vectors never
+ * depend on the library, so they never go stale.
  */
 import type { EmbedMode, Embedder, LexicalQuery } from '../../ports.js';
 import { lexicalFeatures, queryFeatures } from './lexical-features.js';
