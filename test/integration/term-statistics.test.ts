@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createApp } from '../../src/app.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
 import { purge } from '../../src/cli/commands/purge.js';
 import { Reporter } from '../../src/cli/reporter.js';
 import { Capture } from '../helpers/run-ingest.js';
@@ -33,6 +34,29 @@ describe('term statistics', () => {
     await buildTwoSources(ws);
   });
   afterEach(() => ws.cleanup());
+
+  test('a library from before them gets the vocabulary and a folded keyword index when it is opened', async () => {
+    let db = openDatabase(ws.db);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const id = db.prepare("SELECT id FROM memes WHERE tags LIKE '%开心%' LIMIT 1").pluck().get() as number;
+    db.exec('DROP TABLE memes_fts_vocab');
+    // As schema 3 indexed a full-width caption: not folded.
+    db.prepare('UPDATE meme_descriptions SET ocr_text = ? WHERE md5 = (SELECT md5 FROM memes WHERE id = ?)').run('ＥＭＯ了', id);
+    db.prepare('UPDATE memes_fts SET ocr_text = ? WHERE rowid = ?').run('ＥＭＯ 了', id);
+    db.pragma('user_version = 3');
+    db.close();
+
+    db = openDatabase(ws.db);
+    assert.equal(db.pragma('user_version', { simple: true }), version);
+    assert.equal(db.prepare('SELECT ocr_text FROM memes_fts WHERE rowid = ?').pluck().get(id), 'emo 了');
+    db.close();
+    const app = createApp({ configPath: ws.config });
+    try {
+      assert.equal((await app.store.documentFrequencies(['emo'])).frequencies.get('emo'), 1);
+    } finally {
+      await app.close();
+    }
+  });
 
   test('count the memes holding each term, and follow a purge', async () => {
     const db = new Database(ws.db, { readonly: true });
