@@ -61,7 +61,16 @@ async function measure(app: App, library: string) {
       const run = (query: string) => recall(deps, { query, mode, topK: 10, filters: { tags: [] }, timeoutMs: 3000, literal });
       for (const q of queries) await run(q); // warm-up: page cache, JIT, the thesaurus loaded once
       const totals: number[] = [];
-      for (let r = 0; r < repeat; r++) for (const q of queries) totals.push((await run(q)).timings.total);
+      const stages = { terms: [] as number[], keyword: [] as number[], vector: [] as number[] };
+      for (let r = 0; r < repeat; r++) {
+        for (const q of queries) {
+          const { timings } = await run(q);
+          totals.push(timings.total);
+          stages.terms.push(timings.terms ?? 0);
+          stages.keyword.push(timings.keyword ?? 0);
+          stages.vector.push(timings.vector ?? 0);
+        }
+      }
       rows.push({
         library,
         mode,
@@ -69,6 +78,9 @@ async function measure(app: App, library: string) {
         queries: totals.length,
         p50_ms: round(percentile(totals, 0.5)),
         p95_ms: round(percentile(totals, 0.95)),
+        'terms p50': round(percentile(stages.terms, 0.5)),
+        'keyword p50': round(percentile(stages.keyword, 0.5)),
+        'vector p50': round(percentile(stages.vector, 0.5)),
       });
     }
   }

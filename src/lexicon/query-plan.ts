@@ -28,7 +28,7 @@ export const EXPANSION_WEIGHT = 0.5;
  * alone; one held by CHARACTER_MIN_CAP memes or fewer never is.
  */
 export const CHARACTER_MAX_SHARE = 0.05;
-export const CHARACTER_MAX_DOCS = 2000;
+export const CHARACTER_MAX_DOCS = 500;
 export const CHARACTER_MIN_CAP = 2;
 /** Backoff characters searched at most, rarest first. */
 export const MAX_CHARACTERS = 4;
