@@ -8,6 +8,7 @@ import { databasePathProblem, storagePathProblem } from './config/library-paths.
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
 import { UsageError } from './errors.js';
+import { loadThesaurus, type Thesaurus } from './lexicon/thesaurus.js';
 import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
@@ -54,6 +55,7 @@ export class App {
   private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
+  private thesaurusInstance?: Thesaurus;
   private readonly embedders = new Map<string, Embedder>();
   /** One Retry-After pause per provider base URL and key, shared by everything this run calls. */
   private readonly pauses = new ProviderPauses();
@@ -94,6 +96,16 @@ export class App {
 
   get describer(): Describer {
     return (this.describerInstance ??= this.overrides.describer ?? this.buildDescriber());
+  }
+
+  /** Words of the same meaning for recall's query expansion (read on first use). */
+  get thesaurus(): Thesaurus {
+    return (this.thesaurusInstance ??= loadThesaurus(this.config.recall.synonyms));
+  }
+
+  /** The embedding config chosen by name (or the default), without building its embedder. */
+  embeddingConfig(name?: string): EmbeddingConfig {
+    return selectEmbedding(this.config, name);
   }
 
   /** The embedding config chosen by name (or the default) and its embedder. */

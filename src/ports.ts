@@ -99,6 +99,17 @@ export interface Describer {
 
 export type EmbedMode = 'document' | 'query';
 
+/** A search query as a lexical embedder weighs it (see lexicon/query-plan.ts). */
+export interface LexicalQuery {
+  text: string;
+  /** Words of the same meaning, each weighing `weight` (below 1) of the query word it stands `for`. */
+  expansions: ReadonlyArray<{ term: string; for: string; weight: number }>;
+  /** Inverse document frequency of an index term (store/fts-terms.ts) in the library. */
+  idf(term: string): number;
+  /** Whether any meme holds the index term (a term none holds cannot match, it only adds hash collisions). */
+  holds(term: string): boolean;
+}
+
 export interface Embedder {
   /** Model identity stored with each vector. */
   readonly model: string;
@@ -107,6 +118,12 @@ export interface Embedder {
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
   /** Optional: loads the client library (no network call), so a time budget counts only the request. */
   ready?(): Promise<void>;
+  /**
+   * Lexical embedders only (the offline `local` one): a query vector whose
+   * features are weighed by the library (rare terms count more) and extended
+   * with the query's expansions. Models that embed meaning do without.
+   */
+  embedLexicalQuery?(query: LexicalQuery): Float32Array;
   close?(): Promise<void>;
 }
 

@@ -62,7 +62,7 @@ function parseYaml(file: string, text: string): unknown {
   }
   if (raw === null || raw === undefined) return {}; // an empty file means "all defaults"
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources)');
+    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources, recall)');
   }
   return raw;
 }
@@ -163,6 +163,7 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       chinesebqbPath: c.sources.chinesebqb.path,
       chinesebqbEnabled: c.sources.chinesebqb.enabled,
     },
+    recall: { synonyms: c.recall.synonyms },
   };
 }
 

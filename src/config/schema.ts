@@ -240,7 +240,22 @@ const sources = z
   })
   .prefault({});
 
-export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources });
+const recall = z
+  .strictObject({
+    // `synonyms:` with nothing under it (all entries commented out) is null in YAML: no entries.
+    synonyms: z
+      .preprocess(
+        (v) => v ?? {},
+        z.record(
+          z.string().min(1).max(40),
+          z.array(z.union([z.string().min(1).max(40), z.number()]).transform(String), { error: 'expected a list of words, e.g. [无语, 无奈]' }),
+        ),
+      )
+      .describe('Your own expansions: term → words of the same meaning, used both ways, on top of configs/slang.json'),
+  })
+  .prefault({ synonyms: {} });
+
+export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall });
 
 /** The file as validated: snake_case, defaults applied. */
 export type ConfigFile = z.output<typeof configSchema>;

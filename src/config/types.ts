@@ -82,4 +82,6 @@ export interface Config {
   storage: StorageConfig;
   ingest: IngestConfig;
   sources: { stagingPath: string; chinesebqbPath: string; chinesebqbEnabled: boolean };
+  /** `synonyms`: the user's query expansions, term → words of the same meaning. */
+  recall: { synonyms: Record<string, string[]> };
 }

@@ -226,9 +226,21 @@ export interface VectorSearchResult {
   candidates: number;
 }
 
-/** The raw query text: each adapter segments it with src/store/fts-terms.ts and builds its own syntax. */
-export interface KeywordQuery {
-  text: string;
+/**
+ * What to look for, as plain text: each adapter segments it with
+ * src/store/fts-terms.ts and builds its own syntax.
+ *   text     the query's own words (`queryTerms`); a caption that is exactly this text ranks first;
+ *   terms    single index terms, any of them (a query's backoff characters);
+ *   phrases  any of these phrases (expansions), each its `phraseTerms` in a row.
+ */
+export type KeywordQuery = { text: string } | { terms: readonly string[] } | { phrases: readonly string[] };
+
+/** What the keyword index knows about terms (as fts-terms.ts indexes them), for IDF weighting. */
+export interface TermStatistics {
+  /** Memes in the keyword index. */
+  documents: number;
+  /** Memes holding each term; a term no meme holds is absent. */
+  frequencies: Map<string, number>;
 }
 
 export interface KeywordHit {
@@ -268,6 +280,8 @@ export interface RecallIndex {
   recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>>;
   /** The categories and sources present (for a hint when a filter matches nothing). */
   filterValues(): Promise<{ categories: string[]; sources: string[] }>;
+  /** Document frequencies of the given index terms and the document count, live from the keyword index. */
+  documentFrequencies(terms: readonly string[]): Promise<TermStatistics>;
 }
 
 // ---------------------------------------------------------------- verify

@@ -199,6 +199,25 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(await store.keywordSearch({ text: '？！…' }, 3, { tags: [] }), [], 'nothing to search for');
     });
 
+    test('keyword search for single terms and for phrases; document frequencies follow the library', async () => {
+      const hungry = await addMeme(store, { name: 'hungry', caption: '饿死了', tags: ['无话可说'] });
+      await addMeme(store, { name: 'scattered', caption: '可说无话' });
+      const plain = await addMeme(store, { name: 'plain', caption: '今天也很开心' });
+      const ids = (hits: Array<{ memeId: number; exact: boolean }>) => hits.map((h) => h.memeId).sort((a, b) => a - b);
+      assert.deepEqual(ids(await store.keywordSearch({ terms: ['饿', '开'] }, 5, { tags: [] })), [hungry, plain].sort((a, b) => a - b));
+      // A phrase is its bigrams in a row: 可说无话 holds 无话 and 可说 but not 话可.
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说'] }, 5, { tags: [] })), [hungry]);
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说', '开心'] }, 5, { tags: ['无话可说'] })), [hungry]);
+      assert.deepEqual(await store.keywordSearch({ phrases: ['"', '。'] }, 5, { tags: [] }), []);
+      assert.ok((await store.keywordSearch({ terms: ['饿'] }, 5, { tags: [] })).every((h) => !h.exact), 'only a text query marks exact captions');
+
+      const stats = await store.documentFrequencies(['饿', '无话', '话可', '开心', '从没见过']);
+      assert.equal(stats.documents, 3);
+      assert.deepEqual(Object.fromEntries(stats.frequencies), { 饿: 1, 无话: 2, 话可: 1, 开心: 1 });
+      await addMeme(store, { name: 'hungry-too', caption: '好饿' });
+      assert.deepEqual((await store.documentFrequencies(['饿'])), { documents: 4, frequencies: new Map([['饿', 2]]) });
+    });
+
     test('verify audits one snapshot, repairs the database and lists orphan objects', async () => {
       await store.ensureCollection('other', DIMS, 'embed-b');
       const ids = [await addMeme(store, { name: 'v1' }), await addMeme(store, { name: 'v2' })];

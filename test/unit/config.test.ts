@@ -113,6 +113,14 @@ describe('loadConfig: shipped and default configs', () => {
 });
 
 describe('loadConfig: every error names the file and the key', () => {
+  it('recall.synonyms: term → words (numbers read as words); anything else names the key', () => {
+    const config = loadConfig(writeConfig('recall:\n  synonyms:\n    栓Q: [无语, 无奈]\n    "886": [88, 拜拜]\n'), {});
+    assert.deepEqual(config.recall.synonyms, { 栓Q: ['无语', '无奈'], 886: ['88', '拜拜'] });
+    assert.deepEqual(loadConfig(writeConfig('recall:\n  synonyms:\n'), {}).recall.synonyms, {});
+    const { message } = configErrorFor('recall:\n  synonyms:\n    栓Q: 无语\n');
+    assert.match(message, /recall\.synonyms\.栓Q: expected a list of words/);
+  });
+
   it('bad dimension type', () => {
     const { file, message } = configErrorFor(LOCAL_EMBEDDING.replace('512', 'abc'));
     assert.equal(message, `${file}: embeddings[0].dimensions: expected a positive integer, got "abc"`);

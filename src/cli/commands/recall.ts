@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { recall, RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
+import { recall, RECALL_MODES, type RecallDeps, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import { sourceName } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
 import { positiveIntUpTo } from '../parse.js';
@@ -24,6 +24,7 @@ export interface RecallFlags {
   timeout: number;
   exact: boolean;
   explain: boolean;
+  literal?: boolean;
 }
 
 function similarity(value: string): number {
@@ -65,7 +66,8 @@ export function registerRecall(program: Command, context: CommandContext): void 
         .default(3000, '3s'),
     )
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
-    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms', false)
+    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms, characters and expansions', false)
+    .option('--literal', 'search only the words as typed: no words of the same meaning (synonyms, slang), no single-character matches, no IDF weighting')
     .addHelpText(
       'after',
       `
@@ -74,6 +76,7 @@ Examples:
   emomo recall 开心 --tag 猫猫 --static --top-k 5
   emomo recall "下班" --mode keyword --json | jq '.results[].url'
   emomo recall "打工人" --embedding jina --timeout 1s --explain
+  emomo recall 栓Q --explain          # shows the slang expansions that matched (无语, 谢谢...)
 
 Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or config error,
 3 nothing could be searched (e.g. vector mode and the embedding provider is down).`,
@@ -81,24 +84,30 @@ Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or co
     .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal), 'read'));
 }
 
-export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
-  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了"');
+/** What the recall service needs, from the app (the CLI, the recall-quality test and the benchmark search alike). */
+export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): RecallDeps {
   // An unknown --embedding is a usage error before any search; the embedder itself is built
   // only when needed, so a missing key or a broken provider still leaves keyword results.
-  const { selectEmbedding } = await import('../../config/load.js');
-  const config = selectEmbedding(app.config, flags.embedding);
+  const config = app.embeddingConfig(embedding);
+  return {
+    index: app.store,
+    collection: config.collection,
+    embedder: () => app.embedding(embedding).embedder,
+    thesaurus: () => app.thesaurus,
+    storage: app.storage,
+    redact: app.redact,
+    signal,
+  };
+}
+
+export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
+  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了"');
+  const deps = recallDeps(app, flags.embedding, signal);
   // Filter values as recorded, for `--source` spelled another way and for a hint when nothing matches.
   const known = flags.category !== undefined || flags.source !== undefined ? await app.store.filterValues() : undefined;
   const source = flags.source === undefined ? undefined : sourceName(flags.source, known?.sources);
   const result = await recall(
-    {
-      index: app.store,
-      collection: config.collection,
-      embedder: () => app.embedding(flags.embedding).embedder,
-      storage: app.storage,
-      redact: app.redact,
-      signal,
-    },
+    deps,
     {
       query,
       mode: flags.mode,
@@ -112,6 +121,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       },
       timeoutMs: flags.timeout,
       exact: flags.exact,
+      literal: flags.literal,
     },
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
@@ -131,6 +141,8 @@ export function recallJson(r: RecallResult) {
     reason: r.reason ?? null,
     failed: r.failed,
     terms: r.terms,
+    characters: r.characters,
+    expansions: r.expansions.map((e) => ({ term: e.term, for: e.for, source: e.source, weight: e.weight })),
     vector_method: r.vectorMethod ?? null,
     candidates: r.candidates ?? null,
     errors: r.errors,
@@ -143,7 +155,16 @@ export function recallJson(r: RecallResult) {
       url: h.url,
       score: h.score,
       scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused },
-      explain: { vector_rank: h.vectorRank, keyword_rank: h.keywordRank, matched_terms: h.matchedTerms, exact_caption: h.exactCaption },
+      explain: {
+        vector_rank: h.vectorRank,
+        keyword_rank: h.keywordRank,
+        matched_terms: h.matchedTerms,
+        matched_characters: h.matchedCharacters,
+        matched_expansions: h.matchedExpansions,
+        exact_caption: h.exactCaption,
+        keyword_parts: h.keywordParts,
+        contributions: h.contributions,
+      },
       description: h.description,
       ocr_text: h.ocrText,
       tags: h.tags,
@@ -184,6 +205,11 @@ function hintKnownValues(
   }
 }
 
+/** "开心 饿 高兴←开心": the query's own terms, then its characters, then the expansions with what they stand for. */
+function matchedSummary(h: RecallHit): string {
+  return [...h.matchedTerms, ...h.matchedCharacters, ...h.matchedExpansions.map((e) => `${e.term}←${e.for}`)].join(' ');
+}
+
 function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): void {
   const tty = reporter.stdoutTty;
   const headers = ['#', 'match', 'category', 'tags', 'text', tty ? 'file' : 'path / url'];
@@ -204,12 +230,18 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
         h.score.toFixed(r.mode === 'hybrid' ? 4 : 3),
         h.vectorRank === null ? '-' : `${num(h.vectorSimilarity, 3)} (${h.vectorRank})`,
         h.keywordRank === null ? '-' : `${num(h.keywordBm25, 2)} (${h.keywordRank})${h.exactCaption ? ' =' : ''}`,
-        truncateToWidth(h.matchedTerms.join(' '), 16),
+        truncateToWidth(matchedSummary(h), 28),
       );
     }
     return row;
   });
   const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
   reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  if (explain) {
+    const searched = [`terms: ${r.terms.join(' ') || '-'}`];
+    if (r.characters.length > 0) searched.push(`characters: ${r.characters.join(' ')}`);
+    if (r.expansions.length > 0) searched.push(`expansions: ${r.expansions.map((e) => `${e.term}←${e.for} (${e.source})`).join(', ')}`);
+    reporter.result(searched.join('; '));
+  }
   reporter.result(formatTable(headers, rows));
 }

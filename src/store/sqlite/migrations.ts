@@ -130,6 +130,13 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
     reindexKeywords(db);
   },
+  // 4: document frequencies for recall (how many memes hold a term: fts5vocab reads them
+  // live from the keyword index, so they follow every add and delete); and the keyword
+  // index re-segmented, since text is now NFKC-folded ("ｅｍｏ" is "emo") and bounded.
+  (db) => {
+    db.exec('CREATE VIRTUAL TABLE IF NOT EXISTS memes_fts_vocab USING fts5vocab(memes_fts, row)');
+    reindexKeywords(db);
+  },
 ];
 
 /** The schema version of an open database (0: empty). */

@@ -26,6 +26,7 @@ import type {
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
+  TermStatistics,
   StoreDescription,
   StoreStats,
   VectorSearchResult,
@@ -198,6 +199,10 @@ export class SqliteStore implements LibraryStore {
 
   async filterValues(): Promise<{ categories: string[]; sources: string[] }> {
     return this.recall.filterValues();
+  }
+
+  async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
+    return this.recall.documentFrequencies(terms);
   }
 
   // ------------------------------------------------------------ verify
