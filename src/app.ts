@@ -17,11 +17,20 @@ import { S3Storage } from './storage/s3-storage.js';
 import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
 import type { LibraryStore } from './store/ports.js';
 
+/**
+ * What a command does with the library: `create` may start a new one
+ * (ingest and the other writers); `update` (verify, purge) only works on an
+ * existing one, so a mistyped --db is refused instead of becoming an empty
+ * library that makes every object look orphaned.
+ */
+export type LibraryAccess = 'update' | 'create';
+
 export interface AppOptions {
   configPath?: string;
   /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
+  access?: LibraryAccess;
 }
 
 export interface AppOverrides {
@@ -43,6 +52,7 @@ export class App {
     private readonly env: NodeJS.ProcessEnv,
     readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
+    readonly access: LibraryAccess = 'create',
   ) {
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
@@ -51,7 +61,7 @@ export class App {
       env.STORAGE_SECRET_KEY,
       databaseSecret(database),
     ]);
-    this.openStore = storeOpener(database);
+    this.openStore = storeOpener(database, { mustExist: access !== 'create' });
   }
 
   /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
@@ -122,5 +132,5 @@ export class App {
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  return new App(config, env, databaseLocation(config, options.dbPath), overrides);
+  return new App(config, env, databaseLocation(config, options.dbPath), overrides, options.access);
 }

@@ -3,7 +3,7 @@
  * handling and the translation of errors into exit codes and messages. Only
  * src/cli decides exit codes; only main.ts calls process.exit.
  */
-import { createApp, type App, type AppOverrides } from '../app.js';
+import { createApp, type App, type AppOverrides, type LibraryAccess } from '../app.js';
 import {
   AbortedError,
   ConfigError,
@@ -31,7 +31,8 @@ export class CommandContext {
     private readonly overrides: AppOverrides = {},
   ) {}
 
-  async run(body: CommandBody): Promise<void> {
+  /** `access`: whether the command may create a library (default) or needs an existing one. */
+  async run(body: CommandBody, access: LibraryAccess = 'create'): Promise<void> {
     const options = this.globals();
     const reporter = new Reporter({ json: !!options.json, quiet: !!options.quiet, verbose: !!options.verbose });
     const { signal, dispose } = abortOnSignals((name) =>
@@ -39,7 +40,7 @@ export class CommandContext {
     );
     let app: App | undefined;
     try {
-      app = createApp({ configPath: options.config, dbPath: options.db }, this.overrides);
+      app = createApp({ configPath: options.config, dbPath: options.db, access }, this.overrides);
       this.exitCode = await body(app, reporter, signal);
     } catch (err) {
       reporter.stopProgress();

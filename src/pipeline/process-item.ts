@@ -95,7 +95,7 @@ export class ItemProcessor implements ItemHandler {
       }
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
-      return await this.locks.run(md5, () =>
+      const attempt = () =>
         this.claimed(md5, async () => {
           const undo: Undo[] = [];
           try {
@@ -104,8 +104,16 @@ export class ItemProcessor implements ItemHandler {
             for (const step of undo.reverse()) await step().catch(() => undefined);
             throw err;
           }
-        }),
-      );
+        });
+      return await this.locks.run(md5, async () => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await attempt();
+          } catch (err) {
+            if (!(err instanceof MemeRemoved) || tries === MAX_TRIES_WHEN_REMOVED) throw err;
+          }
+        }
+      });
     } catch (err) {
       // A run-level stop (provider circuit open) is not this item's fault: it is
       // undone but not recorded, and the error ends the run.
@@ -161,7 +169,7 @@ export class ItemProcessor implements ItemHandler {
     const { md5 } = facts;
     const existing = await store.findMemeByMd5(md5);
     if (!force && (await store.hasVector(md5, collection))) {
-      if (existing && !this.opts.dryRun) await store.linkSource(item, existing.id);
+      if (existing && !this.opts.dryRun && !(await store.linkSource(item, existing.id))) throw new MemeRemoved();
       return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     }
     const kind = existing ? 'reused' : 'added';
@@ -217,6 +225,14 @@ export class ItemProcessor implements ItemHandler {
     return { kind, sourceId: item.sourceId, md5 };
   }
 }
+
+/** The meme an item was being linked to was purged meanwhile: the image is new again and the item runs again. */
+class MemeRemoved extends ItemError {
+  constructor() {
+    super('commit', 'the image was purged while this item was linked to it; retry-pending adds it again', false);
+  }
+}
+const MAX_TRIES_WHEN_REMOVED = 3;
 
 async function readImage(path: string): Promise<Buffer> {
   try {

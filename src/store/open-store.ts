@@ -38,12 +38,13 @@ export function databaseSecret(location: DatabaseLocation): string | undefined {
 
 /**
  * Picks the adapter now (an unusable location is a config error before any
- * work starts) and returns the function that opens it on first use.
+ * work starts) and returns the function that opens it on first use. With
+ * `mustExist`, a library that does not exist is refused, never created.
  */
-export function storeOpener(location: DatabaseLocation): () => LibraryStore {
+export function storeOpener(location: DatabaseLocation, options: { mustExist?: boolean } = {}): () => LibraryStore {
   switch (location.kind) {
     case 'sqlite':
-      return () => new SqliteStore(location.path);
+      return () => new SqliteStore(location.path, { mustExist: options.mustExist });
     case 'postgres':
       throw new ConfigError(
         'database.url',

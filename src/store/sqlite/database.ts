@@ -3,12 +3,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
+import { UsageError } from '../../errors.js';
 import { migrate } from './migrations.js';
 
 export type Db = Database.Database;
 
-export function openDatabase(file: string, options: { readonly?: boolean } = {}): Db {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+export function openDatabase(file: string, options: { readonly?: boolean; mustExist?: boolean } = {}): Db {
+  if (file !== ':memory:') {
+    const absolute = path.resolve(file);
+    if (options.mustExist && !fs.existsSync(absolute)) {
+      throw new UsageError(
+        `no library at ${absolute}: nothing was created or changed. Check --db / database.path (and --config), or run \`emomo ingest\` to start a library`,
+      );
+    }
+    fs.mkdirSync(path.dirname(absolute), { recursive: true });
+  }
   const db = new Database(file, { readonly: options.readonly ?? false });
   sqliteVec.load(db);
   // Cron runs overlap: wait for a busy writer instead of failing at once.
