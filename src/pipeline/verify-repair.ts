@@ -2,7 +2,7 @@
  * `verify --repair`: heals what the audit found, in an order that never
  * destroys an original to fix a derived artefact:
  *
- *   0. the database file must pass its own integrity check, or nothing changes;
+ *   0. the database file must pass its own full integrity check, or nothing changes;
  *   1. lost objects are put back from the sources' files where still there;
  *   2. the share guard (repair-guard.ts) refuses a repair that would delete
  *      too much, before anything is deleted;
@@ -51,9 +51,10 @@ export async function repairLibrary(
   const progress = options.onProgress ?? (() => undefined);
   const outcome: RepairOutcome = { actions: [], requeued: [], undescribed: { count: 0, examples: [] }, changed: false };
   if (first.integrity) return outcome;
-  const problems = options.deep ? [] : await store.checkIntegrity(false, Math.max(options.examples, 10));
+  // Indexes that disagree with their table (flipped bytes) pass a quick check but mislead every repair: the full check runs.
+  const problems = options.deep ? [] : await store.checkIntegrity(true, Math.max(options.examples, 10));
   if (problems.length > 0) {
-    notes.push('the database file is damaged (its quick check failed): nothing was repaired (see docs/verify.md)');
+    notes.push('the database file is damaged (its integrity check failed): nothing was repaired (see docs/verify.md)');
     return { ...outcome, integrity: problems };
   }
 

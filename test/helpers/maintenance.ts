@@ -1,8 +1,10 @@
-/** Runs `verify` and `purge` in-process against a workspace, as their CLI commands do, and returns their JSON reports. */
-import { createApp } from '../../src/app.js';
+/** Runs `verify`, `purge` and `embed` in-process against a workspace, as their CLI commands do, and returns their JSON reports. */
+import { createApp, type AppOverrides } from '../../src/app.js';
+import { embed } from '../../src/cli/commands/embed.js';
 import { purge, type PurgeFlags } from '../../src/cli/commands/purge.js';
 import { verify, type VerifyFlags } from '../../src/cli/commands/verify.js';
 import { Reporter } from '../../src/cli/reporter.js';
+import type { EmbedSummary } from '../../src/pipeline/embed-service.js';
 import type { PurgeReport } from '../../src/pipeline/purge-service.js';
 import type { VerifyReport } from '../../src/pipeline/verify-service.js';
 import { Capture } from './run-ingest.js';
@@ -21,8 +23,9 @@ async function run<R>(
   ws: Workspace,
   env: NodeJS.ProcessEnv | undefined,
   body: (app: ReturnType<typeof createApp>, reporter: Reporter) => Promise<number>,
+  overrides: AppOverrides = {},
 ): Promise<Run<R>> {
-  const app = createApp({ configPath: ws.config, ...(env ? { env } : {}) });
+  const app = createApp({ configPath: ws.config, ...(env ? { env } : {}) }, overrides);
   const stdout = new Capture();
   const stderr = new Capture();
   try {
@@ -39,6 +42,11 @@ export function runVerify(ws: Workspace, flags: Partial<VerifyFlags> = {}, env?:
 
 export function runPurge(ws: Workspace, flags: Partial<PurgeFlags> & { source: string }, env?: NodeJS.ProcessEnv): Promise<Run<PurgeReport>> {
   return run(ws, env, (app, reporter) => purge({ dryRun: false, yes: true, examples: 3, ...flags }, app, reporter));
+}
+
+export function runEmbed(ws: Workspace, embedding: string, overrides: AppOverrides = {}): Promise<Run<EmbedSummary>> {
+  const signal = new AbortController().signal;
+  return run(ws, undefined, (app, reporter) => embed({ embedding, watch: false, lock: false }, app, reporter, signal), overrides);
 }
 
 /** Kind → count of a verify report's issues. */
