@@ -60,7 +60,8 @@ interface Race {
   minRounds: number;
 }
 
-async function race({ ws, env, items, exists, ingestArgs, minRounds }: Race): Promise<void> {
+/** Runs the race; returns how many maintenance rounds ran beside the ingest and what they did. */
+async function race({ ws, env, items, exists, ingestArgs, minRounds }: Race): Promise<string> {
   const describer = new FakeDescriber();
   const ingestOther = () => runIngest(ws, { source: 'staging:other', workers: 4, lock: false }, { describer }, undefined, env);
   assert.equal((await ingestOther()).code, 0);
@@ -96,21 +97,23 @@ async function race({ ws, env, items, exists, ingestArgs, minRounds }: Race): Pr
   const final = await runVerify(ws, {}, env);
   assert.deepEqual(issueCounts(final.report.issues), {}, final.text);
   assert.equal(final.code, 0);
+  return `${seen.rounds} rounds beside the ingest: ${seen.purged} memes purged, ${seen.repaired} repairs; ingest ${JSON.stringify(summary)}`;
 }
 
 describe('verify --repair and purge beside a running ingest', () => {
-  test('offline (local describer and storage): every image of the ingested source is kept with its object', async () => {
+  test('offline (local describer and storage): every image of the ingested source is kept with its object', async (t) => {
     const ws = makeWorkspace();
     try {
-      const items = await writeGeneratedStaging(ws.staging, 'gen', 120);
+      const items = await writeGeneratedStaging(ws.staging, 'gen', 100);
       stageCopy(ws, 'gen', 'other', items.filter((_, i) => i % 2 === 0));
-      await race({
+      const ran = await race({
         ws,
         items,
         exists: async (key) => fs.existsSync(path.join(ws.objects, key)),
         ingestArgs: ['--workers', '4'],
         minRounds: 3,
       });
+      t.diagnostic(ran);
     } finally {
       ws.cleanup();
     }
@@ -128,14 +131,14 @@ describe('verify --repair and purge beside a running ingest', () => {
       await s3.stop();
     });
 
-    test('every image of the ingested source is kept with its object', async () => {
+    test('every image of the ingested source is kept with its object', async (t) => {
       const ws = makeRemoteWorkspace(fake, { workers: 8 });
       useS3Storage(ws, s3);
       const bucket = new S3Storage(s3.options());
       try {
-        const items = await writeGeneratedStaging(ws.staging, 'gen', 300);
+        const items = await writeGeneratedStaging(ws.staging, 'gen', 160);
         stageCopy(ws, 'gen', 'other', items.filter((_, i) => i % 2 === 0));
-        await race({
+        const ran = await race({
           ws,
           env: { ...keyEnv('race-key'), ...s3.env },
           items,
@@ -143,6 +146,7 @@ describe('verify --repair and purge beside a running ingest', () => {
           ingestArgs: [],
           minRounds: 3,
         });
+        t.diagnostic(ran);
       } finally {
         await bucket.close();
         ws.cleanup();
