@@ -17,11 +17,12 @@ const key = (name: string) => commitInput({ name }).storageKey;
 
 function contract(backend: StoreBackend) {
   describe(`LibraryStore maintenance contract: ${backend.name}`, { skip: backend.unavailable }, () => {
+    // A fresh library per test, with the collection every case uses.
     let lib: TestLibrary;
     let store: LibraryStore;
     beforeEach(async () => {
       lib = await backend.create();
-      store = lib.store;
+      ({ store } = lib);
       await store.ensureCollection('main', DIMS, 'embed-a');
     });
     afterEach(async () => lib.cleanup());
