@@ -6,6 +6,7 @@
  * holds the lease no ingest can claim the image and reuse the object. The
  * lease is renewed by the claim heartbeat for as long as deletes run.
  */
+import pLimit from 'p-limit';
 import { errorMessage } from '../errors.js';
 import type { ObjectStorage } from '../ports.js';
 import type { ClaimStore, ObjectDeleteQueue } from '../store/ports.js';
@@ -24,6 +25,8 @@ export interface ObjectDeleteSummary {
 }
 
 const PAGE = 100;
+/** Deletes in flight at once (a remote bucket answers each in tens of milliseconds). */
+const PARALLEL = 8;
 
 export async function finishObjectDeletes(
   store: ObjectDeleteQueue & Pick<ClaimStore, 'renewClaims'>,
@@ -33,6 +36,7 @@ export async function finishObjectDeletes(
   const summary: ObjectDeleteSummary = { deleted: 0, failed: 0, inUse: 0, waiting: 0, failures: [] };
   const lease = new LeaseKeeper(store, options.owner);
   const release = lease.hold();
+  const limit = pLimit(PARALLEL);
   try {
     let after = '';
     for (;;) {
@@ -40,15 +44,19 @@ export async function finishObjectDeletes(
       summary.inUse += batch.inUse;
       summary.waiting += batch.waiting;
       const done: string[] = [];
-      for (const key of batch.keys) {
-        try {
-          await storage.delete(key);
-          done.push(key);
-        } catch (err) {
-          summary.failed++;
-          if (summary.failures.length < options.examples) summary.failures.push(`${key}: ${errorMessage(err)}`);
-        }
-      }
+      await Promise.all(
+        batch.keys.map((key) =>
+          limit(async () => {
+            try {
+              await storage.delete(key);
+              done.push(key);
+            } catch (err) {
+              summary.failed++;
+              if (summary.failures.length < options.examples) summary.failures.push(`${key}: ${errorMessage(err)}`);
+            }
+          }),
+        ),
+      );
       await store.finishObjectDeletes(options.owner, done);
       summary.deleted += done.length;
       if (batch.last === undefined) return summary;
