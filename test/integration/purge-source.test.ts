@@ -123,19 +123,31 @@ describe('purge', () => {
     assert.equal(verified.code, 0, verified.text);
   });
 
-  test('a purge killed after its commit: its object deletes are recorded, and the next purge finishes them', async () => {
-    // What a purge killed right after its transaction leaves: rows gone, objects still there.
+  /** What a purge killed right after its transaction leaves: rows gone, deletes recorded, objects still there. */
+  async function purgeKilledAfterCommit(): Promise<void> {
     const store = new SqliteStore(ws.db);
     const counts = await store.applyPurge('staging:a', 0);
     await store.close();
     assert.equal(counts.objects, 3);
     assert.equal(listObjects(ws.objects).length, 8);
     assert.deepEqual(issueCounts((await runVerify(ws)).report.issues), { object_without_meme: 3 });
+  }
 
+  test('a purge killed after its commit: the next purge finishes its object deletes', async () => {
+    await purgeKilledAfterCommit();
     const { code, report } = await runPurge(ws, { yes: true });
     assert.equal(code, 0);
     assert.deepEqual([report.memes_removed, report.objects, report.objects_deleted], [0, 0, 3]);
     assert.equal(listObjects(ws.objects).length, 5);
     assert.equal((await runVerify(ws)).code, 0);
+  });
+
+  test('a purge killed after its commit: verify --repair finishes its object deletes too', async () => {
+    await purgeKilledAfterCommit();
+    const repaired = await runVerify(ws, { repair: true });
+    assert.equal(repaired.code, 0, repaired.text);
+    assert.equal(repaired.report.repaired!.find((a) => a.kind === 'object_without_meme')?.fixed, 3);
+    assert.equal(listObjects(ws.objects).length, 5);
+    assert.equal((await runPurge(ws, { yes: true })).report.objects_deleted, 0, 'nothing left recorded');
   });
 });
