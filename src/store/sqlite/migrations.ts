@@ -137,7 +137,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
   // claiming the image until the object is gone (see object-delete-queries.ts).
   (db) =>
     db.exec(`
-      CREATE TABLE pending_deletes (
+      CREATE TABLE IF NOT EXISTS pending_deletes (
         key        TEXT PRIMARY KEY,
         md5        TEXT NOT NULL,
         reason     TEXT NOT NULL,
@@ -145,7 +145,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         expires_at TEXT,
         created_at TEXT NOT NULL DEFAULT ${now}
       );
-      CREATE INDEX pending_deletes_md5 ON pending_deletes(md5);
+      CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
 ];
 
