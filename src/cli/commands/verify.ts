@@ -91,7 +91,7 @@ function printReport(reporter: Reporter, report: VerifyReport, embedding: (colle
     if (r.examples.length > 0) reporter.say(`  e.g. ${r.examples.join(', ')}`);
   }
   for (const { collection, memes } of report.requeued ?? []) {
-    reporter.say(`re-queued ${memes} memes for \`emomo embed --embedding ${embedding(collection)}\` (collection ${collection})`);
+    reporter.say(`re-queued ${memes} memes for \`emomo embed --embedding ${embedding(collection)}\` (collection ${collection}): run it to finish the repair`);
   }
   if (report.undescribed) {
     reporter.say(`${report.undescribed.count} memes have no description to embed from: re-ingest their source, e.g. ${report.undescribed.examples.join(', ')}`);
