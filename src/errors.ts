@@ -46,6 +46,11 @@ export class LockedError extends EmomoError {
   override name = 'LockedError';
 }
 
+/** The library's database file is damaged (the engine's own check failed, or it reports corruption): exit 1, nothing changed. */
+export class DamagedLibraryError extends EmomoError {
+  override name = 'DamagedLibraryError';
+}
+
 /** A collection's stored dimension disagrees with the config. */
 export class DimensionMismatchError extends EmomoError {
   override name = 'DimensionMismatchError';

@@ -52,6 +52,18 @@ export interface Source {
   count?(): Promise<number>;
 }
 
+/** An image as the sources that offered it know it: where a lost or damaged object may be found again. */
+export interface OriginalRef {
+  md5: string;
+  sources: Array<{ sourceType: string; sourceId: string }>;
+}
+
+/** The original files behind the library's objects, looked up again in the sources they came from. */
+export interface Originals {
+  /** The bytes of each image still found in one of its sources with the same md5; images not found are not yielded. */
+  find(refs: readonly OriginalRef[]): AsyncIterable<{ md5: string; bytes: Buffer }>;
+}
+
 // ---------------------------------------------------------------- images
 
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp';

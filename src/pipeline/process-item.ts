@@ -126,7 +126,7 @@ export class ItemProcessor implements ItemHandler {
       }
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
-      return await this.locks.run(md5, () =>
+      const attempt = () =>
         this.claimed(md5, async () => {
           const undo: Undo[] = [];
           try {
@@ -135,8 +135,16 @@ export class ItemProcessor implements ItemHandler {
             await this.undo(item, md5, undo, err);
             throw err;
           }
-        }),
-      );
+        });
+      return await this.locks.run(md5, async () => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await attempt();
+          } catch (err) {
+            if (!(err instanceof MemeRemoved) || tries === MAX_TRIES_WHEN_REMOVED) throw err;
+          }
+        }
+      });
     } catch (err) {
       // A run-level stop (provider circuit open) is not this item's fault: it is
       // undone but not recorded, and the error ends the run.
@@ -212,7 +220,7 @@ export class ItemProcessor implements ItemHandler {
     const { md5 } = facts;
     const existing = await store.findMemeByMd5(md5);
     if (!force && (await store.hasVector(md5, collection))) {
-      if (existing && !this.opts.dryRun) await store.linkSource(item, existing.id);
+      if (existing && !this.opts.dryRun && !(await store.linkSource(item, existing.id))) throw new MemeRemoved();
       return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     }
     const kind = existing ? 'reused' : 'added';
@@ -283,3 +291,11 @@ export class ItemProcessor implements ItemHandler {
     );
   }
 }
+
+/** The meme an item was being linked to was purged meanwhile: the image is new again and the item runs again. */
+class MemeRemoved extends ItemError {
+  constructor() {
+    super('commit', 'the image was purged while this item was linked to it; retry-pending adds it again', false);
+  }
+}
+const MAX_TRIES_WHEN_REMOVED = 3;

@@ -38,7 +38,8 @@ export function databaseSecret(location: DatabaseLocation): string | undefined {
 
 /**
  * Picks the adapter now (an unusable location is a config error before any
- * work starts) and returns the function that opens it on first use.
+ * work starts) and returns the function that opens it on first use. With
+ * `mustExist`, a library that does not exist is refused, never created.
  */
 export function storeOpener(location: DatabaseLocation, options: SqliteStoreOptions = {}): () => LibraryStore {
   switch (location.kind) {

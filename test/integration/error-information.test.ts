@@ -30,8 +30,8 @@ async function runVerify(ws: Workspace, overrides: AppOverrides, repair: boolean
   const json = new Capture();
   const human = new Capture();
   try {
-    await verify({ repair, examples: 3 }, app, new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), json));
-    await verify({ repair: false, examples: 3 }, app, new Reporter({ json: false, quiet: false, verbose: false }, human, human));
+    await verify({ repair, deep: false, force: false, examples: 3 }, app, new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), json));
+    await verify({ repair: false, deep: false, force: false, examples: 3 }, app, new Reporter({ json: false, quiet: false, verbose: false }, human, human));
     return { report: JSON.parse(json.text) as VerifyReport, text: human.text };
   } finally {
     await app.close();

@@ -27,8 +27,11 @@ export function registerPurge(program: Command, context: CommandContext): void {
     .addHelpText(
       'after',
       `
-Database rows go in one transaction, then objects. An object whose delete fails
-stays as an orphan that \`emomo verify --repair\` removes. See docs/verify.md.
+Rows go, and the objects to delete are recorded, in one transaction; then the
+objects are deleted, each checked again first. Safe beside a running ingest
+(even of the same source): an object a meme uses again is never deleted.
+Deletes that fail, or that wait for a running ingest, are finished by the next
+purge or \`emomo verify --repair\`. See docs/verify.md.
 
 Examples:
   emomo purge --source staging:fabiaoqing            # dry run
@@ -53,7 +56,7 @@ export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Pr
 }
 
 function printReport(reporter: Reporter, r: PurgeReport): void {
-  if (r.source_links === 0 && r.memes_removed === 0 && r.memes_kept === 0 && r.jobs === 0) {
+  if (r.source_links === 0 && r.memes_removed === 0 && r.memes_kept === 0 && r.jobs === 0 && r.objects_deleted === 0) {
     reporter.say(`nothing from source "${r.source}"`);
     return;
   }
@@ -70,14 +73,18 @@ function printReport(reporter: Reporter, r: PurgeReport): void {
         ['keyword-index rows', r.fts_rows],
         ['descriptions', r.descriptions],
         [r.dry_run ? 'objects' : 'objects deleted', r.dry_run ? r.objects : r.objects_deleted],
+        ...(r.objects_in_use > 0 ? [['objects kept (a meme uses them again)', r.objects_in_use] as [string, number]] : []),
         ['jobs', r.jobs],
       ],
     ),
   );
   if (r.examples.removed.length) reporter.say(`removed, e.g.: ${r.examples.removed.join(', ')}`);
   if (r.examples.kept.length) reporter.say(`kept, e.g.: ${r.examples.kept.join(', ')}`);
+  if (r.objects_waiting > 0) {
+    reporter.say(`${r.objects_waiting} object deletes wait for a running ingest: the next purge or \`emomo verify --repair\` finishes them`);
+  }
   if (r.objects_failed > 0) {
-    reporter.say(`${r.objects_failed} objects could not be deleted (left for \`emomo verify --repair\`):`);
+    reporter.say(`${r.objects_failed} objects could not be deleted (the next purge or \`emomo verify --repair\` tries again):`);
     for (const f of r.object_failures) reporter.say(`  ${f}`);
   }
 }

@@ -137,6 +137,23 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     db.exec('CREATE VIRTUAL TABLE IF NOT EXISTS memes_fts_vocab USING fts5vocab(memes_fts, row)');
     reindexKeywords(db);
   },
+  // 5: object deletes are recorded before they happen (purge records them in the
+  // transaction that removes the rows, repair before it deletes orphans), so a run
+  // killed in between leaves work the next purge or verify --repair finishes. A
+  // delete in progress holds a lease (owner + expiry) that keeps ingest from
+  // claiming the image until the object is gone (see object-delete-queries.ts).
+  (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS pending_deletes (
+        key        TEXT PRIMARY KEY,
+        md5        TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        owner      TEXT,
+        expires_at TEXT,
+        created_at TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
+    `),
 ];
 
 /** The schema version of an open database (0: empty). */
