@@ -9,7 +9,7 @@ import type { Describer, Embedder, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber } from './providers/lazy.js';
 import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
-import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
+import { LocalDescriber, localDescriberId } from './providers/vlm/local-describer.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
@@ -90,9 +90,11 @@ export class App {
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
     if (vlm.provider === 'local') {
-      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, () =>
-        LocalDescriber.create(),
-      );
+      // The local describer reads every chosen frame; a contact sheet is for models taking one image.
+      const maxFrames = vlm.animatedFrames === 'first' ? 1 : vlm.maxFrames;
+      const { model, promptVersion } = localDescriberId(maxFrames);
+      const workers = vlm.ocrThreads;
+      return new LazyDescriber(model, promptVersion, () => LocalDescriber.create({ maxFrames, ...(workers ? { workers } : {}) }), maxFrames);
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);

@@ -11,12 +11,12 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import { prepareVlmInput } from '../images/vlm-input.js';
 import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claims.js';
 import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
+import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -172,10 +172,8 @@ export class ItemProcessor implements ItemHandler {
       if (exact) described = { key: wanted, description: exact };
       else if (existing && !force) described = store.findLatestDescription(md5);
       if (!described) {
-        at.stage = 'decode';
-        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
-        at.stage = 'describe';
-        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+        const image = { bytes, facts, category: item.category, tags: item.tags };
+        const description = await describeImage(describer, image, this.opts, at);
         store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }

@@ -1,7 +1,7 @@
 /**
  * The describer is built on first use: a run whose every item is skipped never
- * loads the OCR models. Its identity (model, prompt version) is known up front,
- * so dedup needs no describer. (Embedders are cheap to build: remote ones open
+ * loads the OCR models. Its identity (model, prompt version) and the frames it
+ * reads are known up front, so dedup and frame preparation need no describer. (Embedders are cheap to build: remote ones open
  * no connection until their first request, the local one is pure code.)
  */
 import type { Describer, DescribeInput, Description } from '../ports.js';
@@ -25,6 +25,7 @@ export class LazyDescriber implements Describer {
     readonly model: string,
     readonly promptVersion: string,
     create: () => Promise<Describer>,
+    readonly maxFrames = 1,
   ) {
     this.get = once(() => ((this.started = true), create()));
   }

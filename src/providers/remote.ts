@@ -44,7 +44,15 @@ export function createRemoteDescriber(vlm: VlmConfig, opts: RemoteOptions): Desc
     ...(vlm.rpm !== undefined ? { rpm: vlm.rpm } : {}),
     redact: makeRedactor([opts.apiKey]),
   });
-  return new OpenAIDescriber({ model: vlm.model, baseURL: vlm.baseUrl ?? OPENAI_DEFAULT_BASE_URL, apiKey: opts.apiKey, guard });
+  return new OpenAIDescriber({
+    model: vlm.model,
+    baseURL: vlm.baseUrl ?? OPENAI_DEFAULT_BASE_URL,
+    apiKey: opts.apiKey,
+    guard,
+    animatedFrames: vlm.animatedFrames,
+    maxFrames: vlm.maxFrames,
+    maxSide: vlm.maxSide,
+  });
 }
 
 export function createRemoteEmbedder(e: EmbeddingConfig, opts: RemoteOptions): Embedder {
