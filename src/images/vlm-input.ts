@@ -45,7 +45,8 @@ function checkDecodable(bytes: Buffer, facts: ImageFacts, limits: ImageLimits): 
   if (facts.width * facts.height > limits.maxPixels) throw tooManyPixels(facts.width, facts.height, limits.maxPixels);
 }
 
-async function renderFrame(bytes: Buffer, limits: ImageLimits, maxSide: number, page: number): Promise<Buffer> {
+/** Frame `page` alone, as a describer sees it. Call only on bytes already checked (see checkDecodable). */
+export async function renderFrame(bytes: Buffer, limits: ImageLimits, maxSide: number, page: number): Promise<Buffer> {
   try {
     return await sharp(bytes, {
       // 'error' aborts on truncation and real decode errors. The default,
