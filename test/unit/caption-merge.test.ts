@@ -22,7 +22,11 @@ describe('mergeFrameCaptions', () => {
     assert.equal(mergeFrameCaptions([lines('我是小仙女！！'), lines(['我是小仙女！', 0.99]), lines('我是小仙女')]), '我是小仙女！！');
   });
 
-  it('takes the most confident of near-identical readings', () => {
+  it('takes the longest of near-identical readings: a caption fading in reads short', () => {
+    assert.equal(mergeFrameCaptions([lines(['快我小么举', 0.95]), lines(['快4我小公举', 0.8])]), '快4我小公举');
+  });
+
+  it('takes the most confident of near-identical readings of one length', () => {
     const merged = mergeFrameCaptions([lines(['别问我，我什心都不知道', 0.8]), lines(['别问我，我什么都不知道', 0.95]), lines(['别回我，我什儿都不知道', 0.7])]);
     assert.equal(merged, '别问我，我什么都不知道');
   });

@@ -8,8 +8,9 @@
  * character misread, punctuation dropped, half a caption while it fades in),
  * so lines are compared loosely: after dropping spaces and punctuation, equal,
  * one containing the other, or within a third of their length in edits. Of
- * the readings of one line, the most complete (one containing the others)
- * wins, otherwise the most confident; equal readings keep the earliest.
+ * the readings of one line the longest wins (a caption fading in or partly
+ * hidden reads short), then the most confident; equal readings keep the
+ * earliest.
  */
 
 /** One caption line as read off one frame. */
@@ -69,9 +70,10 @@ function improve(entry: Merged, line: CaptionLine): void {
   const key = comparable(line.text);
   entry.keys.add(key);
   if (key === entry.key) return;
-  const moreComplete = key.length > entry.key.length && key.includes(entry.key);
-  const lessComplete = entry.key.includes(key);
-  if (moreComplete || (!lessComplete && line.confidence > entry.confidence)) {
+  if (entry.key.includes(key)) return; // a part of what is already there
+  // Longer wins (a caption fading in or half hidden reads short), then the more confident.
+  const longer = key.length - entry.key.length;
+  if (longer > 0 || (longer === 0 && line.confidence > entry.confidence)) {
     entry.text = line.text;
     entry.confidence = line.confidence;
     entry.key = key;

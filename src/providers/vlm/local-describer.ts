@@ -1,10 +1,10 @@
 /**
  * The offline describer: reads the caption off the image with PaddleOCR (see
- * ocr-engine.ts) and composes a description from it plus the source's
+ * ocr/engine.ts) and composes a description from it plus the source's
  * category and tags. No key, no network; it cannot say what the picture
  * shows, only what it says.
  *
- * OCR runs in a pool of worker threads, one engine each (ocr-pool.ts); the
+ * OCR runs in a pool of worker threads, one engine each (ocr/pool.ts); the
  * frames of an animated meme are read in parallel and their captions merged,
  * every distinct line once (caption-merge.ts).
  */
@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
 import { mergeFrameCaptions } from './caption-merge.js';
 import { captionLines, composeDescription } from './local-description.js';
-import { OcrPool } from './ocr-pool.js';
+import { OcrPool } from './ocr/pool.js';
 
 /**
  * Lines read below this mean confidence are dropped. The engine itself drops
@@ -59,7 +59,7 @@ export class LocalDescriber implements Describer {
     ({ model: this.model, promptVersion: this.promptVersion } = localDescriberId(maxFrames));
   }
 
-  /** Starts the OCR workers: about 0.5 s each, most of it importing OpenCV's wasm and onnxruntime. */
+  /** Starts the OCR workers and loads their models (a few tenths of a second, in parallel). */
   static async create(opts: LocalDescriberOptions = {}): Promise<LocalDescriber> {
     const minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
     if (!(minConfidence >= 0 && minConfidence <= 1)) {

