@@ -13,10 +13,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase } from '../src/store/database.js';
-import type { RecallFilters, VectorSearchOptions } from '../src/store/recall-index.js';
-import { SqliteRecallIndex } from '../src/store/recall-queries.js';
-import { ensureVectorTable, insertVector } from '../src/store/vector-tables.js';
+import { openDatabase } from '../src/store/sqlite/database.js';
+import type { RecallFilters } from '../src/store/ports.js';
+import { SqliteRecallQueries, type VectorSearchOptions } from '../src/store/sqlite/recall-queries.js';
+import { ensureVectorTable, insertVector } from '../src/store/sqlite/vector-tables.js';
 import { seededRandom } from '../test/helpers/seeded-random.js';
 
 const { values } = parseArgs({
@@ -82,7 +82,7 @@ process.stderr.write(
   `wrote ${n} × ${dims}-d clustered vectors (${clusters} clusters) in ${writeSeconds.toFixed(1)} s; database ${(dbBytes / 2 ** 20).toFixed(0)} MiB\n`,
 );
 
-const index = new SqliteRecallIndex(db);
+const index = new SqliteRecallQueries(db);
 const info = index.collection('bench')!;
 const queryVectors = Array.from({ length: queries }, nearData);
 

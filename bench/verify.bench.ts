@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyLibrary } from '../src/pipeline/verify-service.js';
 import { LocalStorage } from '../src/storage/local-storage.js';
-import { openDatabase } from '../src/store/database.js';
-import { SqliteVerifyStore } from '../src/store/verify-queries.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { generateLibrary } from '../test/helpers/library-generator.js';
 
 const { values } = parseArgs({
@@ -28,13 +27,13 @@ const { values } = parseArgs({
 if (values.run) {
   // Child: one verify, one JSON line.
   const dir = values.run;
-  const db = openDatabase(path.join(dir, 'emomo.db'));
+  const store = new SqliteStore(path.join(dir, 'emomo.db'));
   const started = performance.now();
-  const report = await verifyLibrary(new SqliteVerifyStore(db), new LocalStorage(path.join(dir, 'objects')), {
+  const report = await verifyLibrary(store, new LocalStorage(path.join(dir, 'objects')), {
     repair: values.repair,
     examples: 5,
   });
-  db.close();
+  await store.close();
   process.stdout.write(
     JSON.stringify({
       seconds: (performance.now() - started) / 1000,

@@ -14,10 +14,12 @@ import { makeRedactor, type Redactor } from './redact.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
+import type { LibraryStore } from './store/ports.js';
 
 export interface AppOptions {
   configPath?: string;
+  /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -30,7 +32,8 @@ export interface AppOverrides {
 
 export class App {
   readonly redact: Redactor;
-  private storeInstance?: SqliteStore;
+  private storeInstance?: LibraryStore;
+  private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
   private readonly embedders = new Map<string, Embedder>();
@@ -38,7 +41,7 @@ export class App {
   constructor(
     readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
-    readonly dbPath: string,
+    readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
   ) {
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
@@ -46,11 +49,19 @@ export class App {
       ...secretNames.map((name) => (name ? env[name] : undefined)),
       env.STORAGE_ACCESS_KEY,
       env.STORAGE_SECRET_KEY,
+      databaseSecret(database),
     ]);
+    this.openStore = storeOpener(database);
   }
 
-  get store(): SqliteStore {
-    return (this.storeInstance ??= new SqliteStore(this.dbPath));
+  /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
+  get dbPath(): string {
+    return databaseLabel(this.database);
+  }
+
+  /** The library's database, opened on first use (commands that never touch it never create it). */
+  get store(): LibraryStore {
+    return (this.storeInstance ??= this.openStore());
   }
 
   get storage(): ObjectStorage {
@@ -78,7 +89,7 @@ export class App {
       this.storageInstance?.close?.(),
       ...[...this.embedders.values()].map((e) => e.close?.()),
     ]);
-    this.storeInstance?.close();
+    await this.storeInstance?.close();
   }
 
   private buildStorage(): ObjectStorage {
@@ -113,6 +124,5 @@ export class App {
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  const dbPath = options.dbPath ?? config.database.path;
-  return new App(config, env, dbPath, overrides);
+  return new App(config, env, databaseLocation(config, options.dbPath), overrides);
 }

@@ -21,7 +21,7 @@ export function buildProgram(overrides: AppOverrides = {}): { program: Command; 
     .description('Build, maintain and search a library of meme images (表情包).')
     .version(VERSION, '-V, --version')
     .option('--config <file>', 'config file (env EMOMO_CONFIG; default configs/config.yaml, else built-in defaults)', process.env.EMOMO_CONFIG)
-    .option('--db <file>', 'SQLite database (env EMOMO_DB; default database.path from the config)', process.env.EMOMO_DB)
+    .option('--db <file|url>', 'SQLite file or postgres:// URL (env EMOMO_DB; default database.url, else database.path, from the config)', process.env.EMOMO_DB)
     .option('--json', 'print one machine-readable JSON object on stdout', false)
     .option('--quiet', 'print only errors (and the --json result)', false)
     .option('--verbose', 'print a line per item and stack traces', false)

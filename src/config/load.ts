@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import { configError, defaultMessage, issueProblems, type Problem } from './issues.js';
-import { configSchema, isHttpUrl, knownKeys, type ConfigFile } from './schema.js';
+import { configSchema, isHttpUrl, isPostgresUrl, knownKeys, type ConfigFile } from './schema.js';
 import { substituteEnv } from './substitute.js';
 import type { Config, EmbeddingConfig } from './types.js';
 
@@ -84,7 +84,7 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
   const { vlm, storage, ingest } = c;
   return {
     file,
-    database: { path: c.database.path },
+    database: { path: c.database.path, ...optional('url', resolveDatabaseUrl(c.database.url, env, problems)) },
     vlm: {
       provider: vlm.provider,
       model: vlm.model,
@@ -140,6 +140,15 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
 /** Leaves optional keys out entirely rather than present-and-undefined, so deepEqual and spreads stay clean. */
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
+}
+
+/** EMOMO_DATABASE_URL wins over `database.url`. */
+function resolveDatabaseUrl(url: string | undefined, env: NodeJS.ProcessEnv, problems: Problem[]): string | undefined {
+  const fromEnv = env.EMOMO_DATABASE_URL?.trim();
+  if (!fromEnv) return url;
+  // The value is not echoed: it may carry a password.
+  if (!isPostgresUrl(fromEnv)) problems.push({ key: 'database.url', problem: 'EMOMO_DATABASE_URL does not hold a postgres:// URL' });
+  return fromEnv;
 }
 
 /** `base_url_env` wins over `base_url` when the variable is set and non-empty. */

@@ -34,14 +34,23 @@ const positiveInt = () => integer(1);
 const flag = () => z.preprocess(boolFromText, z.boolean({ error: expecting('expected true or false') }));
 const text = () => z.string().min(1);
 
-export function isHttpUrl(value: string): boolean {
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
   try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
+    return protocols.includes(new URL(value).protocol);
   } catch {
     return false;
   }
 }
+
+export function isHttpUrl(value: string): boolean {
+  return hasProtocol(value, ['http:', 'https:']);
+}
+
+/** A PostgreSQL connection URL (postgres:// or postgresql://). */
+export function isPostgresUrl(value: string): boolean {
+  return hasProtocol(value, ['postgres:', 'postgresql:']);
+}
+
 const httpUrl = () => z.string().refine(isHttpUrl, { error: 'expected an http(s) URL such as https://api.example.com/v1' });
 
 // Only the variable's name belongs here; values of *_env keys are never echoed in errors.
@@ -78,6 +87,11 @@ const duration = () =>
 const database = z
   .strictObject({
     path: text().default('data/emomo.db').describe('SQLite file (created on first use; relative to the working directory)'),
+    url: z
+      .string()
+      .refine(isPostgresUrl, { error: 'expected a PostgreSQL URL such as postgres://emomo@db.example.com/emomo' })
+      .optional()
+      .describe('PostgreSQL + pgvector library shared by many machines; used instead of path when set (env EMOMO_DATABASE_URL overrides it)'),
   })
   .prefault({});
 

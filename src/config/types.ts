@@ -74,7 +74,8 @@ export interface IngestConfig {
 export interface Config {
   /** The file this came from, as given, or "(built-in defaults)". */
   file: string;
-  database: { path: string };
+  /** `url` (a PostgreSQL library) wins over the SQLite `path` when set. */
+  database: { path: string; url?: string };
   vlm: VlmConfig;
   embeddings: EmbeddingConfig[];
   storage: StorageConfig;

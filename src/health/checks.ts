@@ -3,15 +3,12 @@
  * (open the database, a storage round trip, one provider request) and
  * returns a detail line; a thrown error becomes a FAIL with a hint.
  */
-import fs from 'node:fs';
 import sharp from 'sharp';
 import type { EmbeddingConfig } from '../config/types.js';
 import { EmomoError } from '../errors.js';
 import type { Describer, Embedder, ObjectStorage } from '../ports.js';
 import { newProbeKey } from '../storage/object-key.js';
-import { openDatabase } from '../store/database.js';
-import { migrations } from '../store/migrations.js';
-import { listCollections } from '../store/vector-tables.js';
+import { inspectStore, type DatabaseLocation } from '../store/open-store.js';
 
 /** A check that found a problem without an exception: detail and hint as given. */
 export class CheckFailed extends EmomoError {
@@ -25,39 +22,35 @@ export class CheckFailed extends EmomoError {
 }
 
 /**
- * Opens the database read-only (no migration, no file created) and compares
- * its schema version and collection dimensions with what this build and the
- * config expect.
+ * Asks the store to describe itself read-only (no migration, no file created)
+ * and compares its schema version and collection dimensions with what this
+ * build and the config expect.
  */
-export function checkDatabase(dbPath: string, embeddings: readonly EmbeddingConfig[], configFile: string): string {
-  if (!fs.existsSync(dbPath)) return `${dbPath} does not exist yet; the first ingest creates it`;
-  const db = openDatabase(dbPath, { readonly: true });
-  try {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const latest = migrations.length;
-    if (version > latest) {
-      throw new CheckFailed(`${dbPath}: schema version ${version} is newer than this emomo supports (${latest})`, 'upgrade emomo');
-    }
-    const collections = version > 0 ? listCollections(db) : [];
-    const memes = version > 0 ? (db.prepare('SELECT count(*) AS n FROM memes').get() as { n: number }).n : 0;
-    const mismatches = embeddings.flatMap((e) => {
-      const stored = collections.find((c) => c.name === e.collection);
-      return stored && stored.dims !== e.dimensions
-        ? [`collection "${e.collection}" stores ${stored.dims} dims but embedding "${e.name}" is configured with ${e.dimensions}`]
-        : [];
-    });
-    if (mismatches.length > 0) {
-      throw new CheckFailed(
-        mismatches.join('; '),
-        `fix dimensions in ${configFile}, or give the embedding its own collection name`,
-      );
-    }
-    const upgrade = version < latest ? ` (upgraded to ${latest} on the next write)` : '';
-    const list = collections.map((c) => `${c.name} ${c.dims}d`).join(', ') || 'no collections yet';
-    return `${dbPath}: schema v${version}${upgrade}, ${memes} memes; ${list}`;
-  } finally {
-    db.close();
+export async function checkDatabase(
+  location: DatabaseLocation,
+  embeddings: readonly EmbeddingConfig[],
+  configFile: string,
+): Promise<string> {
+  const d = await inspectStore(location);
+  if (!d.exists) return `${d.location} does not exist yet; the first ingest creates it`;
+  if (d.schemaVersion > d.latestVersion) {
+    throw new CheckFailed(
+      `${d.location}: schema version ${d.schemaVersion} is newer than this emomo supports (${d.latestVersion})`,
+      'upgrade emomo',
+    );
   }
+  const mismatches = embeddings.flatMap((e) => {
+    const stored = d.collections.find((c) => c.name === e.collection);
+    return stored && stored.dims !== e.dimensions
+      ? [`collection "${e.collection}" stores ${stored.dims} dims but embedding "${e.name}" is configured with ${e.dimensions}`]
+      : [];
+  });
+  if (mismatches.length > 0) {
+    throw new CheckFailed(mismatches.join('; '), `fix dimensions in ${configFile}, or give the embedding its own collection name`);
+  }
+  const upgrade = d.schemaVersion < d.latestVersion ? ` (upgraded to ${d.latestVersion} on the next write)` : '';
+  const list = d.collections.map((c) => `${c.name} ${c.dims}d`).join(', ') || 'no collections yet';
+  return `${d.location}: schema v${d.schemaVersion}${upgrade}, ${d.memes} memes; ${list}`;
 }
 
 /** Writes, reads back and deletes a probe object under a reserved key that can never be an image. */

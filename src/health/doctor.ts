@@ -70,7 +70,9 @@ async function runChecks(app: App, timeoutMs: number, started: number): Promise<
   const run = (check: string, ctx: HintContext, body: (signal: AbortSignal) => Promise<string> | string) =>
     timed(check, app.redact, ctx, timeoutMs, body);
 
-  checks.push(await run('database', { urlKey: '--db / database.path' }, () => checkDatabase(app.dbPath, config.embeddings, config.file)));
+  checks.push(
+    await run('database', { urlKey: '--db / database.path / database.url' }, () => checkDatabase(app.database, config.embeddings, config.file)),
+  );
   // Storage and providers are independent: ask them all at once.
   checks.push(
     ...(await Promise.all([

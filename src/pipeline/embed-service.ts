@@ -9,7 +9,8 @@
 import { AbortedError, errorMessage } from '../errors.js';
 import type { Embedder } from '../ports.js';
 import type { Redactor } from '../redact.js';
-import type { BackfillStore, BackfillVector, ClaimStore } from '../store/store.js';
+import type { BackfillStore, BackfillVector, ClaimStore } from '../store/ports.js';
+import { LeaseKeeper } from './claim-lease.js';
 import { embeddingText } from './embedding-text.js';
 import { checkVector } from './vector-check.js';
 
@@ -17,8 +18,7 @@ export interface EmbedDeps {
   store: BackfillStore & ClaimStore;
   embedder: Embedder;
   redact: Redactor;
-  now: () => Date;
-  /** This process as a claim owner (see src/store/claims.ts). */
+  /** This process as a claim owner (see src/store/claim-owner.ts). */
   owner: string;
 }
 
@@ -48,7 +48,6 @@ export interface EmbedSummary {
 /** A provider failing this many batches in a row stops the run instead of failing everything. */
 const MAX_FAILED_BATCHES_IN_A_ROW = 3;
 const FAILURE_DETAIL_LIMIT = 1000;
-const BATCH_CLAIM_TTL_MS = 10 * 60 * 1000;
 
 export function emptyEmbedSummary(collection: string): EmbedSummary {
   return { collection, embedded: 0, skipped: 0, failed: 0, requests: 0, failures: [], duration_ms: 0 };
@@ -61,18 +60,20 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
   let afterId = 0;
   let taken = 0;
   let failedInARow = 0;
+  const lease = new LeaseKeeper(store, deps.owner);
 
   while (!opts.signal?.aborted && (opts.limit === 0 || taken < opts.limit)) {
     const want = opts.limit === 0 ? opts.batchSize : Math.min(opts.batchSize, opts.limit - taken);
-    const candidates = store.findUnembedded(opts.collection, afterId, want);
+    const candidates = await store.findUnembedded(opts.collection, afterId, want);
     if (candidates.length === 0) break;
     afterId = candidates[candidates.length - 1]!.memeId;
 
-    const held = store.claimItems(candidates.map((c) => c.md5), opts.collection, deps.owner, deps.now(), BATCH_CLAIM_TTL_MS);
+    const held = await store.claimItems(candidates.map((c) => c.md5), opts.collection, deps.owner, lease.leaseMs);
     const mine = candidates.filter((c) => held.has(c.md5));
     summary.skipped += candidates.length - mine.length;
     taken += mine.length;
     if (mine.length === 0) continue;
+    const release = lease.hold();
     try {
       summary.requests++;
       const vectors = await embedder.embed(
@@ -88,7 +89,7 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
           addFailure(summary, candidate.md5, deps.redact(errorMessage(err)));
         }
       });
-      const written = store.commitVectors(opts.collection, embedder.model, ok);
+      const written = await store.commitVectors(opts.collection, embedder.model, ok);
       summary.embedded += written.length;
       summary.skipped += ok.length - written.length;
       failedInARow = 0;
@@ -104,7 +105,8 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
         break;
       }
     } finally {
-      store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
+      release();
+      await store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
     }
     opts.onBatch?.(summary);
   }

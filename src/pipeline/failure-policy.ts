@@ -11,7 +11,7 @@
  *   failed item ─▶ job `failed` (next_retry_at) ─▶ retry-pending claims it
  *   (`processing`) ─▶ `done` | `failed` again | `dead`
  */
-import type { JobSchedule } from '../store/store.js';
+import type { JobSchedule } from '../store/ports.js';
 
 export interface FailurePolicy {
   maxAttempts: number;

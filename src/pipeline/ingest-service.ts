@@ -42,7 +42,7 @@ export async function ingestSource(
       outcome =
         entry.kind === 'item'
           ? await processor.process(entry.item)
-          : processor.fail(
+          : await processor.fail(
               entry.problem,
               entry.problem.stage,
               new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),

@@ -14,8 +14,9 @@ import { probeImage, type ImageLimits } from '../images/probe.js';
 import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { objectKey } from '../storage/object-key.js';
-import { newOwnerId } from '../store/claims.js';
-import type { DescriptionKey, JobPayload, Store } from '../store/store.js';
+import { newOwnerId } from '../store/claim-owner.js';
+import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
+import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
 import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
@@ -24,7 +25,7 @@ import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
 export interface ItemDeps {
-  store: Store;
+  store: IngestStore & ClaimStore & Pick<JobQueue, 'recordFailure'>;
   storage: ObjectStorage;
   describer: Describer;
   embedder: Embedder;
@@ -32,19 +33,17 @@ export interface ItemDeps {
   now: () => Date;
   /** Random source of the backoff jitter (tests fix it). */
   random?: () => number;
-  /** This process as a claim owner (see src/store/claims.ts); one is made when absent. */
+  /** This process as a claim owner (see src/store/claim-owner.ts); one is made when absent. */
   owner?: string;
 }
 
-/** How long an item claim lasts; a live owner never needs longer, a dead one is noticed at once. */
-export const ITEM_CLAIM_TTL_MS = 10 * 60 * 1000;
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
 /** What `ingestSource` needs from a processor; retry-pending wraps one. */
 export interface ItemHandler {
   process(item: SourceItem): Promise<ItemOutcome>;
-  fail(item: FailedItem, stage: Stage, err: unknown): ItemOutcome;
+  fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
 }
 
 /** A source item, or what is known of an entry that never became one. */
@@ -72,6 +71,7 @@ type Undo = () => Promise<void>;
 export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
   private readonly owner: string;
+  private readonly lease: LeaseKeeper;
   private readonly lane: LimitFunction;
 
   constructor(
@@ -79,6 +79,7 @@ export class ItemProcessor implements ItemHandler {
     private readonly opts: ItemOptions,
   ) {
     this.owner = deps.owner ?? newOwnerId();
+    this.lease = new LeaseKeeper(deps.store, this.owner);
     this.lane = pLimit(opts.lanes);
   }
 
@@ -114,7 +115,7 @@ export class ItemProcessor implements ItemHandler {
   }
 
   /** Records a failure found before or during processing and returns its outcome. */
-  fail(item: FailedItem, stage: Stage, err: unknown): ItemOutcome {
+  async fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome> {
     const reason = this.deps.redact(errorMessage(err)).slice(0, 2000);
     const permanent = isPermanent(err);
     if (!this.opts.dryRun) {
@@ -122,7 +123,7 @@ export class ItemProcessor implements ItemHandler {
         item.path !== undefined && item.category !== undefined
           ? { path: item.path, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
           : undefined;
-      this.deps.store.recordFailure(
+      await this.deps.store.recordFailure(
         { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent, payload },
         (attempt) => scheduleAfterFailure(attempt, permanent, this.opts.failurePolicy, this.deps.now(), this.deps.random),
       );
@@ -140,15 +141,17 @@ export class ItemProcessor implements ItemHandler {
     const { collection } = this.opts;
     const dedup = !this.opts.force && !this.opts.dryRun;
     // Already done: no claim (and no write) needed just to say so.
-    if (this.opts.dryRun || (dedup && store.hasVector(md5, collection))) return work();
-    while (!store.claimItem(md5, collection, this.owner, this.deps.now(), ITEM_CLAIM_TTL_MS)) {
-      if (dedup && store.hasVector(md5, collection)) return work();
+    if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
+    while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+      if (dedup && (await store.hasVector(md5, collection))) return work();
       await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
     }
+    const release = this.lease.hold();
     try {
       return await work();
     } finally {
-      store.releaseItems([md5], collection, this.owner);
+      release();
+      await store.releaseItems([md5], collection, this.owner);
     }
   }
 
@@ -156,9 +159,9 @@ export class ItemProcessor implements ItemHandler {
     const { store, storage, describer, embedder } = this.deps;
     const { collection, force } = this.opts;
     const { md5 } = facts;
-    const existing = store.findMemeByMd5(md5);
-    if (!force && store.hasVector(md5, collection)) {
-      if (existing && !this.opts.dryRun) store.linkSource(item, existing.id);
+    const existing = await store.findMemeByMd5(md5);
+    if (!force && (await store.hasVector(md5, collection))) {
+      if (existing && !this.opts.dryRun) await store.linkSource(item, existing.id);
       return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     }
     const kind = existing ? 'reused' : 'added';
@@ -168,13 +171,13 @@ export class ItemProcessor implements ItemHandler {
       at.stage = 'describe';
       const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
       let described: { key: DescriptionKey; description: Description } | undefined;
-      const exact = store.findDescription(wanted);
+      const exact = await store.findDescription(wanted);
       if (exact) described = { key: wanted, description: exact };
-      else if (existing && !force) described = store.findLatestDescription(md5);
+      else if (existing && !force) described = await store.findLatestDescription(md5);
       if (!described) {
         const image = { bytes, facts, category: item.category, tags: item.tags };
         const description = await describeImage(describer, image, this.opts, at);
-        store.saveDescription(wanted, description);
+        await store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }
 
@@ -185,7 +188,7 @@ export class ItemProcessor implements ItemHandler {
         if (created) {
           undo.push(async () => {
             // Another process may have committed a meme on this object meanwhile.
-            if (!store.isStorageKeyReferenced(storageKey)) await storage.delete(storageKey);
+            if (!(await store.isStorageKeyReferenced(storageKey))) await storage.delete(storageKey);
           });
         }
       }
@@ -198,7 +201,7 @@ export class ItemProcessor implements ItemHandler {
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
-    store.commitItem({
+    await store.commitItem({
       item,
       facts,
       storageKey,

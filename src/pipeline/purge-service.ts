@@ -7,33 +7,7 @@
  */
 import { errorMessage } from '../errors.js';
 import type { ObjectStorage } from '../ports.js';
-
-export interface PurgeCounts {
-  /** meme_sources rows of the source. */
-  source_links: number;
-  /** Memes only this source offered: removed with vectors, FTS row, descriptions and object. */
-  memes_removed: number;
-  /** Memes another source also offered: kept, only the link goes. */
-  memes_kept: number;
-  /** Kept memes whose primary source was the purged one and now names a remaining source. */
-  primary_source_moved: number;
-  vectors: number;
-  fts_rows: number;
-  descriptions: number;
-  objects: number;
-  jobs: number;
-  examples: { removed: string[]; kept: string[] };
-}
-
-/** What purge needs from the database (src/store/purge-queries.ts on SQLite). */
-export interface PurgeStore {
-  prepare(source: string): void;
-  counts(source: string, examples: number): PurgeCounts;
-  apply(source: string): void;
-  /** Keys of the objects to delete, in key order, a page at a time (valid until `end`). */
-  objectKeys(after: string, limit: number): string[];
-  end(): void;
-}
+import type { PurgeCounts, PurgeStore } from '../store/ports.js';
 
 export interface PurgeOptions {
   source: string;
@@ -55,9 +29,9 @@ const PAGE = 200;
 
 export async function purgeSource(store: PurgeStore, storage: ObjectStorage, options: PurgeOptions): Promise<PurgeReport> {
   const started = Date.now();
-  store.prepare(options.source);
+  await store.preparePurge(options.source);
   try {
-    const counts = store.counts(options.source, options.examples);
+    const counts = await store.purgeCounts(options.source, options.examples);
     const report: PurgeReport = {
       source: options.source,
       dry_run: options.dryRun,
@@ -68,9 +42,9 @@ export async function purgeSource(store: PurgeStore, storage: ObjectStorage, opt
       duration_ms: 0,
     };
     if (!options.dryRun) {
-      store.apply(options.source);
+      await store.applyPurge(options.source);
       let after = '';
-      for (let keys = store.objectKeys(after, PAGE); keys.length > 0; keys = store.objectKeys(after, PAGE)) {
+      for (let keys = await store.purgeObjectKeys(after, PAGE); keys.length > 0; keys = await store.purgeObjectKeys(after, PAGE)) {
         for (const key of keys) {
           try {
             await storage.delete(key);
@@ -86,6 +60,6 @@ export async function purgeSource(store: PurgeStore, storage: ObjectStorage, opt
     report.duration_ms = Date.now() - started;
     return report;
   } finally {
-    store.end();
+    await store.endPurge();
   }
 }

@@ -7,8 +7,8 @@
  */
 import { errorMessage } from '../errors.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import { indexTerms, matchedTerms, matchExpression, queryTerms } from '../store/fts-terms.js';
-import type { CollectionInfo, KeywordHit, RecallFilters, RecallIndex, VectorHit, VectorMethod } from '../store/recall-index.js';
+import { matchedTerms, queryTerms } from '../store/fts-terms.js';
+import type { CollectionInfo, KeywordHit, RecallFilters, RecallIndex, VectorHit, VectorMethod } from '../store/ports.js';
 import { reciprocalRankFusion, RRF_K } from './rrf.js';
 
 export type RecallMode = 'hybrid' | 'vector' | 'keyword';
@@ -120,22 +120,19 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
   const tEmbed = clock.now();
   if (wantVector) {
-    try {
-      coll = deps.index.collection(deps.collection);
+    embedding = (async () => {
+      coll = await deps.index.collectionInfo(deps.collection);
       if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
-      embedding = embedQuery(deps, req, coll);
-    } catch (err) {
-      embedding = Promise.reject(err);
-    }
+      return embedQuery(deps, req, coll);
+    })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
 
   let keywordHits: KeywordHit[] | undefined;
-  const match = matchExpression(terms);
-  if (wantKeyword && match) {
+  if (wantKeyword && terms.length > 0) {
     const t = clock.now();
     try {
-      keywordHits = deps.index.keywordSearch(match, depth, req.filters, indexTerms(req.query));
+      keywordHits = await deps.index.keywordSearch({ text: req.query }, depth, req.filters);
     } catch (err) {
       fail('keyword', err);
     }
@@ -151,7 +148,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       result.timings.embed = clock.since(tEmbed);
       const t = clock.now();
       try {
-        const found = deps.index.vectorSearch(coll!, vector!, depth, req.filters, { exact: req.exact });
+        const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
         vectorHits = found.hits.filter((h) => req.threshold === undefined || 1 - h.distance >= req.threshold);
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
@@ -179,7 +176,7 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = describeHits(deps, ranked, terms);
+      result.hits = await describeHits(deps, ranked, terms);
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
@@ -244,8 +241,8 @@ function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: KeywordH
   return keywordHits.map((h) => ({ memeId: h.memeId, score: h.bm25, fused: null, ...sides(h.memeId) }));
 }
 
-function describeHits(deps: RecallDeps, ranked: Ranked[], terms: string[]): RecallHit[] {
-  const memes = deps.index.memes(ranked.map((r) => r.memeId));
+async function describeHits(deps: RecallDeps, ranked: Ranked[], terms: string[]): Promise<RecallHit[]> {
+  const memes = await deps.index.recalledMemes(ranked.map((r) => r.memeId));
   const hits: RecallHit[] = [];
   for (const r of ranked) {
     const m = memes.get(r.memeId);

@@ -8,15 +8,18 @@
  * (with its next retry time) or dead.
  */
 import type { Source, SourceEntry, SourceItem } from '../ports.js';
-import type { Store, BackfillStore, ClaimedJob, JobCounts, JobQueue } from '../store/store.js';
+import type { ClaimedJob, JobCounts, JobQueue } from '../store/ports.js';
 import { DEFAULT_CATEGORY } from '../sources/naming.js';
+import { LeaseKeeper } from './claim-lease.js';
 import { backfillEmbeddings, emptyEmbedSummary, type EmbedDeps, type EmbedSummary } from './embed-service.js';
 import { ingestSource } from './ingest-service.js';
 import type { ItemOutcome, RunSummary } from './outcome.js';
 import type { FailedItem, ItemHandler } from './process-item.js';
 
-export interface RetryDeps extends Omit<EmbedDeps, 'store'> {
-  store: Store & JobQueue & BackfillStore;
+export interface RetryDeps extends EmbedDeps {
+  store: EmbedDeps['store'] & JobQueue;
+  /** The clock jobs are scheduled and found due by (tests drive it). */
+  now: () => Date;
   /** An item processor for the collection, built exactly as for ingest. */
   processor: ItemHandler;
 }
@@ -61,7 +64,6 @@ export interface RetryReport {
 
 /** Jobs claimed at a time: small, so a claim never outlives the work on it. */
 const CHUNK = 32;
-const JOB_CLAIM_TTL_MS = 30 * 60 * 1000;
 const ROW_LIMIT = 1000;
 
 export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise<RetryReport> {
@@ -70,11 +72,11 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   const jobs: RetriedJob[] = [];
   const key = (sourceType: string, sourceId: string) => `${sourceType}\u001f${sourceId}`;
 
-  const record = (item: FailedItem, outcome: ItemOutcome): void => {
+  const record = async (item: FailedItem, outcome: ItemOutcome): Promise<void> => {
     const job = claimed.get(key(item.sourceType, item.sourceId));
     if (!job) return;
-    if (outcome.kind === 'skipped') store.markJobDone(item.sourceType, item.sourceId, opts.collection); // added/reused: done at commit
-    const after = outcome.kind === 'failed' ? store.findJob(item.sourceType, item.sourceId, opts.collection) : undefined;
+    if (outcome.kind === 'skipped') await store.markJobDone(item.sourceType, item.sourceId, opts.collection); // added/reused: done at commit
+    const after = outcome.kind === 'failed' ? await store.findJob(item.sourceType, item.sourceId, opts.collection) : undefined;
     const row: RetriedJob = {
       source_type: job.sourceType,
       source_id: job.sourceId,
@@ -92,23 +94,26 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   const handler: ItemHandler = {
     process: async (item) => {
       const outcome = await deps.processor.process(item);
-      record(item, outcome);
+      await record(item, outcome);
       return outcome;
     },
-    fail: (item, stage, err) => {
-      const outcome = deps.processor.fail(item, stage, err);
-      record(item, outcome);
+    fail: async (item, stage, err) => {
+      const outcome = await deps.processor.fail(item, stage, err);
+      await record(item, outcome);
       return outcome;
     },
   };
 
-  const source = new ClaimedJobSource(store, deps, opts, (job) => claimed.set(key(job.sourceType, job.sourceId), job));
+  const lease = new LeaseKeeper(store, deps.owner);
+  const source = new ClaimedJobSource(store, deps, lease.leaseMs, opts, (job) => claimed.set(key(job.sourceType, job.sourceId), job));
   let summary: RunSummary;
+  const release = lease.hold();
   try {
     summary = await ingestSource(source, handler, { workers: opts.workers, limit: 0, dryRun: false, signal: opts.signal });
   } finally {
+    release();
     // Jobs claimed but never started (the run was stopped) are due again at once.
-    store.releaseJobClaims(deps.owner);
+    await store.releaseJobClaims(deps.owner);
   }
 
   let backfill = emptyEmbedSummary(opts.collection);
@@ -116,7 +121,7 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   if (opts.backfill !== false && !summary.aborted && (opts.limit === 0 || left > 0)) {
     backfill = await backfillEmbeddings(deps, { collection: opts.collection, batchSize: opts.batchSize, limit: left, signal: opts.signal });
   }
-  return { collection: opts.collection, jobs, summary, backfill, remaining: store.countJobs(opts.collection, deps.now()) };
+  return { collection: opts.collection, jobs, summary, backfill, remaining: await store.countJobs(opts.collection, deps.now()) };
 }
 
 /** The due jobs as a Source: claimed chunk by chunk, each job at most once per run. */
@@ -126,6 +131,7 @@ class ClaimedJobSource implements Source {
   constructor(
     private readonly store: JobQueue,
     private readonly deps: Pick<RetryDeps, 'now' | 'owner'>,
+    private readonly leaseMs: number,
     private readonly opts: RetryOptions,
     private readonly onClaim: (job: ClaimedJob) => void,
   ) {}
@@ -135,10 +141,10 @@ class ClaimedJobSource implements Source {
     let taken = 0;
     while (!signal?.aborted && (this.opts.limit === 0 || taken < this.opts.limit)) {
       const limit = this.opts.limit === 0 ? CHUNK : Math.min(CHUNK, this.opts.limit - taken);
-      const chunk = this.store.claimDueJobs(
+      const chunk = await this.store.claimDueJobs(
         { collection: this.opts.collection, now: this.deps.now(), afterId, limit, includeDead: this.opts.includeDead, reason: this.opts.reason },
         this.deps.owner,
-        JOB_CLAIM_TTL_MS,
+        this.leaseMs,
       );
       if (chunk.length === 0) return;
       for (const job of chunk) {

@@ -8,22 +8,8 @@
  */
 import { errorMessage } from '../errors.js';
 import type { ObjectStorage } from '../ports.js';
+import { VERIFY_CHECKS, type VerifyCheck, type VerifyStore, type VerifyTotals } from '../store/ports.js';
 
-/** Every kind of inconsistency, in the order they are reported and repaired. */
-export const VERIFY_CHECKS = [
-  'object_without_meme',
-  'meme_without_object',
-  'vector_row_without_meme',
-  'vec_row_without_vector_row',
-  'vector_row_without_vec_row',
-  'vector_dims_mismatch',
-  'meme_without_vector',
-  'vector_without_description',
-  'fts_row_without_meme',
-  'meme_without_fts_row',
-  'source_link_without_meme',
-] as const;
-export type VerifyCheck = (typeof VERIFY_CHECKS)[number];
 export type IssueKind = VerifyCheck | 'leftover_temp_file';
 
 export const ISSUE_TEXT: Record<IssueKind, { what: string; repair: string }> = {
@@ -40,29 +26,6 @@ export const ISSUE_TEXT: Record<IssueKind, { what: string; repair: string }> = {
   source_link_without_meme: { what: 'meme_sources rows pointing to no meme', repair: 'row deleted' },
   leftover_temp_file: { what: 'temporary files left by interrupted writes', repair: 'file deleted' },
 };
-
-/** What verify needs from the database (src/store/verify-queries.ts on SQLite). */
-export interface VerifyStore {
-  /** Prepares scratch space for one run (and drops any left from an earlier one). */
-  begin(): void;
-  end(): void;
-  addListedObjects(keys: readonly string[]): void;
-  /** Runs the checks in `fn` against one consistent snapshot of the database. */
-  snapshot<T>(fn: () => T): T;
-  check(kind: VerifyCheck, examples: number): { count: number; examples: string[] };
-  totals(): VerifyTotals;
-  backfillGaps(): Array<{ collection: string; missing: number }>;
-  repairDatabase(options: { removeMemesWithoutObject: boolean }): Partial<Record<VerifyCheck, number>>;
-  orphanObjects(after: string, limit: number): string[];
-}
-
-export interface VerifyTotals {
-  memes: number;
-  vectors: number;
-  descriptions: number;
-  fts_rows: number;
-  objects: number;
-}
 
 export interface Issue {
   kind: IssueKind;
@@ -112,7 +75,7 @@ const DELETE_PAGE = 200;
 export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const notes: string[] = [];
-  store.begin();
+  await store.beginVerify();
   try {
     const first = await audit(store, storage, options);
     const report: VerifyReport = {
@@ -126,7 +89,7 @@ export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, 
     };
     if (options.repair && first.found > 0) {
       report.repaired = await repair(store, storage, first, options, notes);
-      store.begin();
+      await store.beginVerify();
       const after = await audit(store, storage, options);
       report.remaining = after.issues;
       report.totals_after_repair = after.totals;
@@ -136,7 +99,7 @@ export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, 
     report.duration_ms = Date.now() - started;
     return report;
   } finally {
-    store.end();
+    await store.endVerify();
   }
 }
 
@@ -154,25 +117,23 @@ async function audit(store: VerifyStore, storage: ObjectStorage, options: Verify
   for await (const key of storage.list()) {
     batch.push(key);
     if (batch.length >= LIST_BATCH) {
-      store.addListedObjects(batch);
+      await store.addListedObjects(batch);
       listed += batch.length;
       batch = [];
       progress('list objects', listed);
     }
   }
-  store.addListedObjects(batch);
+  await store.addListedObjects(batch);
   progress('list objects', listed + batch.length);
 
   const issues: Issue[] = [];
   const leftovers = await findLeftovers(storage, options);
-  const { totals, backfill } = store.snapshot(() => {
-    for (const kind of VERIFY_CHECKS) {
-      const { count, examples } = store.check(kind, options.examples);
-      if (count > 0) issues.push({ kind, what: ISSUE_TEXT[kind].what, count, examples });
-      progress(`check ${kind}`, count);
-    }
-    return { totals: store.totals(), backfill: store.backfillGaps() };
-  });
+  const { checks, totals, backfill } = await store.audit(options.examples);
+  for (const kind of VERIFY_CHECKS) {
+    const { count, examples } = checks[kind];
+    if (count > 0) issues.push({ kind, what: ISSUE_TEXT[kind].what, count, examples });
+    progress(`check ${kind}`, count);
+  }
   if (leftovers.count > 0) issues.push({ kind: 'leftover_temp_file', what: ISSUE_TEXT.leftover_temp_file.what, ...leftovers });
   return { found: issues.reduce((n, i) => n + i.count, 0), issues, totals, backfill };
 }
@@ -207,7 +168,7 @@ async function repair(
       `every meme's object is missing (${missing}): is the storage configured right? Memes were not removed.`,
     );
   }
-  const fixed = store.repairDatabase({ removeMemesWithoutObject });
+  const fixed = await store.repairDatabase({ removeMemesWithoutObject });
   progress('repair database', 0);
   for (const kind of VERIFY_CHECKS) {
     const n = fixed[kind] ?? 0;
@@ -240,7 +201,7 @@ async function repair(
 
 /** Deletes keys a page at a time; a failed delete is skipped (and found again by the next verify). */
 async function deletePaged(
-  page: (after: string) => string[],
+  page: (after: string) => Promise<string[]>,
   remove: (key: string) => Promise<void>,
   options: VerifyOptions,
 ): Promise<{ fixed: number; failed: number; examples: string[] }> {
@@ -249,7 +210,7 @@ async function deletePaged(
   let failed = 0;
   const examples: string[] = [];
   for (;;) {
-    const keys = page(after);
+    const keys = await page(after);
     if (keys.length === 0) break;
     for (const key of keys) {
       try {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { runDoctor, type DoctorReport } from '../../src/health/doctor.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runCli } from '../helpers/cli.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -169,9 +169,9 @@ describe('doctor service (in-process)', () => {
 
   test('a collection whose stored dimension disagrees with the config is a database FAIL', async () => {
     const store = new SqliteStore(ws.db);
-    store.ensureCollection('emomo-local', 64, 'old-model');
-    store.ensureCollection('second', 128, 'm');
-    store.close();
+    await store.ensureCollection('emomo-local', 64, 'old-model');
+    await store.ensureCollection('second', 128, 'm');
+    await store.close();
     const report = await runDoctor({ configPath: ws.config, env: {}, timeoutMs: 5000, overrides: { describer: new FakeDescriber(), embedder: (e) => new FakeEmbedder(e.dimensions) } });
     const db = check(report, 'database');
     assert.equal(db.status, 'fail');
@@ -182,8 +182,8 @@ describe('doctor service (in-process)', () => {
 
   test('an existing database reports its schema version and collections', async () => {
     const store = new SqliteStore(ws.db);
-    store.ensureCollection('emomo-local', 256, 'm');
-    store.close();
+    await store.ensureCollection('emomo-local', 256, 'm');
+    await store.close();
     const report = await runDoctor({ configPath: ws.config, env: {}, timeoutMs: 5000, overrides: { describer: new FakeDescriber(), embedder: (e) => new FakeEmbedder(e.dimensions) } });
     assert.equal(report.ok, true, JSON.stringify(report.checks));
     assert.match(check(report, 'database').detail, /schema v\d+, 0 memes; emomo-local 256d/);

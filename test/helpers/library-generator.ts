@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
 import { indexTerms } from '../../src/store/fts-terms.js';
-import { ensureVectorTable, insertVector } from '../../src/store/vector-tables.js';
+import { ensureVectorTable, insertVector } from '../../src/store/sqlite/vector-tables.js';
 import { objectKey } from '../../src/storage/object-key.js';
 
 export interface GeneratedLibrary {

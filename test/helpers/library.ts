@@ -1,7 +1,7 @@
 /** Row and object counts of a workspace's library, for tests that prove "exactly once". */
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { vecTableName } from '../../src/store/vector-tables.js';
+import { vecTableName } from '../../src/store/sqlite/vector-tables.js';
 import { listObjects, type Workspace } from './workspace.js';
 
 const QUERIES = {

@@ -6,13 +6,12 @@
  */
 import { verifyLibrary } from '../../src/pipeline/verify-service.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
-import { openDatabase } from '../../src/store/database.js';
-import { SqliteVerifyStore } from '../../src/store/verify-queries.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const [dbPath, objects] = process.argv.slice(2) as [string, string];
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
-const db = openDatabase(dbPath);
+const store = new SqliteStore(dbPath);
 const live = () => {
   gc();
   return process.memoryUsage().heapUsed;
@@ -20,7 +19,7 @@ const live = () => {
 const baseline = live();
 let peak = baseline;
 let samples = 0;
-const report = await verifyLibrary(new SqliteVerifyStore(db), new LocalStorage(objects), {
+const report = await verifyLibrary(store, new LocalStorage(objects), {
   repair: false,
   examples: 5,
   onProgress: () => {
@@ -28,7 +27,7 @@ const report = await verifyLibrary(new SqliteVerifyStore(db), new LocalStorage(o
     peak = Math.max(peak, live());
   },
 });
-db.close();
+await store.close();
 process.stdout.write(
   JSON.stringify({ found: report.found, memes: report.totals.memes, objects: report.totals.objects, samples, growth: peak - baseline, maxRssKb: process.resourceUsage().maxRSS }) + '\n',
 );

@@ -12,8 +12,8 @@ import { createApp, type AppOverrides } from '../../src/app.js';
 import { embed, type EmbedFlags } from '../../src/cli/commands/embed.js';
 import { Reporter } from '../../src/cli/reporter.js';
 import type { EmbedSummary } from '../../src/pipeline/embed-service.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { vecTableName } from '../../src/store/vector-tables.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { vecTableName } from '../../src/store/sqlite/vector-tables.js';
 import { startCli, runCli, waitFor } from '../helpers/cli.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { Capture } from '../helpers/run-ingest.js';
@@ -22,32 +22,30 @@ import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 const N = 500;
 
 /** N memes with descriptions and a vector in the default collection, written through the store. */
-function buildLibrary(db: string, n: number): void {
+async function buildLibrary(db: string, n: number): Promise<void> {
   const store = new SqliteStore(db);
   const embedder = new FakeEmbedder(256);
-  store.ensureCollection('emomo-local', 256, embedder.model);
-  store.db.transaction(() => {
-    for (let i = 0; i < n; i++) {
-      const md5 = createHash('md5').update(`meme ${i}`).digest('hex');
-      const description = { ocrText: `配文${i}`, description: `熊猫头表情包 ${i}`, emotions: ['无奈'] };
-      const descriptionKey = { md5, vlmModel: 'fake-vlm', promptVersion: 'fake-1' };
-      store.saveDescription(descriptionKey, description);
-      const vector = new Float32Array(256).fill(0);
-      vector[i % 256] = 1;
-      store.commitItem({
-        item: { sourceType: 'staging:lib', sourceId: `m${i}`, path: `/nowhere/${i}.png`, category: '熊猫头', tags: ['熊猫头'] },
-        facts: { md5, format: 'png', ext: 'png', width: 10, height: 10, frames: 1, isAnimated: false, fileSize: 100 },
-        storageKey: `${md5.slice(0, 2)}/${md5}.png`,
-        description,
-        descriptionKey,
-        collection: 'emomo-local',
-        embeddingModel: embedder.model,
-        vector,
-        replace: false,
-      });
-    }
-  })();
-  store.close();
+  await store.ensureCollection('emomo-local', 256, embedder.model);
+  for (let i = 0; i < n; i++) {
+    const md5 = createHash('md5').update(`meme ${i}`).digest('hex');
+    const description = { ocrText: `配文${i}`, description: `熊猫头表情包 ${i}`, emotions: ['无奈'] };
+    const descriptionKey = { md5, vlmModel: 'fake-vlm', promptVersion: 'fake-1' };
+    await store.saveDescription(descriptionKey, description);
+    const vector = new Float32Array(256).fill(0);
+    vector[i % 256] = 1;
+    await store.commitItem({
+      item: { sourceType: 'staging:lib', sourceId: `m${i}`, path: `/nowhere/${i}.png`, category: '熊猫头', tags: ['熊猫头'] },
+      facts: { md5, format: 'png', ext: 'png', width: 10, height: 10, frames: 1, isAnimated: false, fileSize: 100 },
+      storageKey: `${md5.slice(0, 2)}/${md5}.png`,
+      description,
+      descriptionKey,
+      collection: 'emomo-local',
+      embeddingModel: embedder.model,
+      vector,
+      replace: false,
+    });
+  }
+  await store.close();
 }
 
 function vectorCounts(dbFile: string, collection: string): { rows: number; vec: number; distinct: number } {
@@ -68,9 +66,9 @@ function vectorCounts(dbFile: string, collection: string): { rows: number; vec: 
 
 describe('embed backfill', () => {
   let ws: Workspace;
-  before(() => {
+  before(async () => {
     ws = makeWorkspace();
-    buildLibrary(ws.db, N);
+    await buildLibrary(ws.db, N);
   });
   after(() => ws.cleanup());
 
@@ -119,7 +117,7 @@ describe('embed backfill', () => {
     });
     const ws3 = makeWorkspace('', `embeddings:\n  - name: local\n    provider: local\n    dimensions: 256\n    collection: emomo-local\n  - name: third\n    provider: local\n    dimensions: 64\n    collection: third\n`);
     try {
-      buildLibrary(ws3.db, 2);
+      await buildLibrary(ws3.db, 2);
       const app = createApp({ configPath: ws3.config }, { embedder: () => spy });
       const reporter = new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), new Capture());
       await embed({ embedding: 'third', watch: false }, app, reporter, new AbortController().signal);
@@ -133,7 +131,7 @@ describe('embed backfill', () => {
   test('kill -9 in the middle of a spawned embed, then a re-run: exactly one vector per meme', async () => {
     const ws2 = makeWorkspace('', `embeddings:\n  - name: local\n    provider: local\n    dimensions: 256\n    collection: emomo-local\n  - name: big\n    provider: local\n    dimensions: 384\n    collection: big\n`);
     try {
-      buildLibrary(ws2.db, N);
+      await buildLibrary(ws2.db, N);
       const run = startCli(['--config', ws2.config, 'embed', '--embedding', 'big', '--batch-size', '2']);
       await waitFor(() => vectorCounts(ws2.db, 'big').rows >= 20, 30_000, 'the first batches');
       run.child.kill('SIGKILL');

@@ -11,7 +11,7 @@ import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { libraryCounts } from '../helpers/library.js';
 import { copySample, listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { DimensionMismatchError } from '../../src/errors.js';
 
 const counts = (ws: Workspace) => libraryCounts(ws, ['memes', 'vectors', 'descriptions', 'fts', 'objects']);
@@ -195,14 +195,14 @@ describe('ingest pipeline', () => {
 });
 
 describe('store', () => {
-  test('a dimension that disagrees with an existing collection is refused, table untouched', () => {
+  test('a dimension that disagrees with an existing collection is refused, table untouched', async () => {
     const ws = makeWorkspace();
     try {
       const store = new SqliteStore(ws.db);
-      store.ensureCollection('c1', 8, 'm');
-      assert.throws(() => store.ensureCollection('c1', 16, 'm'), DimensionMismatchError);
-      store.ensureCollection('c1', 8, 'm');
-      store.close();
+      await store.ensureCollection('c1', 8, 'm');
+      await assert.rejects(store.ensureCollection('c1', 16, 'm'), DimensionMismatchError);
+      await store.ensureCollection('c1', 8, 'm');
+      await store.close();
     } finally {
       ws.cleanup();
     }

@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase } from '../../src/store/database.js';
-import { fastIndexTables } from '../../src/store/quantized-index.js';
-import type { RecallFilters } from '../../src/store/recall-index.js';
-import { SqliteRecallIndex } from '../../src/store/recall-queries.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { deleteVector, listCollections } from '../../src/store/vector-tables.js';
+import { openDatabase } from '../../src/store/sqlite/database.js';
+import { fastIndexTables } from '../../src/store/sqlite/quantized-index.js';
+import type { RecallFilters } from '../../src/store/ports.js';
+import { SqliteRecallQueries } from '../../src/store/sqlite/recall-queries.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { deleteVector, listCollections } from '../../src/store/sqlite/vector-tables.js';
 import { recallInProcess } from '../helpers/recall-json.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
@@ -31,9 +31,9 @@ interface Made {
   sources: string[];
 }
 
-function build(ws: Workspace): Made[] {
+async function build(ws: Workspace): Promise<Made[]> {
   const store = new SqliteStore(ws.db);
-  store.ensureCollection('emomo-local', DIMS, 'local-lexical-v1');
+  await store.ensureCollection('emomo-local', DIMS, 'local-lexical-v1');
   const made: Made[] = [];
   for (let i = 0; i < N; i++) {
     const md5 = createHash('md5').update(`meme ${i}`).digest('hex');
@@ -44,7 +44,7 @@ function build(ws: Workspace): Made[] {
     const caption = `表情${i % 17} 共同 ${tags.join(' ')}`;
     // Dense vectors, as real embedding models give (the quantised index is for those), from the caption.
     const vector = dense(caption, i);
-    const { memeId } = store.commitItem({
+    const { memeId } = await store.commitItem({
       item: { sourceType, sourceId: `id${i}`, path: `/x/${i}.png`, category, tags },
       facts: { md5, format: 'png', ext: 'png', width: 10, height: 10, frames: animated ? 3 : 1, isAnimated: animated, fileSize: 100 },
       storageKey: `${md5.slice(0, 2)}/${md5}.png`,
@@ -57,12 +57,12 @@ function build(ws: Workspace): Made[] {
     });
     const sources = [sourceType];
     if (i % 7 === 0) {
-      store.linkSource({ sourceType: 'dir:extra', sourceId: `e${i}`, path: '/e', category, tags }, memeId);
+      await store.linkSource({ sourceType: 'dir:extra', sourceId: `e${i}`, path: '/e', category, tags }, memeId);
       sources.push('dir:extra');
     }
     made.push({ id: memeId, md5, category, tags, animated, sources });
   }
-  store.close();
+  await store.close();
   return made;
 }
 
@@ -101,9 +101,9 @@ describe('recall filters', () => {
   let made: Made[];
   const byMd5 = new Map<string, Made>();
 
-  before(() => {
+  before(async () => {
     ws = makeWorkspace('', `embeddings:\n  - name: local\n    provider: local\n    dimensions: ${DIMS}\n    collection: emomo-local\n`);
-    made = build(ws);
+    made = await build(ws);
     for (const m of made) byMd5.set(m.md5, m);
   });
   after(() => ws?.cleanup());
@@ -130,7 +130,7 @@ describe('recall filters', () => {
 
   test('the quantised index applies the same filters in both passes and agrees with exact search', () => {
     const db = openDatabase(ws.db);
-    const index = new SqliteRecallIndex(db);
+    const index = new SqliteRecallQueries(db);
     const coll = index.collection('emomo-local')!;
     assert.equal(coll.fast, true);
     assert.equal(coll.size, N);
@@ -170,7 +170,7 @@ describe('recall filters', () => {
     assert.equal(db.pragma('user_version', { simple: true }), version);
     const count = (table: string) => db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
     assert.deepEqual([count(t.bin), count(t.f32)], [N, N]);
-    const index = new SqliteRecallIndex(db);
+    const index = new SqliteRecallQueries(db);
     const info = index.collection('emomo-local')!;
     const query = dense('表情5 共同 无语', -1);
     const fast = index.vectorSearch(info, query, 5, { tags: [] }, { exactBelow: 0 });

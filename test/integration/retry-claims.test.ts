@@ -1,13 +1,14 @@
 /**
- * Claims on a real SQLite file: two connections (as two processes would have)
- * never take the same job or image; a claim comes back after it expires or
- * when its owner's process is gone.
+ * The SQLite adapter's same-host shortcut on top of the lease contract (see
+ * store-contract.test.ts): a claim whose owner ran on this host and whose
+ * process is gone ends at once, without waiting for its lease; an owner on
+ * another host is trusted until its lease expires.
  */
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { newOwnerId } from '../../src/store/claims.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { newOwnerId } from '../../src/store/claim-owner.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const NOW = new Date('2030-01-01T00:00:00.000Z');
@@ -17,73 +18,43 @@ const DEAD_OWNER = `${os.hostname()}/2147483646/dead`;
 /** A live owner on another host: trusted until its claim expires. */
 const REMOTE_OWNER = 'another-host/1/abcd';
 
-describe('claims', () => {
+describe('SQLite claims of a dead process on this host', () => {
   let ws: Workspace;
   let a: SqliteStore;
   let b: SqliteStore;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     ws = makeWorkspace();
     a = new SqliteStore(ws.db);
     b = new SqliteStore(ws.db);
     for (let i = 0; i < 10; i++) {
-      a.recordFailure(
+      await a.recordFailure(
         { sourceType: 'staging:x', sourceId: `i${i}`, collection: 'c', stage: 'embed', reason: 'HTTP 503', permanent: false },
         () => ({ status: 'failed', nextRetryAt: new Date(NOW.getTime() - 1000) }),
       );
     }
   });
-  afterEach(() => {
-    a.close();
-    b.close();
+  afterEach(async () => {
+    await a.close();
+    await b.close();
     ws.cleanup();
   });
 
   const filter = (limit: number) => ({ collection: 'c', now: NOW, afterId: 0, limit, includeDead: false });
 
-  test('two claimers take disjoint jobs; a finished or failed job releases its claim', () => {
-    const ownerA = newOwnerId();
-    const ownerB = newOwnerId();
-    const first = a.claimDueJobs(filter(6), ownerA, 10 * MIN);
-    const second = b.claimDueJobs(filter(6), ownerB, 10 * MIN);
-    assert.equal(first.length, 6);
-    assert.equal(second.length, 4);
-    const ids = new Set([...first, ...second].map((j) => j.id));
-    assert.equal(ids.size, 10, 'no job claimed twice');
-    assert.equal(b.claimDueJobs(filter(10), ownerB, 10 * MIN).length, 0);
-
-    a.markJobDone('staging:x', first[0]!.sourceId, 'c');
-    assert.equal(a.releaseJobClaims(ownerA), 5, 'unfinished claims go back');
-    assert.equal(a.countJobs('c', NOW).pending, 5);
-    assert.equal(b.claimDueJobs(filter(10), ownerB, 10 * MIN).length, 5, 'released jobs are due at once');
+  test("jobs: the dead process's are claimable at once; the remote owner's are not", async () => {
+    assert.equal((await a.claimDueJobs(filter(5), REMOTE_OWNER, 10 * MIN)).length, 5);
+    assert.equal((await a.claimDueJobs(filter(5), DEAD_OWNER, 10 * MIN)).length, 5);
+    const taken = await b.claimDueJobs(filter(10), newOwnerId(), 10 * MIN);
+    assert.equal(taken.length, 5);
+    assert.ok(taken.every((j) => j.status === 'processing'));
+    assert.ok(taken.every((j) => Number(j.sourceId.slice(1)) >= 5), 'exactly the dead owner’s jobs');
   });
 
-  test("a crashed claimer's jobs come back after expiry, or at once when its pid is gone", () => {
-    assert.equal(a.claimDueJobs(filter(5), REMOTE_OWNER, 10 * MIN).length, 5);
-    assert.equal(a.claimDueJobs(filter(5), DEAD_OWNER, 10 * MIN).length, 5);
+  test("images: the dead process's claim is taken over at once; the remote owner's holds", async () => {
     const ownerB = newOwnerId();
-    const now = b.claimDueJobs(filter(10), ownerB, 10 * MIN);
-    assert.equal(now.length, 5, "the dead process's jobs are claimable at once; the remote one's are not");
-    assert.ok(now.every((j) => j.status === 'processing'));
-    const later = b.claimDueJobs({ ...filter(10), now: new Date(NOW.getTime() + 11 * MIN) }, ownerB, 10 * MIN);
-    assert.equal(later.length, 10, 'every claim has expired by now');
-  });
-
-  test('an image claim is exclusive, re-entrant, and taken over from a dead or expired owner', () => {
-    const ownerA = newOwnerId();
-    const ownerB = newOwnerId();
-    assert.equal(a.claimItem('m1', 'c', ownerA, NOW, MIN), true);
-    assert.equal(a.claimItem('m1', 'c', ownerA, NOW, MIN), true);
-    assert.equal(b.claimItem('m1', 'c', ownerB, NOW, MIN), false);
-    assert.equal(b.claimItem('m1', 'other', ownerB, NOW, MIN), true, 'claims are per collection');
-    assert.equal(b.claimItem('m1', 'c', ownerB, new Date(NOW.getTime() + 2 * MIN), MIN), true, 'expired');
-    b.releaseItems(['m1'], 'c', ownerA);
-    assert.equal(a.claimItem('m1', 'c', ownerA, NOW, MIN), false, "releasing someone else's claim does nothing");
-    b.releaseItems(['m1'], 'c', ownerB);
-    assert.equal(a.claimItem('m1', 'c', ownerA, NOW, MIN), true);
-
-    assert.equal(a.claimItem('m2', 'c', DEAD_OWNER, NOW, 10 * MIN), true);
-    assert.equal(b.claimItem('m2', 'c', ownerB, NOW, MIN), true, 'owner process is gone');
-    assert.deepEqual([...a.claimItems(['m2', 'm3'], 'c', ownerA, NOW, MIN)], ['m3']);
+    assert.deepEqual([...(await a.claimItems(['m1', 'm2'], 'c', DEAD_OWNER, 10 * MIN))], ['m1', 'm2']);
+    assert.deepEqual([...(await a.claimItems(['m3'], 'c', REMOTE_OWNER, 10 * MIN))], ['m3']);
+    assert.deepEqual([...(await b.claimItems(['m1', 'm2', 'm3'], 'c', ownerB, MIN))].sort(), ['m1', 'm2']);
   });
 });

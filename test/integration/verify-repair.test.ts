@@ -15,7 +15,7 @@ import { createApp } from '../../src/app.js';
 import { verify } from '../../src/cli/commands/verify.js';
 import { Reporter } from '../../src/cli/reporter.js';
 import type { VerifyReport } from '../../src/pipeline/verify-service.js';
-import { insertVector, listCollections } from '../../src/store/vector-tables.js';
+import { insertVector, listCollections } from '../../src/store/sqlite/vector-tables.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { Capture, runIngest } from '../helpers/run-ingest.js';
 import { copySample, listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { backfillEmbeddings, watchEmbeddings, type EmbedDeps, type EmbedSummary } from '../../pipeline/embed-service.js';
-import { newOwnerId } from '../../store/claims.js';
+import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
 import { runLocked } from '../lock.js';
 import { durationOption, positiveInt } from '../parse.js';
@@ -56,11 +56,11 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error, 3 aborted,
 export async function embed(flags: EmbedFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
   if (flags.interval !== undefined && !flags.watch) throw new UsageError('--interval only makes sense with --watch');
   const { config: embedding, embedder } = app.embedding(flags.embedding);
-  app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+  await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const batchSize = flags.batchSize ?? embedding.batchSize;
-  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, now: () => new Date(), owner: newOwnerId() };
+  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, owner: newOwnerId() };
 
-  const missing = app.store.countUnembedded(embedding.collection);
+  const missing = await app.store.countUnembedded(embedding.collection);
   reporter.log('info', `embed → collection ${embedding.collection}`, {
     embedding: embedding.name,
     model: embedder.model,

@@ -64,7 +64,7 @@ export async function ingest(
   const source = openSource(flags.source, config.sources);
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const workers = flags.workers ?? config.ingest.workers;
-  if (!flags.dryRun) app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+  if (!flags.dryRun) await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
   const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
 

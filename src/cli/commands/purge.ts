@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { purgeSource, type PurgeReport } from '../../pipeline/purge-service.js';
-import { SqlitePurgeStore } from '../../store/purge-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -43,7 +42,7 @@ export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Pr
   if (!flags.dryRun && !flags.yes) {
     throw new UsageError(`purge deletes data: add --yes to remove source "${flags.source}", or --dry-run to see what would go`);
   }
-  const report = await purgeSource(new SqlitePurgeStore(app.store.db), app.storage, {
+  const report = await purgeSource(app.store, app.storage, {
     source: flags.source,
     dryRun: flags.dryRun,
     examples: flags.examples,

@@ -5,7 +5,6 @@ import { parseDuration } from '../../config/duration.js';
 import { selectEmbedding } from '../../config/load.js';
 import { ExitCode } from '../../errors.js';
 import { recall, RECALL_MODES, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
-import { SqliteRecallIndex } from '../../store/recall-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -84,7 +83,7 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
   const config = selectEmbedding(app.config, flags.embedding);
   const result = await recall(
     {
-      index: new SqliteRecallIndex(app.store.db),
+      index: app.store,
       collection: config.collection,
       embedder: () => app.embedding(flags.embedding).embedder,
       storage: app.storage,

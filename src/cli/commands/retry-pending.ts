@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
-import { newOwnerId } from '../../store/claims.js';
+import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
 import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
 import { runLocked } from '../lock.js';
@@ -59,7 +59,7 @@ export async function retryPendingCommand(
   clock: Clock = systemClock,
 ): Promise<number> {
   const { config: embedding, embedder } = app.embedding(flags.embedding);
-  app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
+  await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
   const workers = flags.workers ?? app.config.ingest.workers;
   const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });

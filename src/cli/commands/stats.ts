@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { libraryStats, type LibraryStats } from '../../pipeline/stats-service.js';
-import { SqliteStatsStore } from '../../store/stats-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -26,7 +25,7 @@ export function registerStats(program: Command, context: CommandContext): void {
 }
 
 export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Promise<number> {
-  const result = await libraryStats(new SqliteStatsStore(app.store.db), app.storage, {
+  const result = await libraryStats(app.store, app.storage, {
     topReasons: flags.top,
     countObjects: flags.countObjects ?? app.config.storage.type === 'local',
   });

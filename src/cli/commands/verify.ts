@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
 import { verifyLibrary, type Issue, type VerifyReport } from '../../pipeline/verify-service.js';
-import { SqliteVerifyStore } from '../../store/verify-queries.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -37,7 +36,7 @@ Exit codes: 0 consistent (or fully repaired), 1 inconsistencies remain, 2 usage 
 
 export async function verify(flags: VerifyFlags, app: App, reporter: Reporter): Promise<number> {
   reporter.log('info', `verify ${app.storage.label}${flags.repair ? ' (repair)' : ''}`);
-  const report = await verifyLibrary(new SqliteVerifyStore(app.store.db), app.storage, {
+  const report = await verifyLibrary(app.store, app.storage, {
     repair: flags.repair,
     examples: flags.examples,
     onProgress: (step, n) => reporter.log('debug', step, { n }),

@@ -3,7 +3,7 @@
  * columns so filters run inside the KNN. The `collections` table remembers
  * each one's dimension; a config that disagrees is refused, never "fixed".
  */
-import { DimensionMismatchError } from '../errors.js';
+import { DimensionMismatchError } from '../../errors.js';
 import type { Db } from './database.js';
 import { createFastIndex, deleteFastIndex, insertFastIndex } from './quantized-index.js';
 

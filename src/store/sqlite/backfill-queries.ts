@@ -4,8 +4,8 @@
  * collection, and commit a batch of new vectors in one short transaction.
  */
 import type { Db } from './database.js';
-import { indexTerms } from './fts-terms.js';
-import type { BackfillCandidate, BackfillVector } from './store.js';
+import { indexTerms } from '../fts-terms.js';
+import type { BackfillCandidate, BackfillVector } from '../ports.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
 const MISSING = `NOT EXISTS (SELECT 1 FROM meme_vectors v WHERE v.md5 = m.md5 AND v.collection = @collection)`;

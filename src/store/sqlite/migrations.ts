@@ -4,7 +4,7 @@
  * each in its own transaction. Append new steps, never edit old ones.
  */
 import type { Database } from 'better-sqlite3';
-import { reindexKeywords } from './fts-terms.js';
+import { reindexKeywords } from '../fts-terms.js';
 import { buildFastIndex } from './quantized-index.js';
 
 const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
@@ -132,8 +132,13 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
   },
 ];
 
+/** The schema version of an open database (0: empty). */
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
 export function migrate(db: Database): { from: number; to: number } {
-  const from = db.pragma('user_version', { simple: true }) as number;
+  const from = schemaVersion(db);
   if (from > migrations.length) {
     throw new Error(
       `database schema version ${from} is newer than this emomo understands (${migrations.length}); upgrade emomo`,
@@ -142,7 +147,7 @@ export function migrate(db: Database): { from: number; to: number } {
   for (let version = from; version < migrations.length; version++) {
     db.transaction(() => {
       // Two processes opening a fresh file at once: the second finds the step already applied.
-      if ((db.pragma('user_version', { simple: true }) as number) > version) return;
+      if (schemaVersion(db) > version) return;
       migrations[version]!(db);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();

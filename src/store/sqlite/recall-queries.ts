@@ -6,19 +6,35 @@
  * matching meme ids with json_each and passed into the KNN as
  * `meme_id IN (...)`: k results still come back when at least k match.
  */
-import type { Db } from './database.js';
-import { fastIndexTables, hasFastIndex, SHARDS } from './quantized-index.js';
+import { indexTerms, matchExpression, queryTerms } from '../fts-terms.js';
 import type {
   CollectionInfo,
   KeywordHit,
+  KeywordQuery,
   RecalledMeme,
   RecallFilters,
-  RecallIndex,
   VectorHit,
-  VectorSearchOptions,
   VectorSearchResult,
-} from './recall-index.js';
+} from '../ports.js';
+import type { Db } from './database.js';
+import { fastIndexTables, hasFastIndex, SHARDS } from './quantized-index.js';
 import { vecTableName, vectorBlob, type CollectionRow } from './vector-tables.js';
+
+/** A collection as this adapter sees it: with or without the quantised companion tables. */
+export interface SqliteCollection extends CollectionInfo {
+  /** Whether the quantised companion tables exist (dimension a multiple of 8). */
+  fast: boolean;
+}
+
+/** Tuning of the SQLite vector search; the port only knows `exact`. */
+export interface VectorSearchOptions {
+  /** Force the exact float32 KNN. */
+  exact?: boolean;
+  /** Collections smaller than this are searched exactly (default EXACT_BELOW). */
+  exactBelow?: number;
+  /** Candidates fetched by the coarse pass per result (default OVERFETCH). */
+  overfetch?: number;
+}
 
 /** Below this many vectors an exact KNN is fast enough (and exact). */
 export const EXACT_BELOW = 20_000;
@@ -31,12 +47,13 @@ const BM25 = 'bm25(memes_fts, 4.0, 1.0, 2.0)';
 
 type Params = unknown[];
 
-export class SqliteRecallIndex implements RecallIndex {
+/** The recall queries on one connection (synchronous; SqliteStore exposes them through the async port). */
+export class SqliteRecallQueries {
   private readonly vecTables = new Map<string, string>();
 
   constructor(private readonly db: Db) {}
 
-  collection(name: string): CollectionInfo | undefined {
+  collection(name: string): SqliteCollection | undefined {
     const row = this.db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
       | CollectionRow
       | undefined;
@@ -55,7 +72,7 @@ export class SqliteRecallIndex implements RecallIndex {
   }
 
   vectorSearch(
-    coll: CollectionInfo,
+    coll: SqliteCollection,
     vector: Float32Array,
     k: number,
     filters: RecallFilters,
@@ -111,7 +128,14 @@ export class SqliteRecallIndex implements RecallIndex {
     return this.db.prepare(`SELECT m.id FROM memes m WHERE 1 = 1${where}`).pluck().all(...params) as number[];
   }
 
-  keywordSearch(match: string, k: number, filters: RecallFilters, exactTerms?: string): KeywordHit[] {
+  /**
+   * The query is segmented like the index (fts-terms.ts) and every term quoted
+   * into an FTS5 OR expression, so user input never reaches FTS5 as syntax.
+   */
+  keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): KeywordHit[] {
+    const match = matchExpression(queryTerms(query.text));
+    if (!match) return [];
+    const exactTerms = indexTerms(query.text);
     const { where, params } = memeWhere(filters);
     // A caption that is exactly the query (same indexed terms) ranks first: the user typed it.
     const rows = this.db
@@ -119,7 +143,7 @@ export class SqliteRecallIndex implements RecallIndex {
         `SELECT f.rowid AS memeId, -${BM25} AS bm25, f.ocr_text = ? AS exact FROM memes_fts f JOIN memes m ON m.id = f.rowid
          WHERE memes_fts MATCH ?${where} ORDER BY exact DESC, ${BM25}, f.rowid LIMIT ?`,
       )
-      .all(exactTerms ?? null, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
+      .all(exactTerms, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
     return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact === 1 }));
   }
 

@@ -1,12 +1,13 @@
 /**
  * The jobs table as a small work queue (see src/pipeline/failure-policy.ts for
  * the lifecycle). Claiming is one immediate transaction: the due rows are
- * selected and flipped to `processing` with this run's owner and an expiry, so
- * two retry runs never take the same job, and a crashed run's jobs come back
- * once its claim expires or its process is gone.
+ * selected and flipped to `processing` with this run's owner and a lease on
+ * the database clock, so two retry runs never take the same job, and a
+ * crashed run's jobs come back once its lease expires or its process is gone.
  */
+import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from '../ports.js';
+import { DB_NOW, LEASE_END } from './claims.js';
 import type { Db } from './database.js';
-import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from './store.js';
 
 /** Reasons are stored truncated: enough to act on, never a whole response body. */
 const REASON_LIMIT = 2000;
@@ -85,7 +86,7 @@ interface JobRowSql {
   payload: string | null;
 }
 
-export function claimDueJobs(db: Db, filter: JobFilter, owner: string, ttlMs: number): ClaimedJob[] {
+export function claimDueJobs(db: Db, filter: JobFilter, owner: string, leaseMs: number): ClaimedJob[] {
   const now = filter.now.toISOString();
   return db
     .transaction((): ClaimedJob[] => {
@@ -97,7 +98,7 @@ export function claimDueJobs(db: Db, filter: JobFilter, owner: string, ttlMs: nu
              AND (   (status = 'failed' AND next_retry_at <= @now)
                   OR status = 'pending'
                   OR (status = 'processing'
-                      AND (claim_expires_at IS NULL OR claim_expires_at <= @now OR emomo_owner_gone(claimed_by)))
+                      AND (claim_expires_at IS NULL OR claim_expires_at <= ${DB_NOW} OR emomo_owner_gone(claimed_by)))
                   OR (@includeDead AND status = 'dead'))
              AND (@reason IS NULL OR instr(lower(reason), lower(@reason)) > 0)
            ORDER BY id LIMIT @limit`,
@@ -111,11 +112,10 @@ export function claimDueJobs(db: Db, filter: JobFilter, owner: string, ttlMs: nu
           limit: filter.limit,
         }) as JobRowSql[];
       const claim = db.prepare(
-        `UPDATE jobs SET status = 'processing', claimed_by = ?, claim_expires_at = ?,
-           updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
+        `UPDATE jobs SET status = 'processing', claimed_by = ?, claim_expires_at = ${LEASE_END},
+           updated_at = ${DB_NOW} WHERE id = ?`,
       );
-      const expires = new Date(filter.now.getTime() + ttlMs).toISOString();
-      for (const row of rows) claim.run(owner, expires, row.id);
+      for (const row of rows) claim.run(owner, leaseMs, row.id);
       return rows.map(toClaimed);
     })
     .immediate();

@@ -5,10 +5,9 @@
  * anti-join that returns a count plus a few examples. Repairs page through
  * TEMP tables by key, so memory stays flat whatever the library size.
  */
-import type { VerifyCheck, VerifyStore } from '../pipeline/verify-service.js';
+import { indexTerms } from '../fts-terms.js';
+import { VERIFY_CHECKS, type AuditResult, type VerifyCheck, type VerifyTotals } from '../ports.js';
 import type { Db } from './database.js';
-import { registerClaimFunctions } from './claims.js';
-import { indexTerms } from './fts-terms.js';
 import { deleteVector, listCollections, type CollectionRow } from './vector-tables.js';
 
 const PAGE = 500;
@@ -70,10 +69,9 @@ const CHECKS: Record<VerifyCheck, { ex: string; from: string }> = {
   },
 };
 
-export class SqliteVerifyStore implements VerifyStore {
-  constructor(private readonly db: Db) {
-    registerClaimFunctions(db); // the in-flight check calls emomo_owner_gone()
-  }
+/** The verify queries on one connection (which must have the claim functions registered, see claims.ts). */
+export class SqliteVerifyQueries {
+  constructor(private readonly db: Db) {}
 
   begin(): void {
     this.end();
@@ -103,15 +101,17 @@ export class SqliteVerifyStore implements VerifyStore {
     }
   }
 
-  /** Runs `fn` inside one read transaction after snapshotting the vec0 ids, so all checks see one state. */
-  snapshot<T>(fn: () => T): T {
-    return this.db.transaction(() => {
+  /** Every check, the totals and the backfill gaps inside one read transaction, after snapshotting the vec0 ids. */
+  audit(examples: number): AuditResult {
+    return this.db.transaction((): AuditResult => {
       this.copyVectorIds();
-      return fn();
+      const checks = {} as AuditResult['checks'];
+      for (const kind of VERIFY_CHECKS) checks[kind] = this.check(kind, examples);
+      return { checks, totals: this.totals(), backfill: this.backfillGaps() };
     })();
   }
 
-  check(kind: VerifyCheck, examples: number): { count: number; examples: string[] } {
+  private check(kind: VerifyCheck, examples: number): { count: number; examples: string[] } {
     const { ex, from } = CHECKS[kind];
     const count = (this.db.prepare(`SELECT count(*) AS n FROM ${from}`).get() as { n: number }).n;
     const rows =
@@ -121,7 +121,7 @@ export class SqliteVerifyStore implements VerifyStore {
     return { count, examples: rows.map(String) };
   }
 
-  totals(): { memes: number; vectors: number; descriptions: number; fts_rows: number; objects: number } {
+  private totals(): VerifyTotals {
     const one = (sql: string) => (this.db.prepare(sql).pluck().get() as number) ?? 0;
     return {
       memes: one('SELECT count(*) FROM memes'),
@@ -133,7 +133,7 @@ export class SqliteVerifyStore implements VerifyStore {
   }
 
   /** Per collection: memes with a vector somewhere else but not here (a backfill gap, not an inconsistency). */
-  backfillGaps(): Array<{ collection: string; missing: number }> {
+  private backfillGaps(): Array<{ collection: string; missing: number }> {
     const stmt = this.db.prepare(
       `SELECT count(*) FROM memes m
        WHERE EXISTS (SELECT 1 FROM meme_vectors mv WHERE mv.meme_id = m.id)

@@ -4,14 +4,15 @@
  * counts for a dry run and the deletes of a real one are set operations over
  * it, so a source of any size is handled without loading it into memory.
  */
-import type { PurgeCounts, PurgeStore } from '../pipeline/purge-service.js';
+import type { PurgeCounts } from '../ports.js';
 import type { Db } from './database.js';
 import { deleteVector, insertVector, listCollections } from './vector-tables.js';
 
 const PAGE = 500;
 const REMOVED = 'SELECT id FROM temp.purge_memes WHERE shared = 0';
 
-export class SqlitePurgeStore implements PurgeStore {
+/** The purge queries on one connection (synchronous; SqliteStore exposes them through the async port). */
+export class SqlitePurgeQueries {
   constructor(private readonly db: Db) {}
 
   /** Finds the source's memes; run before `counts`, `apply` and `objectKeys`. */

@@ -1,13 +1,13 @@
 /** The SQL behind `emomo stats` on SQLite: aggregates only, no row is loaded one by one. */
-import type { LibraryStats, StatsStore } from '../pipeline/stats-service.js';
+import type { StoreStats } from '../ports.js';
 import type { Db } from './database.js';
 
 const REASON_WIDTH = 160;
 
-export class SqliteStatsStore implements StatsStore {
+export class SqliteStatsQueries {
   constructor(private readonly db: Db) {}
 
-  read(topReasons: number): Omit<LibraryStats, 'storage'> & { storage: { bytes: number; memes: number } } {
+  read(topReasons: number): StoreStats {
     const all = <T>(sql: string, ...params: unknown[]) => this.db.prepare(sql).all(...params) as T[];
     const totals = this.db
       .prepare('SELECT count(*) AS memes, ifnull(sum(file_size), 0) AS bytes FROM memes')

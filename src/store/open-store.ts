@@ -1,0 +1,67 @@
+/**
+ * Where the library lives and which adapter serves it: the one place that
+ * knows the backends. A SQLite file is the embedded default; a postgres://
+ * URL (config `database.url`, env EMOMO_DATABASE_URL, or `--db`) names a
+ * PostgreSQL + pgvector library shared by many machines.
+ */
+import fs from 'node:fs';
+import { isPostgresUrl } from '../config/schema.js';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import type { LibraryStore, StoreDescription } from './ports.js';
+import { migrations } from './sqlite/migrations.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+
+export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** `--db` (a file or a postgres:// URL) wins; then `database.url` (or EMOMO_DATABASE_URL); then `database.path`. */
+export function databaseLocation(config: Config, db?: string): DatabaseLocation {
+  const chosen = db ?? config.database.url;
+  if (chosen !== undefined && isPostgresUrl(chosen)) return { kind: 'postgres', url: chosen };
+  return { kind: 'sqlite', path: db ?? config.database.path };
+}
+
+/** The location for logs and reports: a URL loses its password. */
+export function databaseLabel(location: DatabaseLocation): string {
+  if (location.kind === 'sqlite') return location.path;
+  const url = new URL(location.url);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
+
+/** The password inside a database URL, for the redactor. */
+export function databaseSecret(location: DatabaseLocation): string | undefined {
+  if (location.kind === 'sqlite') return undefined;
+  const password = new URL(location.url).password;
+  return password ? decodeURIComponent(password) : undefined;
+}
+
+/**
+ * Picks the adapter now (an unusable location is a config error before any
+ * work starts) and returns the function that opens it on first use.
+ */
+export function storeOpener(location: DatabaseLocation): () => LibraryStore {
+  switch (location.kind) {
+    case 'sqlite':
+      return () => new SqliteStore(location.path);
+    case 'postgres':
+      throw new ConfigError(
+        'database.url',
+        '',
+        `${databaseLabel(location)}: PostgreSQL libraries are not available in this emomo yet; use a SQLite file (database.path or --db FILE)`,
+      );
+  }
+}
+
+/** What `emomo doctor` reports, read without creating or upgrading anything. */
+export async function inspectStore(location: DatabaseLocation): Promise<StoreDescription> {
+  if (location.kind === 'sqlite' && !fs.existsSync(location.path)) {
+    return { location: location.path, exists: false, schemaVersion: 0, latestVersion: migrations.length, memes: 0, collections: [] };
+  }
+  const store = location.kind === 'sqlite' ? new SqliteStore(location.path, { readonly: true }) : storeOpener(location)();
+  try {
+    return await store.describe();
+  } finally {
+    await store.close();
+  }
+}

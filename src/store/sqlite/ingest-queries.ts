@@ -1,0 +1,172 @@
+/**
+ * The SQL behind the item pipeline on SQLite: find what is known of an image,
+ * keep its paid description, and commit a finished item (meme, source link,
+ * vector row, vector and keyword row) in one immediate transaction.
+ */
+import type { Description, SourceItem } from '../../ports.js';
+import { indexTerms } from '../fts-terms.js';
+import type { CommitInput, CommitResult, DescriptionKey, MemeRecord } from '../ports.js';
+import type { Db } from './database.js';
+import { markJobDone } from './job-queries.js';
+import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
+
+interface MemeRow {
+  id: number;
+  md5: string;
+  storage_key: string;
+  source_type: string;
+  source_id: string;
+  width: number;
+  height: number;
+  format: string;
+  is_animated: number;
+  category: string;
+  tags: string;
+}
+
+export function hasVector(db: Db, md5: string, collection: string): boolean {
+  return !!db.prepare('SELECT 1 FROM meme_vectors WHERE md5 = ? AND collection = ?').get(md5, collection);
+}
+
+export function findMemeByMd5(db: Db, md5: string): MemeRecord | undefined {
+  const row = db.prepare('SELECT * FROM memes WHERE md5 = ?').get(md5) as MemeRow | undefined;
+  return row && toMeme(row);
+}
+
+export function findDescription(db: Db, key: DescriptionKey): Description | undefined {
+  const row = db
+    .prepare(
+      `SELECT description, ocr_text, emotions FROM meme_descriptions
+       WHERE md5 = ? AND vlm_model = ? AND prompt_version = ?`,
+    )
+    .get(key.md5, key.vlmModel, key.promptVersion) as { description: string; ocr_text: string; emotions: string } | undefined;
+  if (!row) return undefined;
+  return { description: row.description, ocrText: row.ocr_text, emotions: JSON.parse(row.emotions) as string[] };
+}
+
+export function findLatestDescription(db: Db, md5: string): { key: DescriptionKey; description: Description } | undefined {
+  const row = db
+    .prepare(
+      `SELECT vlm_model, prompt_version FROM meme_descriptions WHERE md5 = ?
+       ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+    )
+    .get(md5) as { vlm_model: string; prompt_version: string } | undefined;
+  if (!row) return undefined;
+  const key = { md5, vlmModel: row.vlm_model, promptVersion: row.prompt_version };
+  return { key, description: findDescription(db, key)! };
+}
+
+export function saveDescription(db: Db, key: DescriptionKey, d: Description): void {
+  db.prepare(
+    `INSERT INTO meme_descriptions
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
+  ).run(
+    key.md5,
+    key.vlmModel,
+    key.promptVersion,
+    d.description,
+    d.ocrText,
+    JSON.stringify(d.emotions),
+    d.usage?.promptTokens ?? null,
+    d.usage?.completionTokens ?? null,
+  );
+}
+
+export function linkSource(db: Db, item: SourceItem, memeId: number): void {
+  db.prepare(
+    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES (?, ?, ?, ?)
+     ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
+  ).run(item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null);
+}
+
+export function isStorageKeyReferenced(db: Db, key: string): boolean {
+  return !!db.prepare('SELECT 1 FROM memes WHERE storage_key = ?').get(key);
+}
+
+export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): CommitResult {
+  if (input.vector.length !== coll.dims) {
+    throw new Error(`vector has ${input.vector.length} dimensions, collection "${coll.name}" needs ${coll.dims}`);
+  }
+  return db
+    .transaction((): CommitResult => {
+      const { item, facts } = input;
+      let meme = findMemeByMd5(db, facts.md5);
+      const memeCreated = !meme;
+      if (!meme) {
+        db.prepare(
+          `INSERT INTO memes (md5, source_type, source_id, storage_key, width, height, format, is_animated,
+                              frames, file_size, category, tags, source_url)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          facts.md5,
+          item.sourceType,
+          item.sourceId,
+          input.storageKey,
+          facts.width,
+          facts.height,
+          facts.format,
+          facts.isAnimated ? 1 : 0,
+          facts.frames,
+          facts.fileSize,
+          item.category,
+          JSON.stringify(item.tags),
+          item.sourceUrl ?? null,
+        );
+        meme = findMemeByMd5(db, facts.md5)!;
+      }
+      linkSource(db, item, meme.id);
+
+      if (input.replace) {
+        db.prepare('DELETE FROM meme_vectors WHERE md5 = ? AND collection = ?').run(facts.md5, coll.name);
+        deleteVector(db, coll, meme.id);
+      }
+      db.prepare(
+        `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        meme.id,
+        facts.md5,
+        coll.name,
+        input.embeddingModel,
+        coll.dims,
+        input.descriptionKey.vlmModel,
+        input.descriptionKey.promptVersion,
+      );
+      insertVector(db, coll, meme.id, input.vector, {
+        category: meme.category,
+        isAnimated: meme.isAnimated,
+        source: meme.sourceType,
+      });
+
+      const d = input.description;
+      db.prepare('DELETE FROM memes_fts WHERE rowid = ?').run(meme.id);
+      db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)').run(
+        meme.id,
+        indexTerms(d.ocrText),
+        indexTerms(d.description),
+        indexTerms(meme.tags.join(' ')),
+      );
+
+      markJobDone(db, item.sourceType, item.sourceId, coll.name);
+      return { memeId: meme.id, memeCreated };
+    })
+    .immediate();
+}
+
+function toMeme(row: MemeRow): MemeRecord {
+  return {
+    id: row.id,
+    md5: row.md5,
+    storageKey: row.storage_key,
+    sourceType: row.source_type,
+    sourceId: row.source_id,
+    width: row.width,
+    height: row.height,
+    format: row.format,
+    isAnimated: row.is_animated === 1,
+    category: row.category,
+    tags: JSON.parse(row.tags) as string[],
+  };
+}

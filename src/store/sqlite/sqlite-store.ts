@@ -1,0 +1,267 @@
+/**
+ * The LibraryStore on SQLite + sqlite-vec. better-sqlite3 is synchronous and
+ * fast: every method does its work (and its whole transaction) at once and
+ * hands back a settled Promise, so no transaction ever spans an `await`. The
+ * SQL lives in the *-queries.ts files beside this one; the connection stays
+ * private to this adapter.
+ */
+import type { Description, SourceItem } from '../../ports.js';
+import type {
+  AuditResult,
+  BackfillCandidate,
+  BackfillVector,
+  ClaimedJob,
+  CollectionInfo,
+  CommitInput,
+  CommitResult,
+  DescriptionKey,
+  FailureInput,
+  JobCounts,
+  JobFilter,
+  JobSchedule,
+  KeywordHit,
+  KeywordQuery,
+  LibraryStore,
+  MemeRecord,
+  PurgeCounts,
+  RecalledMeme,
+  RecallFilters,
+  StoreDescription,
+  StoreStats,
+  VectorSearchResult,
+  VerifyCheck,
+} from '../ports.js';
+import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
+import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
+import { openDatabase, type Db } from './database.js';
+import * as ingest from './ingest-queries.js';
+import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
+import { schemaVersion, migrations } from './migrations.js';
+import { SqlitePurgeQueries } from './purge-queries.js';
+import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
+import { SqliteStatsQueries } from './stats-queries.js';
+import { ensureVectorTable, listCollections, type CollectionRow } from './vector-tables.js';
+import { SqliteVerifyQueries } from './verify-queries.js';
+
+export interface SqliteStoreOptions {
+  /** Open without writing: no file is created, no migration runs (doctor). */
+  readonly?: boolean;
+}
+
+export class SqliteStore implements LibraryStore {
+  private readonly db: Db;
+  private readonly collections = new Map<string, CollectionRow>();
+  private readonly recall: SqliteRecallQueries;
+  private readonly searched = new Map<string, SqliteCollection>();
+  private readonly verify: SqliteVerifyQueries;
+  private readonly purge: SqlitePurgeQueries;
+
+  constructor(
+    private readonly file: string,
+    options: SqliteStoreOptions = {},
+  ) {
+    this.db = openDatabase(file, { readonly: options.readonly ?? false });
+    // Same-host claims end when their owner's pid is gone (claims.ts, verify's in-flight check).
+    registerClaimFunctions(this.db);
+    this.recall = new SqliteRecallQueries(this.db);
+    this.verify = new SqliteVerifyQueries(this.db);
+    this.purge = new SqlitePurgeQueries(this.db);
+  }
+
+  private collection(name: string): CollectionRow {
+    const row = this.collections.get(name);
+    if (!row) throw new Error(`collection "${name}" was not opened with ensureCollection()`);
+    return row;
+  }
+
+  // ------------------------------------------------------------ ingest
+
+  async ensureCollection(name: string, dims: number, model: string): Promise<void> {
+    this.collections.set(name, ensureVectorTable(this.db, name, dims, model));
+  }
+
+  async hasVector(md5: string, collection: string): Promise<boolean> {
+    return ingest.hasVector(this.db, md5, collection);
+  }
+
+  async findMemeByMd5(md5: string): Promise<MemeRecord | undefined> {
+    return ingest.findMemeByMd5(this.db, md5);
+  }
+
+  async findDescription(key: DescriptionKey): Promise<Description | undefined> {
+    return ingest.findDescription(this.db, key);
+  }
+
+  async findLatestDescription(md5: string): Promise<{ key: DescriptionKey; description: Description } | undefined> {
+    return ingest.findLatestDescription(this.db, md5);
+  }
+
+  async saveDescription(key: DescriptionKey, description: Description): Promise<void> {
+    ingest.saveDescription(this.db, key, description);
+  }
+
+  async linkSource(item: SourceItem, memeId: number): Promise<void> {
+    ingest.linkSource(this.db, item, memeId);
+  }
+
+  async commitItem(input: CommitInput): Promise<CommitResult> {
+    return ingest.commitItem(this.db, this.collection(input.collection), input);
+  }
+
+  async isStorageKeyReferenced(key: string): Promise<boolean> {
+    return ingest.isStorageKeyReferenced(this.db, key);
+  }
+
+  // ------------------------------------------------------------ claims and jobs
+
+  async claimItems(md5s: readonly string[], collection: string, owner: string, leaseMs: number): Promise<Set<string>> {
+    return claimItems(this.db, md5s, collection, owner, leaseMs);
+  }
+
+  async renewClaims(owner: string, leaseMs: number): Promise<number> {
+    return renewClaims(this.db, owner, leaseMs);
+  }
+
+  async releaseItems(md5s: readonly string[], collection: string, owner: string): Promise<void> {
+    releaseItems(this.db, md5s, collection, owner);
+  }
+
+  async recordFailure(f: FailureInput, schedule: (attempt: number) => JobSchedule): Promise<JobSchedule & { attempt: number }> {
+    return recordFailure(this.db, f, schedule);
+  }
+
+  async markJobDone(sourceType: string, sourceId: string, collection: string): Promise<void> {
+    markJobDone(this.db, sourceType, sourceId, collection);
+  }
+
+  async claimDueJobs(filter: JobFilter, owner: string, leaseMs: number): Promise<ClaimedJob[]> {
+    return claimDueJobs(this.db, filter, owner, leaseMs);
+  }
+
+  async releaseJobClaims(owner: string): Promise<number> {
+    return releaseJobClaims(this.db, owner);
+  }
+
+  async countJobs(collection: string, now: Date): Promise<JobCounts> {
+    return countJobs(this.db, collection, now);
+  }
+
+  async findJob(sourceType: string, sourceId: string, collection: string): Promise<ClaimedJob | undefined> {
+    return findJob(this.db, jobKey(sourceType, sourceId, collection));
+  }
+
+  // ------------------------------------------------------------ backfill
+
+  async findUnembedded(collection: string, afterId: number, limit: number): Promise<BackfillCandidate[]> {
+    return findUnembedded(this.db, collection, afterId, limit);
+  }
+
+  async countUnembedded(collection: string): Promise<{ described: number; undescribed: number }> {
+    return countUnembedded(this.db, collection);
+  }
+
+  async commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]> {
+    return commitVectors(this.db, this.collection(collection), model, batch);
+  }
+
+  // ------------------------------------------------------------ recall
+
+  async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
+    const info = this.recall.collection(name);
+    if (!info) return undefined;
+    this.searched.set(name, info);
+    const { fast: _fast, ...port } = info;
+    return port;
+  }
+
+  async vectorSearch(
+    collection: string,
+    vector: Float32Array,
+    k: number,
+    filters: RecallFilters,
+    options: { exact?: boolean } = {},
+  ): Promise<VectorSearchResult> {
+    const info = this.searched.get(collection) ?? this.recall.collection(collection);
+    if (!info) throw new Error(`collection "${collection}" does not exist`);
+    return this.recall.vectorSearch(info, vector, k, filters, { exact: options.exact });
+  }
+
+  async keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]> {
+    return this.recall.keywordSearch(query, k, filters);
+  }
+
+  async recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>> {
+    return this.recall.memes(ids);
+  }
+
+  // ------------------------------------------------------------ verify
+
+  async beginVerify(): Promise<void> {
+    this.verify.begin();
+  }
+
+  async endVerify(): Promise<void> {
+    if (this.db.open) this.verify.end();
+  }
+
+  async addListedObjects(keys: readonly string[]): Promise<void> {
+    this.verify.addListedObjects(keys);
+  }
+
+  async audit(examples: number): Promise<AuditResult> {
+    return this.verify.audit(examples);
+  }
+
+  async repairDatabase(options: { removeMemesWithoutObject: boolean }): Promise<Partial<Record<VerifyCheck, number>>> {
+    return this.verify.repairDatabase(options);
+  }
+
+  async orphanObjects(after: string, limit: number): Promise<string[]> {
+    return this.verify.orphanObjects(after, limit);
+  }
+
+  // ------------------------------------------------------------ purge and stats
+
+  async preparePurge(source: string): Promise<void> {
+    this.purge.prepare(source);
+  }
+
+  async purgeCounts(source: string, examples: number): Promise<PurgeCounts> {
+    return this.purge.counts(source, examples);
+  }
+
+  async applyPurge(source: string): Promise<void> {
+    this.purge.apply(source);
+  }
+
+  async purgeObjectKeys(after: string, limit: number): Promise<string[]> {
+    return this.purge.objectKeys(after, limit);
+  }
+
+  async endPurge(): Promise<void> {
+    if (this.db.open) this.purge.end();
+  }
+
+  async readStats(topReasons: number): Promise<StoreStats> {
+    return new SqliteStatsQueries(this.db).read(topReasons);
+  }
+
+  // ------------------------------------------------------------ health
+
+  async describe(): Promise<StoreDescription> {
+    const version = schemaVersion(this.db);
+    const ready = version > 0;
+    return {
+      location: this.file,
+      exists: true,
+      schemaVersion: version,
+      latestVersion: migrations.length,
+      memes: ready ? (this.db.prepare('SELECT count(*) FROM memes').pluck().get() as number) : 0,
+      collections: ready ? listCollections(this.db).map((c) => ({ name: c.name, dims: c.dims, model: c.model })) : [],
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

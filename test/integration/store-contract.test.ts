@@ -1,0 +1,275 @@
+/**
+ * One contract for every LibraryStore backend (see test/helpers/store-backends.ts):
+ * what each port method promises, proved against a fresh library per test.
+ * Time-based cases (lease expiry) use short leases on the database's clock.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { DimensionMismatchError } from '../../src/errors.js';
+import { newOwnerId } from '../../src/store/claim-owner.js';
+import { VERIFY_CHECKS, type LibraryStore, type RecallFilters } from '../../src/store/ports.js';
+import { STORE_BACKENDS, type StoreBackend, type TestLibrary } from '../helpers/store-backends.js';
+import { addMeme, commitInput, DIMS, md5Of, sleep, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
+
+const failure = (sourceId: string, permanent = false) => ({
+  sourceType: 'staging:a', sourceId, collection: 'main', path: `/x/${sourceId}.png`, stage: 'embed' as const, reason: 'HTTP 503 Service Unavailable', permanent,
+  payload: { path: `/x/${sourceId}.png`, category: '猫猫', tags: ['开心'] },
+});
+const inAMinute = () => ({ status: 'failed' as const, nextRetryAt: new Date(Date.now() + 60_000) });
+const later = () => new Date(Date.now() + 120_000);
+
+function contract(backend: StoreBackend) {
+  describe(`LibraryStore contract: ${backend.name}`, { skip: backend.unavailable }, () => {
+    let lib: TestLibrary;
+    let store: LibraryStore;
+    beforeEach(async () => {
+      lib = await backend.create();
+      store = lib.store;
+      await store.ensureCollection('main', DIMS, 'embed-a');
+    });
+    afterEach(async () => lib.cleanup());
+
+    test('a committed item is visible with its vector and keyword rows; the dimension is enforced', async () => {
+      await store.ensureCollection('main', DIMS, 'embed-a');
+      await assert.rejects(store.ensureCollection('main', DIMS * 2, 'embed-a'), DimensionMismatchError);
+      const input = commitInput({ name: 'm1', caption: '今天也很开心', tags: ['猫猫'] });
+      assert.equal(await store.hasVector(input.facts.md5, 'main'), false);
+      await store.saveDescription(input.descriptionKey, input.description);
+      const { memeId, memeCreated } = await store.commitItem(input);
+      assert.equal(memeCreated, true);
+      assert.equal(await store.hasVector(input.facts.md5, 'main'), true);
+      const meme = await store.findMemeByMd5(input.facts.md5);
+      assert.deepEqual(meme && { id: meme.id, key: meme.storageKey, tags: meme.tags }, { id: memeId, key: input.storageKey, tags: ['猫猫'] });
+      assert.equal(await store.isStorageKeyReferenced(input.storageKey), true);
+      assert.equal(await store.isStorageKeyReferenced('00/none.png'), false);
+      const { hits } = await store.vectorSearch('main', input.vector, 1, { tags: [] });
+      assert.equal(hits[0]?.memeId, memeId);
+      assert.ok(hits[0]!.distance < 1e-4);
+      assert.deepEqual((await store.keywordSearch({ text: '开心' }, 5, { tags: [] })).map((h) => h.memeId), [memeId]);
+      const recalled = (await store.recalledMemes([memeId])).get(memeId)!;
+      assert.equal(recalled.ocrText, '今天也很开心');
+      assert.ok(recalled.indexedTerms.join(' ').includes('开心'));
+      assert.deepEqual(await store.collectionInfo('main'), { name: 'main', dims: DIMS, model: 'embed-a', size: 1 });
+      assert.equal(await store.collectionInfo('nothing'), undefined);
+    });
+
+    test('one meme per md5: another collection and another source reuse it', async () => {
+      const first = await addMeme(store, { name: 'm1' });
+      await store.ensureCollection('other', DIMS, 'embed-b');
+      const again = await store.commitItem({ ...commitInput({ name: 'm1', sourceType: 'dir:b', collection: 'other' }) });
+      assert.deepEqual(again, { memeId: first, memeCreated: false });
+      await store.linkSource({ sourceType: 'dir:c', sourceId: 'x', path: '/x', category: 'c', tags: [] }, first);
+      for (const source of ['staging:a', 'dir:b', 'dir:c']) {
+        const { hits } = await store.vectorSearch('main', vectorFor(0, 'm1'), 5, { tags: [], source });
+        assert.deepEqual(hits.map((h) => h.memeId), [first], source);
+      }
+      const replaced = await store.commitItem({ ...commitInput({ name: 'm1', axis: 3 }), replace: true });
+      assert.equal(replaced.memeId, first);
+      assert.equal((await store.collectionInfo('main'))?.size, 1, 'replace leaves one vector');
+    });
+
+    test('descriptions are keyed, never overwritten, and the newest is reused', async () => {
+      const md5 = md5Of('d');
+      const key = { md5, vlmModel: 'vlm-a', promptVersion: '1' };
+      assert.equal(await store.findDescription(key), undefined);
+      await store.saveDescription(key, { ocrText: '第一', description: 'd1', emotions: ['a'] });
+      await store.saveDescription(key, { ocrText: '第二', description: 'd2', emotions: [] });
+      assert.deepEqual(await store.findDescription(key), { ocrText: '第一', description: 'd1', emotions: ['a'] });
+      const newer = { md5, vlmModel: 'vlm-b', promptVersion: '2' };
+      await store.saveDescription(newer, { ocrText: '新', description: 'd3', emotions: [] });
+      assert.deepEqual(await store.findLatestDescription(md5), { key: newer, description: { ocrText: '新', description: 'd3', emotions: [] } });
+      assert.equal(await store.findLatestDescription(md5Of('none')), undefined);
+    });
+
+    test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {
+      const other = await lib.connect();
+      const [a, b] = [newOwnerId(), newOwnerId()];
+      assert.deepEqual([...(await store.claimItems(['m1', 'm2'], 'main', a, 400))].sort(), ['m1', 'm2']);
+      assert.deepEqual([...(await store.claimItems(['m1'], 'main', a, 400))], ['m1'], 're-entrant');
+      assert.deepEqual([...(await other.claimItems(['m1', 'm2', 'm3'], 'main', b, 60_000))], ['m3']);
+      assert.deepEqual([...(await other.claimItems(['m1'], 'other', b, 60_000))], ['m1'], 'claims are per collection');
+      await other.releaseItems(['m1'], 'main', b);
+      assert.equal((await other.claimItems(['m1'], 'main', b, 60_000)).size, 0, "releasing another owner's claim does nothing");
+      await store.releaseItems(['m2'], 'main', a);
+      assert.deepEqual([...(await other.claimItems(['m2'], 'main', b, 60_000))], ['m2'], 'released');
+      await sleep(800);
+      assert.deepEqual([...(await other.claimItems(['m1'], 'main', b, 60_000))], ['m1'], 'the lease ran out');
+    });
+
+    test('renewClaims keeps an owner’s item and job claims beyond their first lease', async () => {
+      const other = await lib.connect();
+      const [a, b] = [newOwnerId(), newOwnerId()];
+      await store.recordFailure(failure('j1'), inAMinute);
+      await store.claimItems(['m1'], 'main', a, 400);
+      assert.equal((await store.claimDueJobs({ collection: 'main', now: later(), afterId: 0, limit: 10, includeDead: false }, a, 400)).length, 1);
+      assert.equal(await store.renewClaims(a, 60_000), 2);
+      await sleep(800);
+      assert.equal((await other.claimItems(['m1'], 'main', b, 60_000)).size, 0);
+      assert.equal((await other.claimDueJobs({ collection: 'main', now: later(), afterId: 0, limit: 10, includeDead: false }, b, 60_000)).length, 0);
+    });
+
+    test('job lifecycle: failure → due → claimed once → done; permanent → dead; released and expired claims come back', async () => {
+      const other = await lib.connect();
+      const [a, b] = [newOwnerId(), newOwnerId()];
+      const filter = (now: Date, includeDead = false) => ({ collection: 'main', now, afterId: 0, limit: 10, includeDead });
+      const first = await store.recordFailure(failure('j1'), inAMinute);
+      assert.deepEqual([first.attempt, first.status], [1, 'failed']);
+      assert.equal((await store.recordFailure(failure('j1'), inAMinute)).attempt, 2);
+      await store.recordFailure(failure('j2', true), () => ({ status: 'dead', nextRetryAt: null }));
+      assert.equal((await store.countJobs('main', new Date())).due, 0, 'not due before its retry time');
+      assert.deepEqual(await store.countJobs('main', later()), { pending: 0, processing: 0, done: 0, failed: 1, dead: 1, due: 1 });
+      assert.equal((await store.claimDueJobs(filter(new Date()), a, 60_000)).length, 0);
+      const [job] = await store.claimDueJobs(filter(later()), a, 60_000);
+      assert.deepEqual(job && { id: job.sourceId, status: job.status, attempts: job.attempts, payload: job.payload }, {
+        id: 'j1', status: 'failed', attempts: 2, payload: { path: '/x/j1.png', category: '猫猫', tags: ['开心'] },
+      });
+      assert.equal((await other.claimDueJobs(filter(later()), b, 60_000)).length, 0, 'a claimed job is not claimed twice');
+      assert.equal(await store.releaseJobClaims(a), 1);
+      assert.equal((await store.countJobs('main', new Date())).pending, 1, 'released: pending and due at once');
+      assert.deepEqual((await other.claimDueJobs(filter(new Date(), true), b, 400)).map((j) => j.sourceId).sort(), ['j1', 'j2']);
+      await sleep(800);
+      assert.equal((await store.claimDueJobs(filter(new Date()), a, 60_000)).length, 2, 'expired claims are due again');
+      await store.markJobDone('staging:a', 'j1', 'main');
+      assert.equal((await store.findJob('staging:a', 'j1', 'main'))?.status, 'done');
+      assert.equal((await store.recordFailure(failure('j1'), inAMinute)).attempt, 1, 'a job that succeeded once starts a new count');
+      const byReason = await store.claimDueJobs({ ...filter(later(), true), reason: 'service unavailable' }, b, 60_000);
+      assert.equal(byReason.length, 1);
+    });
+
+    test('backfill lists described memes without a vector and commits each once', async () => {
+      const [m1, m2] = [await addMeme(store, { name: 'm1' }), await addMeme(store, { name: 'm2', caption: '无语' })];
+      await store.ensureCollection('next', 8, 'embed-b');
+      assert.deepEqual(await store.countUnembedded('next'), { described: 2, undescribed: 0 });
+      const found = await store.findUnembedded('next', 0, 10);
+      assert.deepEqual(found.map((c) => [c.memeId, c.description.ocrText]), [[m1, 'm1'], [m2, '无语']]);
+      assert.deepEqual((await store.findUnembedded('next', m1, 10)).map((c) => c.memeId), [m2]);
+      const batch = found.map((candidate, i) => ({ candidate, vector: vectorFor(i, 'next').slice(0, 8) }));
+      assert.deepEqual((await store.commitVectors('next', 'embed-b', batch)).sort(), [md5Of('m1'), md5Of('m2')].sort());
+      assert.deepEqual(await store.commitVectors('next', 'embed-b', batch), [], 'already there: nothing written');
+      assert.deepEqual(await store.countUnembedded('next'), { described: 0, undescribed: 0 });
+      assert.equal((await store.collectionInfo('next'))?.size, 2);
+    });
+
+    test('recall: every filter returns k when k match; keyword finds a two-character word; an exact caption ranks first', async () => {
+      const made: Array<MemeSpec & { id: number }> = [];
+      for (let i = 0; i < 40; i++) {
+        const spec = {
+          name: `r${i}`,
+          caption: `表情${i}`,
+          category: i % 2 ? '猫猫' : '熊猫头',
+          tags: i % 3 ? ['开心'] : ['无语', '开心'],
+          animated: i % 4 === 0,
+          sourceType: i % 5 ? 'staging:a' : 'dir:b',
+          axis: i % 3,
+        };
+        made.push({ ...spec, id: await addMeme(store, spec) });
+      }
+      const cases: RecallFilters[] = [
+        { tags: [] },
+        { tags: ['无语'] },
+        { tags: ['无语', '开心'] },
+        { tags: [], category: '猫猫' },
+        { tags: [], animated: true },
+        { tags: [], animated: false },
+        { tags: [], source: 'dir:b' },
+        { tags: ['无语'], category: '熊猫头', animated: false },
+      ];
+      const passes = (m: MemeSpec, f: RecallFilters) =>
+        f.tags.every((t) => m.tags!.includes(t)) &&
+        (f.category === undefined || m.category === f.category) &&
+        (f.animated === undefined || m.animated === f.animated) &&
+        (f.source === undefined || m.sourceType === f.source);
+      for (const f of cases) {
+        const ok = made.filter((m) => passes(m, f));
+        for (const exact of [false, true]) {
+          const { hits } = await store.vectorSearch('main', vectorFor(1), 5, f, { exact });
+          assert.equal(hits.length, Math.min(5, ok.length), JSON.stringify(f));
+          assert.ok(hits.every((h) => ok.some((m) => m.id === h.memeId)), JSON.stringify(f));
+          assert.ok(hits.every((h, i) => i === 0 || hits[i - 1]!.distance <= h.distance), 'nearest first');
+        }
+        const keyword = await store.keywordSearch({ text: '表情' }, 5, f);
+        assert.equal(keyword.length, Math.min(5, ok.length), `keyword ${JSON.stringify(f)}`);
+      }
+      const happy = await addMeme(store, { name: 'happy', caption: '今天也很开心呢' });
+      const hard = await addMeme(store, { name: 'hard', caption: '我太难了' });
+      await addMeme(store, { name: 'harder', caption: '我太难了我太难了真的太难了' });
+      assert.ok((await store.keywordSearch({ text: '开心' }, 3, { tags: [] })).some((h) => h.memeId === happy));
+      const [top] = await store.keywordSearch({ text: '我太难了' }, 3, { tags: [] });
+      assert.deepEqual(top && { id: top.memeId, exact: top.exact }, { id: hard, exact: true });
+      assert.deepEqual(await store.keywordSearch({ text: '？！…' }, 3, { tags: [] }), [], 'nothing to search for');
+    });
+
+    test('verify audits one snapshot, repairs the database and lists orphan objects', async () => {
+      await store.ensureCollection('other', DIMS, 'embed-b');
+      const ids = [await addMeme(store, { name: 'v1' }), await addMeme(store, { name: 'v2' })];
+      await store.commitItem(commitInput({ name: 'v2', collection: 'other' }));
+      const keys = ['v1', 'v2'].map((n) => commitInput({ name: n }).storageKey);
+      const orphan = commitInput({ name: 'orphan' }).storageKey;
+      const audit = async (listed: string[]) => {
+        await store.beginVerify();
+        await store.addListedObjects(listed);
+        return store.audit(3);
+      };
+      const clean = await audit([...keys, orphan]);
+      assert.deepEqual(clean.totals, { memes: 2, vectors: 3, descriptions: 2, fts_rows: 2, objects: 3 });
+      assert.deepEqual(clean.checks.object_without_meme, { count: 1, examples: [orphan] });
+      assert.ok(VERIFY_CHECKS.filter((k) => k !== 'object_without_meme').every((k) => clean.checks[k].count === 0));
+      assert.deepEqual(clean.backfill, [{ collection: 'main', missing: 0 }, { collection: 'other', missing: 1 }]);
+
+      await lib.damage.dropKeywordRow(ids[0]!);
+      await lib.damage.dropVector('main', ids[1]!);
+      const broken = await audit([...keys, orphan]);
+      assert.equal(broken.checks.meme_without_fts_row.count, 1);
+      assert.equal(broken.checks.vector_row_without_vec_row.count, 1);
+      const fixed = await store.repairDatabase({ removeMemesWithoutObject: true });
+      assert.deepEqual([fixed.meme_without_fts_row, fixed.vector_row_without_vec_row], [1, 1]);
+      assert.deepEqual(await store.orphanObjects('', 10), [orphan]);
+      assert.deepEqual(await store.orphanObjects(orphan, 10), []);
+      const after = await audit(keys);
+      assert.ok(VERIFY_CHECKS.every((k) => after.checks[k].count === 0), JSON.stringify(after.checks));
+      assert.deepEqual(after.backfill, [{ collection: 'main', missing: 1 }, { collection: 'other', missing: 1 }]);
+      await store.endVerify();
+    });
+
+    test('purge removes what only the source brought; a shared image stays under its other source', async () => {
+      for (const name of ['a1', 'a2']) await addMeme(store, { name });
+      const shared = await addMeme(store, { name: 'a3' });
+      await store.linkSource({ sourceType: 'dir:b', sourceId: 'b3', path: '/b', category: 'c', tags: [] }, shared);
+      await addMeme(store, { name: 'b1', sourceType: 'dir:b' });
+      await store.recordFailure(failure('a9'), inAMinute);
+      await store.preparePurge('staging:a');
+      const counts = await store.purgeCounts('staging:a', 5);
+      const { examples: _, ...numbers } = counts;
+      assert.deepEqual(numbers, {
+        source_links: 3, memes_removed: 2, memes_kept: 1, primary_source_moved: 1, vectors: 2, fts_rows: 2, descriptions: 2, objects: 2, jobs: 1,
+      });
+      assert.deepEqual(counts.examples.kept, [`${md5Of('a3')} (also from dir:b b3)`]);
+      await store.applyPurge('staging:a');
+      assert.deepEqual((await store.purgeObjectKeys('', 10)).sort(), ['a1', 'a2'].map((n) => commitInput({ name: n }).storageKey).sort());
+      await store.endPurge();
+      assert.equal(await store.findMemeByMd5(md5Of('a1')), undefined);
+      assert.equal((await store.findMemeByMd5(md5Of('a3')))?.sourceType, 'dir:b');
+      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'staging:a' })).hits.length, 0);
+      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'dir:b' })).hits.length, 2);
+      assert.equal(await store.findJob('staging:a', 'a9', 'main'), undefined);
+    });
+
+    test('stats and describe report what the library holds', async () => {
+      await addMeme(store, { name: 's1', animated: true });
+      await addMeme(store, { name: 's2', sourceType: 'dir:b' });
+      await store.recordFailure(failure('s3'), inAMinute);
+      const stats = await store.readStats(5);
+      assert.deepEqual(stats.sources, [{ source: 'dir:b', memes: 1, animated: 0, bytes: 1000 }, { source: 'staging:a', memes: 1, animated: 1, bytes: 1000 }]);
+      assert.deepEqual(stats.collections, [{ collection: 'main', dims: DIMS, model: 'embed-a', vectors: 2 }]);
+      assert.deepEqual(stats.jobs_by_status, [{ status: 'failed', count: 1 }]);
+      assert.deepEqual(stats.top_failure_reasons, [{ stage: 'embed', reason: 'HTTP 503 Service Unavailable', count: 1 }]);
+      assert.equal(stats.descriptions_by_model[0]?.count, 2);
+      assert.deepEqual(stats.storage, { bytes: 2000, memes: 2 });
+      const d = await store.describe();
+      assert.deepEqual([d.exists, d.schemaVersion, d.memes], [true, d.latestVersion, 2]);
+      assert.deepEqual(d.collections, [{ name: 'main', dims: DIMS, model: 'embed-a' }]);
+    });
+  });
+}
+
+for (const backend of STORE_BACKENDS) contract(backend);
