@@ -359,8 +359,24 @@ export interface StoreStats {
     prompt_tokens: number;
     completion_tokens: number;
   }>;
+  /** What reading an image cost, per model, prompt and still / animated; averages over the descriptions that recorded it. */
+  description_costs: DescriptionCost[];
   /** Sum of file sizes and number of memes (each image once). */
   storage: { bytes: number; memes: number };
+}
+
+export interface DescriptionCost {
+  vlm_model: string;
+  prompt_version: string;
+  kind: 'still' | 'animated';
+  count: number;
+  /** Descriptions that recorded frames and time (older ones did not). */
+  measured: number;
+  /** null when none recorded it. */
+  frames_per_image: number | null;
+  ms_per_image: number | null;
+  /** What remote models reported; null for the offline describer. */
+  prompt_tokens_per_image: number | null;
 }
 
 export interface StatsStore {

@@ -264,6 +264,9 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(stats.jobs_by_status, [{ status: 'failed', count: 1 }]);
       assert.deepEqual(stats.top_failure_reasons, [{ stage: 'embed', reason: 'HTTP 503 Service Unavailable', count: 1 }]);
       assert.equal(stats.descriptions_by_model[0]?.count, 2);
+      // Stills first; no cost was recorded with these descriptions, so no averages.
+      const unmeasured = { vlm_model: 'vlm-a', prompt_version: '1', count: 1, measured: 0, frames_per_image: null, ms_per_image: null, prompt_tokens_per_image: null };
+      assert.deepEqual(stats.description_costs, [{ ...unmeasured, kind: 'still' }, { ...unmeasured, kind: 'animated' }]);
       assert.deepEqual(stats.storage, { bytes: 2000, memes: 2 });
       const d = await store.describe();
       assert.deepEqual([d.exists, d.schemaVersion, d.memes], [true, d.latestVersion, 2]);

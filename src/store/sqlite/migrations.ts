@@ -130,6 +130,13 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
     reindexKeywords(db);
   },
+  // 4: what reading an image cost, per description: frames read (several for an animated
+  // meme) and wall time of the describe call. NULL for descriptions made before.
+  (db) =>
+    db.exec(`
+      ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER;
+      ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER;
+    `),
 ];
 
 /** The schema version of an open database (0: empty). */
