@@ -181,6 +181,24 @@ describe('LocalDescriber', () => {
     }
   });
 
+  it('reads the same with one OCR thread (whole images) as with detection and recognition on two', async () => {
+    const inputs = await Promise.all(readSample().slice(0, 6).map((e) => asVlmInput(sampleImage(e.filename))));
+    const [one, two] = await Promise.all([LocalDescriber.create({ workers: 1 }), LocalDescriber.create({ workers: 2 })]);
+    try {
+      const read = (d: LocalDescriber) => Promise.all(inputs.map((jpeg) => d.describe({ frames: [jpeg], category: '', tags: [] })));
+      assert.deepEqual(await read(two), await read(one));
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('merges the captions of several frames, read in parallel', async () => {
+    const [first, second] = readSample();
+    const frames = await Promise.all([first!, second!].map((e) => asVlmInput(sampleImage(e.filename))));
+    const result = await describer.describe({ frames, category: '', tags: [] });
+    assert.deepEqual(result.ocrText.split('\n').map(comparable), [comparable(first!.caption), comparable(second!.caption)]);
+  });
+
   it('fails a corrupt image as a permanent describe error, and keeps working', async () => {
     const err = await describer.describe({ frames: [Buffer.from('not a jpeg')], category: '', tags: [] }).catch((e: unknown) => e);
     assert.ok(err instanceof ItemError, String(err));

