@@ -156,7 +156,8 @@ function addFailure(summary: EmbedSummary, md5: string, reason: string): void {
   if (summary.failures.length < FAILURE_DETAIL_LIMIT) summary.failures.push({ md5, reason: reason.slice(0, 2000) });
 }
 
-function abortText(signal: AbortSignal): string {
+/** Why a run stopped, from the reason its signal carries. */
+export function abortText(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'interrupted';
 }

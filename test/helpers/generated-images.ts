@@ -69,3 +69,25 @@ export async function meanColour(image: Buffer, region?: { left: number; top: nu
   const { channels } = await sharp(input).stats();
   return [channels[0]!.mean, channels[1]!.mean, channels[2]!.mean].map(Math.round) as Rgb;
 }
+
+export const RED: Rgb = [230, 30, 30];
+export const GREEN: Rgb = [30, 200, 40];
+export const BLUE: Rgb = [30, 40, 220];
+
+/**
+ * A staging set `id` of animated GIFs of solid-colour scenes (one per colour
+ * list, ids scenes0, scenes1, ...) and one still (id still), category 熊猫头.
+ */
+export async function writeScenesStaging(stagingRoot: string, id: string, animations: readonly Rgb[][] = [[RED, GREEN, BLUE]]): Promise<void> {
+  const dir = path.join(stagingRoot, id);
+  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+  const entries: Array<{ id: string; filename: string; category: string; tags: string[] }> = [];
+  for (const [i, colours] of animations.entries()) {
+    fs.writeFileSync(path.join(dir, 'images', `scenes${i}.gif`), await solidColourGif(colours));
+    entries.push({ id: `scenes${i}`, filename: `scenes${i}.gif`, category: '熊猫头', tags: [] });
+  }
+  const still = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: GREEN[0], g: GREEN[1], b: GREEN[2] } } }).png().toBuffer();
+  fs.writeFileSync(path.join(dir, 'images', 'still.png'), still);
+  entries.push({ id: 'still', filename: 'still.png', category: '熊猫头', tags: [] });
+  fs.writeFileSync(path.join(dir, 'manifest.jsonl'), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+}

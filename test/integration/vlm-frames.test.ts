@@ -6,36 +6,19 @@
  * version stored says which.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../helpers/fake-openai-server.js';
-import { meanColour, solidColourGif, type Rgb } from '../helpers/generated-images.js';
+import { BLUE, GREEN, RED, meanColour, writeScenesStaging, type Rgb } from '../helpers/generated-images.js';
 import { keyEnv, makeRemoteWorkspace } from '../helpers/remote-workspace.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import type { Workspace } from '../helpers/workspace.js';
 
 const KEY = 'sk-emomo-frames-test';
-const RED: Rgb = [230, 30, 30];
-const GREEN: Rgb = [30, 200, 40];
-const BLUE: Rgb = [30, 40, 220];
 
 /** Within JPEG rounding of the expected colour. */
 function near(actual: Rgb, expected: Rgb): boolean {
   return actual.every((v, i) => Math.abs(v - expected[i]!) < 24);
-}
-
-async function stage(ws: Workspace): Promise<void> {
-  const dir = path.join(ws.staging, 'anim', 'images');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'scenes.gif'), await solidColourGif([RED, GREEN, BLUE]));
-  fs.writeFileSync(path.join(dir, 'still.png'), await solidColourGif([GREEN], 1).then((gif) => import('sharp').then(({ default: s }) => s(gif).png().toBuffer())));
-  const manifest = [
-    { id: 'scenes', filename: 'scenes.gif', category: '熊猫头', tags: [] },
-    { id: 'still', filename: 'still.png', category: '熊猫头', tags: [] },
-  ];
-  fs.writeFileSync(path.join(ws.staging, 'anim', 'manifest.jsonl'), manifest.map((m) => JSON.stringify(m)).join('\n') + '\n');
 }
 
 describe('VLM describer: frames of an animated meme', () => {
@@ -51,7 +34,7 @@ describe('VLM describer: frames of an animated meme', () => {
   async function ingestWith(animatedFrames: 'multi' | 'contact_sheet' | 'first') {
     const ws = makeRemoteWorkspace(fake, { animatedFrames, provider: 'openai' });
     workspaces.push(ws);
-    await stage(ws);
+    await writeScenesStaging(ws.staging, 'anim');
     const start = fake.requests.length;
     const run = await runIngest(ws, { source: 'staging:anim' }, {}, undefined, keyEnv(KEY));
     assert.equal(run.code, 0, run.log);

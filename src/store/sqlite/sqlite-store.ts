@@ -14,6 +14,7 @@ import type {
   CollectionInfo,
   CommitInput,
   CommitResult,
+  DescriptionChange,
   DescriptionKey,
   FailureInput,
   JobCounts,
@@ -26,12 +27,15 @@ import type {
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
+  StaleFilter,
+  StaleMeme,
   StoreDescription,
   StoreStats,
   VectorSearchResult,
   VerifyCheck,
 } from '../ports.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
+import { countStale, findStale, replaceDescription } from './redescribe-queries.js';
 import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
 import { openDatabase, type Db } from './database.js';
 import * as ingest from './ingest-queries.js';
@@ -162,6 +166,20 @@ export class SqliteStore implements LibraryStore {
 
   async commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]> {
     return commitVectors(this.db, this.collection(collection), model, batch);
+  }
+
+  // ------------------------------------------------------------ redescribe
+
+  async countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }> {
+    return countStale(this.db, filter);
+  }
+
+  async findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]> {
+    return findStale(this.db, filter, afterId, limit);
+  }
+
+  async replaceDescription(collection: string, change: DescriptionChange): Promise<boolean> {
+    return replaceDescription(this.db, this.collection(collection), change);
   }
 
   // ------------------------------------------------------------ recall
