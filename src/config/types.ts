@@ -26,7 +26,7 @@ export interface VlmConfig {
   animatedFrames: AnimatedFrames;
   /** Representative frames read from an animated image (unless animatedFrames is first). */
   maxFrames: number;
-  /** Local describer: OCR worker threads; undefined means one per core (at most 4). */
+  /** Local describer: OCR worker threads; undefined means one per core but one (1 to 4). */
   ocrThreads?: number;
 }
 

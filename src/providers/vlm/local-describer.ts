@@ -33,12 +33,13 @@ export interface LocalDescriberOptions {
 }
 
 /**
- * One OCR thread per core, at most 4: two cores run detection and
- * recognition side by side; beyond four, the main thread (decoding, the
- * database) and memory (about 45 MB per detector) are the limit.
+ * One OCR thread per core but one, at most 4. The main thread is a core's
+ * worth of work of its own (decoding, choosing frames, the database). On two
+ * cores a second OCR thread read the real memes about 25% faster but cost
+ * about 50 MB more (BENCHMARKS.md): `vlm.ocr_threads: 2` when memory allows.
  */
 export function defaultOcrThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
 /**

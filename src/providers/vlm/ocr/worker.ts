@@ -5,6 +5,8 @@
  * It loads only the models its role needs, then answers one request at a
  * time (protocol in worker-lane.ts).
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { errorMessage, isPermanent } from '../../../errors.js';
 import { Detector, Recognizer, type Detected, type OcrEngineOptions } from './engine.js';
@@ -29,6 +31,25 @@ async function handlerFor({ role, ...engine }: OcrWorkerData): Promise<(request:
   return async (jpeg: Uint8Array) => recognizer.recognize(await detector.detect(asBuffer(jpeg)));
 }
 
+/**
+ * Every image leaves a few MB of typed arrays behind (model inputs and
+ * outputs, pixels), memory V8 does not see as pressure on this small heap, so
+ * it piled up to tens of MB per thread before a collection. Measured on the
+ * real memes and images: collecting once it passes this lowers peak RSS by
+ * 10 to 40 MB, at a few milliseconds per collection.
+ */
+const GARBAGE_LIMIT_BYTES = 8 * 1024 * 1024;
+let fullGc: (() => void) | undefined;
+
+function collectGarbage(): void {
+  if (v8.getHeapStatistics().external_memory < GARBAGE_LIMIT_BYTES) return;
+  if (!fullGc) {
+    v8.setFlagsFromString('--expose-gc');
+    fullGc = vm.runInNewContext('gc') as () => void;
+  }
+  fullGc();
+}
+
 const port = parentPort;
 if (port) {
   const reply = (message: LaneReply<unknown>, transfer: TransferListItem[] = []): void => port.postMessage(message, transfer);
@@ -43,6 +64,7 @@ if (port) {
       } catch (err) {
         reply({ id, error: { message: errorMessage(err), permanent: isPermanent(err) } });
       }
+      collectGarbage();
     });
     reply({ ready: true });
   } catch (err) {
