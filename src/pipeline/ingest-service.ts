@@ -5,22 +5,47 @@
  * `workers * 3` entries are held at all, so memory does not grow with the size
  * of the source. Every entry ends as an outcome value; the
  * run only stops early when asked to (signal) or when a provider circuit opens.
+ *
+ * An item whose transient failure outlived its provider retries (a streak of
+ * 429s and 5xx on one call) goes back to the end of the queue after a backoff,
+ * at most `requeues` times, before it is recorded as failed for retry-pending.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
-import type { Source, SourceEntry } from '../ports.js';
-import { AbortedError, ItemError } from '../errors.js';
+import type { Source, SourceEntry, SourceItem } from '../ports.js';
+import { AbortedError, ItemError, type Stage } from '../errors.js';
+import { retryDelayMs, type BackoffPolicy } from '../resilience/backoff.js';
+import { abortReason, systemClock, type Clock } from '../resilience/clock.js';
 import type { ItemHandler } from './process-item.js';
 import { SummaryBuilder, type ItemOutcome, type RunSummary } from './outcome.js';
 
 export interface IngestRunOptions {
   workers: number;
-  /** Stop after this many entries (0 = no limit). */
+  /**
+   * Stop after this many items of new work (0 = no limit): added, reused or
+   * failed. Items already in the collection (skipped) do not count, so a
+   * cron `--limit 500` moves on past what earlier runs did.
+   */
   limit: number;
   dryRun: boolean;
   /** Aborting stops taking new items; in-flight ones finish or are undone. */
   signal?: AbortSignal;
   onOutcome?: (outcome: ItemOutcome, done: number) => void;
+  /** Times an item may go back to the queue after a transient failure (default 2). */
+  requeues?: number;
+  requeueBackoff?: BackoffPolicy;
+  clock?: Clock;
+  random?: () => number;
 }
+
+interface Failure {
+  stage: Stage;
+  error: unknown;
+}
+
+export const DEFAULT_REQUEUES = 2;
+/** Waits before an item is taken again: up to 2 s, then up to 4 s (full jitter). */
+export const DEFAULT_REQUEUE_BACKOFF: BackoffPolicy = { baseDelayMs: 2_000, maxDelayMs: 30_000 };
 
 export async function ingestSource(
   source: Source,
@@ -30,48 +55,66 @@ export async function ingestSource(
   const summary = new SummaryBuilder();
   const pool = pLimit(opts.workers * 2);
   const inflight = new Set<Promise<void>>();
-  let taken = 0;
+  let work = 0;
+  const clock = opts.clock ?? systemClock;
+  const requeues = opts.requeues ?? DEFAULT_REQUEUES;
   // Stops the run from inside (an AbortedError from a provider) as well as from outside (signal).
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  setMaxListeners(0, signal); // every requeued item waits on it
 
-  const handle = async (entry: SourceEntry): Promise<void> => {
-    if (signal.aborted) return; // queued before the stop: never started, nothing recorded
-    let outcome: ItemOutcome;
+  const track = (task: Promise<void>): void => {
+    const tracked: Promise<void> = task.finally(() => inflight.delete(tracked));
+    inflight.add(tracked);
+  };
+
+  const record = (outcome: ItemOutcome): void => {
+    summary.add(outcome);
+    if (outcome.kind !== 'skipped') work++; // --limit counts new work only
+    opts.onOutcome?.(outcome, summary.total);
+  };
+
+  /** `earlier`: the transient failure a requeued item had, recorded if the run stops before it is tried again. */
+  const handle = async (entry: SourceEntry, requeued: number, earlier?: Failure): Promise<void> => {
+    if (signal.aborted) {
+      // Queued before the stop: never started, nothing recorded, unless it already failed once.
+      if (earlier && entry.kind === 'item') record(await processor.fail(entry.item, earlier.stage, earlier.error));
+      return;
+    }
     try {
-      outcome =
-        entry.kind === 'item'
-          ? await processor.process(entry.item)
-          : await processor.fail(
-              entry.problem,
-              entry.problem.stage,
-              new ItemError(entry.problem.stage, entry.problem.reason, entry.problem.permanent),
-            );
+      if (entry.kind === 'problem') {
+        const { problem } = entry;
+        // A problem that may go away (a missing file) carries its item, so its job can be retried.
+        return record(await processor.fail(problem.item ?? problem, problem.stage, new ItemError(problem.stage, problem.reason, problem.permanent)));
+      }
+      const result = await processor.process(entry.item, { mayRequeue: requeued < requeues });
+      if (result.kind !== 'requeue') return record(result);
+      track(requeue(entry.item, requeued + 1, { stage: result.stage, error: result.error }));
     } catch (err) {
       if (!(err instanceof AbortedError)) throw err;
       if (!stop.signal.aborted) stop.abort(err);
-      return;
     }
-    summary.add(outcome);
-    opts.onOutcome?.(outcome, summary.total);
+  };
+
+  /** Back to the end of the queue after a backoff; a stop meanwhile records the failure it had. */
+  const requeue = async (item: SourceItem, n: number, failure: Failure): Promise<void> => {
+    await clock.sleep(retryDelayMs(n, opts.requeueBackoff ?? DEFAULT_REQUEUE_BACKOFF, undefined, opts.random), signal).catch(() => {
+      // Stopped while waiting: handle() below records the failure.
+    });
+    await pool(() => handle({ kind: 'item', item }, n, failure));
   };
 
   for await (const entry of source.entries(signal)) {
     if (signal.aborted) break;
-    if (opts.limit > 0 && taken >= opts.limit) break;
-    taken++;
-    const task: Promise<void> = pool(() => handle(entry)).finally(() => inflight.delete(task));
-    inflight.add(task);
+    // Never more in flight than could still count: wait to see whether they were new work.
+    while (opts.limit > 0 && inflight.size > 0 && work + inflight.size >= opts.limit) await Promise.race(inflight);
+    if (opts.limit > 0 && work >= opts.limit) break;
+    track(pool(() => handle(entry, 0)));
     if (inflight.size >= opts.workers * 3) await Promise.race(inflight);
   }
-  await Promise.all(inflight);
+  // Requeued items add tasks while others finish: wait until none is left.
+  while (inflight.size > 0) await Promise.all(inflight);
 
   const aborted = signal.aborted ? abortReason(stop.signal.aborted ? stop.signal : opts.signal!) : undefined;
   return summary.finish({ aborted, dryRun: opts.dryRun });
-}
-
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason.message;
-  return typeof reason === 'string' ? reason : 'interrupted';
 }

@@ -3,23 +3,31 @@
  * claim (md5, collection) across processes → reuse the image's object and
  * description or create them → embed → commit rows and vector in one
  * transaction. What the item created is undone in reverse order when a later
- * stage fails, before the claim is released; what it reused is never touched.
+ * stage fails, before the claim is released; what it reused is never touched;
+ * an undo step that fails is logged with what it left behind (verify finds it).
  * A paid description is kept either way (it is a cache keyed by md5 + model).
+ *
+ * A transient provider failure whose retries are used up is handed back to the
+ * run (`requeue`) when the run allows it, instead of being recorded at once.
+ * A storage failure that will fail every item (access denied, no such bucket,
+ * disk full) stops the run before more descriptions are paid for.
  */
-import fs from 'node:fs/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
+import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
+import { readInputFile, type InputLimits } from '../sources/input-file.js';
+import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
+import { scheduleAfterFailure, type FailurePolicy } from '../resilience/backoff.js';
+import { sleep } from '../resilience/clock.js';
+import { errorCode, failsEveryWrite, isTransient } from '../resilience/retryable.js';
 import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
-import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
@@ -35,6 +43,8 @@ export interface ItemDeps {
   random?: () => number;
   /** This process as a claim owner (see src/store/claim-owner.ts); one is made when absent. */
   owner?: string;
+  /** Where a failed undo step is reported. */
+  log?: Log;
 }
 
 /** How often an item claimed by another process is checked again. */
@@ -42,8 +52,22 @@ const CLAIM_POLL_MS = 100;
 
 /** What `ingestSource` needs from a processor; retry-pending wraps one. */
 export interface ItemHandler {
-  process(item: SourceItem): Promise<ItemOutcome>;
+  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue>;
   fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
+}
+
+export interface ItemRun {
+  /** The run would take the item again later: hand back a transient failure instead of recording it. */
+  mayRequeue?: boolean;
+}
+
+/** A transient failure handed back to the run, not recorded (yet): the run queues the item again. */
+export interface Requeue {
+  kind: 'requeue';
+  sourceId: string;
+  stage: Stage;
+  reason: string;
+  error: unknown;
 }
 
 /** A source item, or what is known of an entry that never became one. */
@@ -58,6 +82,8 @@ export interface ItemOptions {
    */
   lanes: number;
   limits: ImageLimits;
+  /** Input files larger than this are refused before a byte is read. */
+  input: InputLimits;
   /** Images whose shorter side is below this are skipped (0 = no minimum). */
   minSide: number;
   maxSide: number;
@@ -66,7 +92,11 @@ export interface ItemOptions {
   failurePolicy: FailurePolicy;
 }
 
-type Undo = () => Promise<void>;
+/** One step that takes back what an item created; `leaves` says what stays behind if it fails. */
+interface Undo {
+  leaves: string;
+  run(): Promise<void>;
+}
 
 export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
@@ -83,10 +113,11 @@ export class ItemProcessor implements ItemHandler {
     this.lane = pLimit(opts.lanes);
   }
 
-  async process(item: SourceItem): Promise<ItemOutcome> {
+  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
-      const bytes = await readImage(item.path);
+      // Opened once and checked on the handle: a file swapped after listing is never read.
+      const bytes = await readInputFile(item, this.opts.input);
       at.stage = 'decode';
       const facts = await probeImage(bytes, this.opts.limits);
       const { md5 } = facts;
@@ -95,22 +126,50 @@ export class ItemProcessor implements ItemHandler {
       }
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
-      return await this.locks.run(md5, () =>
+      const attempt = () =>
         this.claimed(md5, async () => {
           const undo: Undo[] = [];
           try {
             return await this.run(item, bytes, facts, at, undo);
           } catch (err) {
-            for (const step of undo.reverse()) await step().catch(() => undefined);
+            await this.undo(item, md5, undo, err);
             throw err;
           }
-        }),
-      );
+        });
+      return await this.locks.run(md5, async () => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await attempt();
+          } catch (err) {
+            if (!(err instanceof MemeRemoved) || tries === MAX_TRIES_WHEN_REMOVED) throw err;
+          }
+        }
+      });
     } catch (err) {
       // A run-level stop (provider circuit open) is not this item's fault: it is
       // undone but not recorded, and the error ends the run.
       if (err instanceof AbortedError) throw err;
-      return this.fail(item, err instanceof ItemError ? err.stage : at.stage, err);
+      const stage = err instanceof ItemError ? err.stage : at.stage;
+      if (run.mayRequeue && !this.opts.dryRun && isTransient(err)) {
+        return { kind: 'requeue', sourceId: item.sourceId, stage, reason: this.deps.redact(errorMessage(err)).slice(0, 2000), error: err };
+      }
+      return this.fail(item, stage, err);
+    }
+  }
+
+  /** Runs the undo steps in reverse order; a step that fails is logged with what it left behind, and the rest still run. */
+  private async undo(item: SourceItem, md5: string, steps: Undo[], cause: unknown): Promise<void> {
+    for (const step of steps.reverse()) {
+      try {
+        await step.run();
+      } catch (err) {
+        this.deps.log?.('warn', `undo failed, left behind: ${step.leaves} (emomo verify reports it; verify --repair removes it)`, {
+          source_id: item.sourceId,
+          md5,
+          reason: this.deps.redact(errorMessage(err)).slice(0, 500),
+          after: this.deps.redact(errorMessage(cause)).slice(0, 200),
+        });
+      }
     }
   }
 
@@ -121,7 +180,7 @@ export class ItemProcessor implements ItemHandler {
     if (!this.opts.dryRun) {
       const payload: JobPayload | undefined =
         item.path !== undefined && item.category !== undefined
-          ? { path: item.path, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
+          ? { path: item.path, root: item.root, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
           : undefined;
       await this.deps.store.recordFailure(
         { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent, payload },
@@ -144,7 +203,7 @@ export class ItemProcessor implements ItemHandler {
     if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
     while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
       if (dedup && (await store.hasVector(md5, collection))) return work();
-      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+      await sleep(CLAIM_POLL_MS);
     }
     const release = this.lease.hold();
     try {
@@ -161,7 +220,7 @@ export class ItemProcessor implements ItemHandler {
     const { md5 } = facts;
     const existing = await store.findMemeByMd5(md5);
     if (!force && (await store.hasVector(md5, collection))) {
-      if (existing && !this.opts.dryRun) await store.linkSource(item, existing.id);
+      if (existing && !this.opts.dryRun && !(await store.linkSource(item, existing.id))) throw new MemeRemoved();
       return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     }
     const kind = existing ? 'reused' : 'added';
@@ -184,11 +243,16 @@ export class ItemProcessor implements ItemHandler {
       at.stage = 'store';
       const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
       if (!existing) {
-        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
+        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format)).catch((err: unknown) => {
+          throw this.storageFailure(err);
+        });
         if (created) {
-          undo.push(async () => {
-            // Another process may have committed a meme on this object meanwhile.
-            if (!(await store.isStorageKeyReferenced(storageKey))) await storage.delete(storageKey);
+          undo.push({
+            leaves: `object ${storageKey} in ${storage.label}, which no meme refers to`,
+            run: async () => {
+              // Another process may have committed a meme on this object meanwhile.
+              if (!(await store.isStorageKeyReferenced(storageKey))) await storage.delete(storageKey);
+            },
           });
         }
       }
@@ -214,15 +278,22 @@ export class ItemProcessor implements ItemHandler {
     });
     return { kind, sourceId: item.sourceId, md5 };
   }
-}
 
-async function readImage(path: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ItemError('read', `file not found: ${path}`, false);
-    if (code === 'EISDIR') throw new ItemError('read', `not a file: ${path}`, true);
-    throw new ItemError('read', `cannot read ${path}: ${errorMessage(err)}`, false, { cause: err });
+  /** A write that will fail for every item stops the run (AbortedError); any other stays this item's failure. */
+  private storageFailure(err: unknown): unknown {
+    const status = err instanceof ProviderError ? err.status : undefined;
+    if (!failsEveryWrite(errorCode(err), status)) return err;
+    const why = this.deps.redact(errorMessage(err)).slice(0, 500);
+    return new AbortedError(
+      `object storage ${this.deps.storage.label} refuses writes (${why}); stopping the run before more descriptions are paid for`,
+    );
   }
 }
+
+/** The meme an item was being linked to was purged meanwhile: the image is new again and the item runs again. */
+class MemeRemoved extends ItemError {
+  constructor() {
+    super('commit', 'the image was purged while this item was linked to it; retry-pending adds it again', false);
+  }
+}
+const MAX_TRIES_WHEN_REMOVED = 3;

@@ -13,10 +13,10 @@ import { AbortedError, errorMessage } from '../errors.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
 import type { Describer, Description, Embedder, ObjectStorage } from '../ports.js';
 import type { Redactor } from '../redact.js';
+import { abortReason } from '../resilience/clock.js';
 import type { ClaimStore, IngestStore, RedescribeStore, StaleFilter, StaleMeme } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
-import { abortText } from './embed-service.js';
 import { embeddingText } from './embedding-text.js';
 import { checkVector } from './vector-check.js';
 
@@ -107,7 +107,7 @@ export async function redescribe(deps: RedescribeDeps, opts: RedescribeOptions):
     }
   }
 
-  if (!summary.aborted && opts.signal?.aborted) summary.aborted = abortText(opts.signal);
+  if (!summary.aborted && opts.signal?.aborted) summary.aborted = abortReason(opts.signal);
   summary.duration_ms = Date.now() - started;
   return summary;
 }

@@ -92,9 +92,9 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   };
 
   const handler: ItemHandler = {
-    process: async (item) => {
-      const outcome = await deps.processor.process(item);
-      await record(item, outcome);
+    process: async (item, run) => {
+      const outcome = await deps.processor.process(item, run);
+      if (outcome.kind !== 'requeue') await record(item, outcome); // a requeued job is reported when it ends
       return outcome;
     },
     fail: async (item, stage, err) => {
@@ -176,6 +176,7 @@ export function entryFor(job: ClaimedJob): SourceEntry {
     sourceType: job.sourceType,
     sourceId: job.sourceId,
     path,
+    root: job.payload?.root,
     category: job.payload?.category ?? DEFAULT_CATEGORY,
     tags: job.payload?.tags ?? [],
     sourceUrl: job.payload?.sourceUrl,

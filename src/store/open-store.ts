@@ -10,7 +10,7 @@ import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { LibraryStore, StoreDescription } from './ports.js';
 import { migrations } from './sqlite/migrations.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 
 export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -38,12 +38,13 @@ export function databaseSecret(location: DatabaseLocation): string | undefined {
 
 /**
  * Picks the adapter now (an unusable location is a config error before any
- * work starts) and returns the function that opens it on first use.
+ * work starts) and returns the function that opens it on first use. With
+ * `mustExist`, a library that does not exist is refused, never created.
  */
-export function storeOpener(location: DatabaseLocation): () => LibraryStore {
+export function storeOpener(location: DatabaseLocation, options: SqliteStoreOptions = {}): () => LibraryStore {
   switch (location.kind) {
     case 'sqlite':
-      return () => new SqliteStore(location.path);
+      return () => new SqliteStore(location.path, options);
     case 'postgres':
       throw new ConfigError(
         'database.url',

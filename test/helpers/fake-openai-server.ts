@@ -205,7 +205,8 @@ function imageUrls(body: any): string[] {
     .map((p: any) => p.image_url.url as string);
 }
 
-function chatReply(body: any, fault: Fault | undefined) {
+/** A chat completion whose reply is the fake description of the request's images (or `fault.content`). */
+export function chatReply(body: any, fault?: Fault) {
   // Several frames of one animation are described as one image.
   const image = imageUrls(body).join('');
   const content = fault?.content ?? JSON.stringify(fakeDescriptionFor(image));
@@ -219,7 +220,8 @@ function chatReply(body: any, fault: Fault | undefined) {
   };
 }
 
-function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
+/** An embeddings response (OpenAI or Jina shape) with the fake vectors, or the text of a 400. */
+export function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
   const input: unknown = body?.input;
   const texts = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) return 'input must be a string or an array of strings';

@@ -2,20 +2,17 @@
  * One contract for every LibraryStore backend (see test/helpers/store-backends.ts):
  * what each port method promises, proved against a fresh library per test.
  * Time-based cases (lease expiry) use short leases on the database's clock.
+ * The maintenance ports (verify, purge, object deletes) have their cases in
+ * store-contract-maintenance.test.ts, over the same backends.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { DimensionMismatchError } from '../../src/errors.js';
 import { newOwnerId } from '../../src/store/claim-owner.js';
-import { VERIFY_CHECKS, type LibraryStore, type RecallFilters } from '../../src/store/ports.js';
+import type { LibraryStore, RecallFilters } from '../../src/store/ports.js';
 import { STORE_BACKENDS, type StoreBackend, type TestLibrary } from '../helpers/store-backends.js';
-import { addMeme, commitInput, DIMS, md5Of, sleep, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
+import { addMeme, commitInput, DIMS, failure, inAMinute, md5Of, sleep, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
 
-const failure = (sourceId: string, permanent = false) => ({
-  sourceType: 'staging:a', sourceId, collection: 'main', path: `/x/${sourceId}.png`, stage: 'embed' as const, reason: 'HTTP 503 Service Unavailable', permanent,
-  payload: { path: `/x/${sourceId}.png`, category: '猫猫', tags: ['开心'] },
-});
-const inAMinute = () => ({ status: 'failed' as const, nextRetryAt: new Date(Date.now() + 60_000) });
 const later = () => new Date(Date.now() + 120_000);
 
 function contract(backend: StoreBackend) {
@@ -230,59 +227,23 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(await store.keywordSearch({ text: '？！…' }, 3, { tags: [] }), [], 'nothing to search for');
     });
 
-    test('verify audits one snapshot, repairs the database and lists orphan objects', async () => {
-      await store.ensureCollection('other', DIMS, 'embed-b');
-      const ids = [await addMeme(store, { name: 'v1' }), await addMeme(store, { name: 'v2' })];
-      await store.commitItem(commitInput({ name: 'v2', collection: 'other' }));
-      const keys = ['v1', 'v2'].map((n) => commitInput({ name: n }).storageKey);
-      const orphan = commitInput({ name: 'orphan' }).storageKey;
-      const audit = async (listed: string[]) => {
-        await store.beginVerify();
-        await store.addListedObjects(listed);
-        return store.audit(3);
-      };
-      const clean = await audit([...keys, orphan]);
-      assert.deepEqual(clean.totals, { memes: 2, vectors: 3, descriptions: 2, fts_rows: 2, objects: 3 });
-      assert.deepEqual(clean.checks.object_without_meme, { count: 1, examples: [orphan] });
-      assert.ok(VERIFY_CHECKS.filter((k) => k !== 'object_without_meme').every((k) => clean.checks[k].count === 0));
-      assert.deepEqual(clean.backfill, [{ collection: 'main', missing: 0 }, { collection: 'other', missing: 1 }]);
+    test('keyword search for single terms and for phrases; document frequencies follow the library', async () => {
+      const hungry = await addMeme(store, { name: 'hungry', caption: '饿死了', tags: ['无话可说'] });
+      await addMeme(store, { name: 'scattered', caption: '可说无话' });
+      const plain = await addMeme(store, { name: 'plain', caption: '今天也很开心' });
+      const ids = (hits: Array<{ memeId: number; exact: boolean }>) => hits.map((h) => h.memeId).sort((a, b) => a - b);
+      assert.deepEqual(ids(await store.keywordSearch({ terms: ['饿', '开'] }, 5, { tags: [] })), [hungry, plain].sort((a, b) => a - b));
+      // A phrase is its bigrams in a row: 可说无话 holds 无话 and 可说 but not 话可.
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说'] }, 5, { tags: [] })), [hungry]);
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说', '开心'] }, 5, { tags: ['无话可说'] })), [hungry]);
+      assert.deepEqual(await store.keywordSearch({ phrases: ['"', '。'] }, 5, { tags: [] }), []);
+      assert.ok((await store.keywordSearch({ terms: ['饿'] }, 5, { tags: [] })).every((h) => !h.exact), 'only a text query marks exact captions');
 
-      await lib.damage.dropKeywordRow(ids[0]!);
-      await lib.damage.dropVector('main', ids[1]!);
-      const broken = await audit([...keys, orphan]);
-      assert.equal(broken.checks.meme_without_fts_row.count, 1);
-      assert.equal(broken.checks.vector_row_without_vec_row.count, 1);
-      const fixed = await store.repairDatabase({ removeMemesWithoutObject: true });
-      assert.deepEqual([fixed.meme_without_fts_row, fixed.vector_row_without_vec_row], [1, 1]);
-      assert.deepEqual(await store.orphanObjects('', 10), [orphan]);
-      assert.deepEqual(await store.orphanObjects(orphan, 10), []);
-      const after = await audit(keys);
-      assert.ok(VERIFY_CHECKS.every((k) => after.checks[k].count === 0), JSON.stringify(after.checks));
-      assert.deepEqual(after.backfill, [{ collection: 'main', missing: 1 }, { collection: 'other', missing: 1 }]);
-      await store.endVerify();
-    });
-
-    test('purge removes what only the source brought; a shared image stays under its other source', async () => {
-      for (const name of ['a1', 'a2']) await addMeme(store, { name });
-      const shared = await addMeme(store, { name: 'a3' });
-      await store.linkSource({ sourceType: 'dir:b', sourceId: 'b3', path: '/b', category: 'c', tags: [] }, shared);
-      await addMeme(store, { name: 'b1', sourceType: 'dir:b' });
-      await store.recordFailure(failure('a9'), inAMinute);
-      await store.preparePurge('staging:a');
-      const counts = await store.purgeCounts('staging:a', 5);
-      const { examples: _, ...numbers } = counts;
-      assert.deepEqual(numbers, {
-        source_links: 3, memes_removed: 2, memes_kept: 1, primary_source_moved: 1, vectors: 2, fts_rows: 2, descriptions: 2, objects: 2, jobs: 1,
-      });
-      assert.deepEqual(counts.examples.kept, [`${md5Of('a3')} (also from dir:b b3)`]);
-      await store.applyPurge('staging:a');
-      assert.deepEqual((await store.purgeObjectKeys('', 10)).sort(), ['a1', 'a2'].map((n) => commitInput({ name: n }).storageKey).sort());
-      await store.endPurge();
-      assert.equal(await store.findMemeByMd5(md5Of('a1')), undefined);
-      assert.equal((await store.findMemeByMd5(md5Of('a3')))?.sourceType, 'dir:b');
-      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'staging:a' })).hits.length, 0);
-      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'dir:b' })).hits.length, 2);
-      assert.equal(await store.findJob('staging:a', 'a9', 'main'), undefined);
+      const stats = await store.documentFrequencies(['饿', '无话', '话可', '开心', '从没见过']);
+      assert.equal(stats.documents, 3);
+      assert.deepEqual(Object.fromEntries(stats.frequencies), { 饿: 1, 无话: 2, 话可: 1, 开心: 1 });
+      await addMeme(store, { name: 'hungry-too', caption: '好饿' });
+      assert.deepEqual((await store.documentFrequencies(['饿'])), { documents: 4, frequencies: new Map([['饿', 2]]) });
     });
 
     test('stats and describe report what the library holds', async () => {

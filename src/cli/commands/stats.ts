@@ -1,4 +1,5 @@
 /** `emomo stats`: what the library holds. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
@@ -21,7 +22,7 @@ export function registerStats(program: Command, context: CommandContext): void {
     .option('--count-objects', 'also list object storage to count objects (default: only for local storage)')
     .option('--no-count-objects', 'never list object storage')
     .addHelpText('after', '\nExamples:\n  emomo stats\n  emomo stats --json | jq .collections')
-    .action((flags: StatsFlags) => context.run((app, reporter) => stats(flags, app, reporter)));
+    .action((flags: StatsFlags) => context.run((app, reporter) => stats(flags, app, reporter), 'read'));
 }
 
 export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Promise<number> {
@@ -29,14 +30,17 @@ export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Pr
     topReasons: flags.top,
     countObjects: flags.countObjects ?? app.config.storage.type === 'local',
   });
-  if (reporter.flags.json) reporter.json(result);
-  else printStats(reporter, result);
+  // Which library this is: running from another folder must not look like an empty library.
+  const where = { database: path.resolve(app.dbPath), storage: app.storage.label };
+  if (reporter.flags.json) reporter.json({ ...result, library: where });
+  else printStats(reporter, result, where);
   return ExitCode.ok;
 }
 
-function printStats(reporter: Reporter, s: LibraryStats): void {
+function printStats(reporter: Reporter, s: LibraryStats, where: { database: string; storage: string }): void {
   const objects = s.storage.objects === undefined ? '' : `, ${s.storage.objects} objects in storage`;
   reporter.result(`library: ${s.storage.memes} memes, ${formatBytes(s.storage.bytes)}${objects}`);
+  reporter.result(`database: ${where.database}\nstorage: ${where.storage}`);
   reporter.result('\nsources (a meme counts under every source that offered it):');
   reporter.result(
     formatTable(

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
 import { mergeFrameCaptions } from './caption-merge.js';
-import { captionLines, composeDescription } from './local-description.js';
+import { captionLines, composeDescription, localDescriberId } from './local-description.js';
 import { OcrPool } from './ocr/pool.js';
 
 /**
@@ -42,14 +42,6 @@ export function defaultOcrThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
-/**
- * Identity stored with each description; known without loading the models.
- * Reading the first frame only is what `local-1` always did; reading several
- * frames changes the caption of animated memes, so it is another version.
- */
-export function localDescriberId(maxFrames = 1): { model: string; promptVersion: string } {
-  return { model: 'local-ocr/ppocr-v4', promptVersion: maxFrames <= 1 ? 'local-1' : `local-2-f${maxFrames}` };
-}
 
 export class LocalDescriber implements Describer {
   readonly model: string;

@@ -6,6 +6,15 @@
  */
 import type { CaptionLine } from './caption-merge.js';
 
+/**
+ * Identity stored with each description; known without loading the models.
+ * Reading the first frame only is what `local-1` always did; reading several
+ * frames changes the caption of animated memes, so it is another version.
+ */
+export function localDescriberId(maxFrames = 1): { model: string; promptVersion: string } {
+  return { model: 'local-ocr/ppocr-v4', promptVersion: maxFrames <= 1 ? 'local-1' : `local-2-f${maxFrames}` };
+}
+
 /** One line as the OCR engine reports it. */
 export interface OcrLine {
   text: string;

@@ -5,7 +5,7 @@
  * animation go in the same message, in playing order (`multi`), or tiled into
  * one picture for models that take a single image (`contact_sheet`). An
  * unreadable reply is asked for once more, then the item fails with the reply
- * quoted. Retries, timeouts and rate limits are the CallGuard's job, so the
+ * quoted. Retries, timeouts, pauses and rate limits are the ProviderGate's job, so the
  * client's own retries are off.
  */
 import OpenAI from 'openai';
@@ -14,8 +14,7 @@ import type { AnimatedFrames } from '../../config/types.js';
 import { ItemError } from '../../errors.js';
 import { contactSheet } from '../../images/contact-sheet.js';
 import type { DescribeInput, Describer, Description } from '../../ports.js';
-import type { CallGuard } from '../resilience/call-guard.js';
-import { RemoteCallError, identityLabel } from '../resilience/remote-failure.js';
+import type { ProviderGate } from '../../resilience/provider-gate.js';
 import { SYSTEM_PROMPT, promptVersion, userPrompt, type PictureLayout } from './prompt.js';
 import { parseDescriptionReply } from './reply-parser.js';
 
@@ -23,7 +22,7 @@ export interface OpenAIDescriberOptions {
   model: string;
   baseURL: string;
   apiKey: string;
-  guard: CallGuard;
+  gate: ProviderGate;
   /** How an animation's frames are sent (default first: the first frame only). */
   animatedFrames?: AnimatedFrames;
   /** At most this many frames of an animation (ignored for first). */
@@ -47,7 +46,7 @@ export class OpenAIDescriber implements Describer {
   readonly promptVersion: string;
   readonly maxFrames: number;
   private readonly client: OpenAI;
-  private readonly guard: CallGuard;
+  private readonly gate: ProviderGate;
   private readonly mode: AnimatedFrames;
   private readonly maxSide: number;
   /** Cleared when the endpoint refuses `response_format` (some vLLM / OpenRouter models do). */
@@ -55,7 +54,7 @@ export class OpenAIDescriber implements Describer {
 
   constructor(opts: OpenAIDescriberOptions) {
     this.model = opts.model;
-    this.guard = opts.guard;
+    this.gate = opts.gate;
     this.mode = opts.animatedFrames ?? 'first';
     this.maxFrames = this.mode === 'first' ? 1 : (opts.maxFrames ?? 4);
     this.promptVersion = promptVersion(this.mode, this.maxFrames);
@@ -77,7 +76,7 @@ export class OpenAIDescriber implements Describer {
     const quoted = last.reply.length > QUOTE_CHARS ? `${last.reply.slice(0, QUOTE_CHARS)}…` : last.reply;
     throw new ItemError(
       'describe',
-      `${identityLabel(this.guard.identity)} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
+      `${this.gate.label} gave no usable JSON in ${READABLE_REPLY_ATTEMPTS} replies (${last.problem}); last reply: ${JSON.stringify(quoted)}`,
       false,
     );
   }
@@ -93,15 +92,18 @@ export class OpenAIDescriber implements Describer {
 
   /** One chat call; returns the reply text and adds its token usage. */
   private async complete(input: DescribeInput, pictures: Pictures, usage: { promptTokens: number; completionTokens: number }): Promise<string> {
-    const body = this.request(input, pictures);
-    let response;
-    try {
-      response = await this.guard.run((signal) => this.client.chat.completions.create(body, { signal }), input.signal);
-    } catch (err) {
-      if (!(this.jsonMode && refusedJsonMode(err))) throw err;
-      this.jsonMode = false;
-      return this.complete(input, pictures, usage);
-    }
+    const response = await this.gate.run(async (signal) => {
+      const body = this.request(input, pictures);
+      try {
+        return await this.client.chat.completions.create(body, { signal });
+      } catch (err) {
+        // Some endpoints refuse JSON mode: drop it for good and ask again within the same call, so the
+        // refusal is never counted as a failed call (several lanes may have asked with it at once).
+        if (!body.response_format || !refusesJsonMode(err)) throw err;
+        this.jsonMode = false;
+        return await this.client.chat.completions.create(this.request(input, pictures), { signal });
+      }
+    }, input.signal);
     usage.promptTokens += response.usage?.prompt_tokens ?? 0;
     usage.completionTokens += response.usage?.completion_tokens ?? 0;
     return response.choices[0]?.message?.content ?? '';
@@ -126,6 +128,7 @@ export class OpenAIDescriber implements Describer {
   }
 }
 
-function refusedJsonMode(err: unknown): boolean {
-  return err instanceof RemoteCallError && err.status === 400 && /response_format|json_object|json mode/i.test(err.message);
+function refusesJsonMode(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown } | null;
+  return e?.status === 400 && typeof e.message === 'string' && /response_format|json_object|json mode/i.test(e.message);
 }

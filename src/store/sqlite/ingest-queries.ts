@@ -76,11 +76,14 @@ export function saveDescription(db: Db, key: DescriptionKey, d: Description): vo
   );
 }
 
-export function linkSource(db: Db, item: SourceItem, memeId: number): void {
-  db.prepare(
-    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES (?, ?, ?, ?)
+/** Links a source item to a meme; false (nothing written) when the meme is gone, e.g. purged since it was looked up. */
+export function linkSource(db: Db, item: SourceItem, memeId: number): boolean {
+  const run = db.prepare(
+    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url)
+     SELECT ?, ?, id, ? FROM memes WHERE id = ?
      ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
-  ).run(item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null);
+  ).run(item.sourceType, item.sourceId, item.sourceUrl ?? null, memeId);
+  return run.changes > 0;
 }
 
 export function isStorageKeyReferenced(db: Db, key: string): boolean {
