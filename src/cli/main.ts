@@ -8,6 +8,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
+import { registerRedescribe } from './commands/redescribe.js';
 import { registerRecall } from './commands/recall.js';
 import { registerStaging } from './commands/staging.js';
 import { registerStats } from './commands/stats.js';
@@ -40,6 +41,7 @@ Docs: README.md`,
   registerIngest(program, context);
   registerRetryPending(program, context);
   registerEmbed(program, context);
+  registerRedescribe(program, context);
   registerRecall(program, context);
   registerVerify(program, context);
   registerStats(program, context);

@@ -154,6 +154,13 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
+  // 6: what reading an image cost, per description: frames read (several for an animated
+  // meme) and wall time of the describe call. NULL for descriptions made before.
+  (db) =>
+    db.exec(`
+      ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER;
+      ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER;
+    `),
 ];
 
 /** The schema version of an open database (0: empty). */
