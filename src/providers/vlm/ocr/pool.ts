@@ -78,5 +78,7 @@ function spawn(workerData: OcrWorkerData): Worker {
   const entry = path.join(path.dirname(here), `worker${ext}`);
   if (ext !== '.ts') return new Worker(entry, { workerData });
   const url = JSON.stringify(pathToFileURL(entry).href);
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${url}); })`, { eval: true, workerData });
+  // Resolved here, where the sources are: an eval'd worker resolves bare names from the working folder.
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  return new Worker(`import(${tsx}).then(({ register }) => { register(); return import(${url}); })`, { eval: true, workerData });
 }
