@@ -14,6 +14,7 @@
 # default /tmp/emomo-pg), EMOMO_PG_PORT (default: the first free port from 54329),
 # EMOMO_DEBIAN_MIRROR (default: the mirror of the machine's apt sources).
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(…) stops the script too
 
 PG_MAJOR=15
 PGVECTOR_MIN=0.8.0 # halfvec, HNSW and iterative index scans (hnsw.iterative_scan)
@@ -54,18 +55,20 @@ apt_install() {
 not_installed() {
   local pkg
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || echo "$pkg"
+    [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true) == *" ok installed" ]] || echo "$pkg"
   done
 }
 
 # The Debian mirror the machine's apt sources use for the release itself (not -security, not -updates).
 debian_mirror() {
-  local codename
+  local codename f
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
   [ -n "$codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
   {
     # deb822 stanzas: Types/URIs/Suites fields, blank-line separated.
-    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v RS= -v c="$codename" '
+    for f in /etc/apt/sources.list.d/*.sources; do
+      if [ -f "$f" ]; then cat "$f" && echo; fi
+    done | awk -v RS= -v c="$codename" '
       { uri = ""; deb = 0; suite = 0
         n = split($0, lines, "\n")
         for (i = 1; i <= n; i++) {
@@ -76,12 +79,13 @@ debian_mirror() {
         }
         if (uri != "" && deb && suite) print uri }'
     # One-line entries: deb [options] URI SUITE COMPONENTS...
-    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-      sed -E 's/\[[^]]*\]//' | awk -v c="$codename" '($1 == "deb" || $1 == "deb-src") && $3 == c { print $2 }'
-  } | head -n 1
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      if [ -f "$f" ]; then cat "$f"; fi
+    done | sed -E 's/\[[^]]*\]//' | awk -v c="$codename" '($1 == "deb" || $1 == "deb-src") && $3 == c { print $2 }'
+  } | sed -n 1p
 }
 
-version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | sed -n 1p)" = "$2" ]; }
 pgvector_version() { [ ! -f "$VECTOR_CONTROL" ] || sed -nE "s/^default_version *= *'([^']+)'.*/\1/p" "$VECTOR_CONTROL"; }
 
 ensure_server() {

@@ -3,25 +3,44 @@
  * object storage and providers. Commands and tests build the same graph;
  * tests swap in fakes through `overrides`.
  */
+import { setMaxListeners } from 'node:events';
+import { databasePathProblem, storagePathProblem } from './config/library-paths.js';
 import { loadConfig, requireSecret, selectEmbedding } from './config/load.js';
 import type { Config, EmbeddingConfig } from './config/types.js';
-import type { Describer, Embedder, ObjectStorage } from './ports.js';
+import { UsageError } from './errors.js';
+import { loadThesaurus, type Thesaurus } from './lexicon/thesaurus.js';
+import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
-import { LazyDescriber } from './providers/lazy.js';
-import { createRemoteDescriber, createRemoteEmbedder } from './providers/remote.js';
-import { LOCAL_DESCRIBER_ID, LocalDescriber } from './providers/vlm/local-describer.js';
+import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
+import { localDescriberId } from './providers/vlm/local-description.js';
+import type { RemoteOptions } from './providers/remote.js';
+import { promptVersion } from './providers/vlm/prompt.js';
 import { makeRedactor, type Redactor } from './redact.js';
+import { ProviderPauses } from './resilience/provider-pause.js';
 import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
 import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
 import type { LibraryStore, ServerRunLocks } from './store/ports.js';
 
+/**
+ * What a command does with the library: `read` opens it read-only (recall,
+ * stats, verify, doctor; works on a read-only mount), `update` writes to an
+ * existing one (repair, purge, backfills), `create` may start a new one
+ * (ingest). Only `create` ever makes a new database file.
+ */
+export type LibraryAccess = 'read' | 'update' | 'create';
+
 export interface AppOptions {
   configPath?: string;
   /** A SQLite file or a postgres:// URL (the --db flag); default from the config. */
   dbPath?: string;
   env?: NodeJS.ProcessEnv;
+  access?: LibraryAccess;
+  /** The run's stop signal: a wait for a provider (backoff, Retry-After pause, outage) ends when it aborts. */
+  signal?: AbortSignal;
+  /** Where providers report pauses, outages and concurrency changes (once each, not per request). */
+  log?: Log;
 }
 
 export interface AppOverrides {
@@ -36,14 +55,21 @@ export class App {
   private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
+  private thesaurusInstance?: Thesaurus;
   private readonly embedders = new Map<string, Embedder>();
+  /** One Retry-After pause per provider base URL and key, shared by everything this run calls. */
+  private readonly pauses = new ProviderPauses();
 
   constructor(
     readonly config: Config,
     private readonly env: NodeJS.ProcessEnv,
     readonly database: DatabaseLocation,
     private readonly overrides: AppOverrides = {},
+    readonly access: LibraryAccess = 'create',
+    private readonly run: Pick<AppOptions, 'signal' | 'log'> = {},
   ) {
+    // Every request waiting on a provider listens to the stop signal: hundreds of listeners are expected.
+    if (run.signal) setMaxListeners(0, run.signal);
     const secretNames = [config.vlm.apiKeyEnv, ...config.embeddings.map((e) => e.apiKeyEnv)];
     this.redact = makeRedactor([
       ...secretNames.map((name) => (name ? env[name] : undefined)),
@@ -51,7 +77,7 @@ export class App {
       env.STORAGE_SECRET_KEY,
       databaseSecret(database),
     ]);
-    this.openStore = storeOpener(database);
+    this.openStore = storeOpener(database, { readonly: access === 'read', mustExist: access !== 'create' });
   }
 
   /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
@@ -77,6 +103,16 @@ export class App {
 
   get describer(): Describer {
     return (this.describerInstance ??= this.overrides.describer ?? this.buildDescriber());
+  }
+
+  /** Words of the same meaning for recall's query expansion (read on first use). */
+  get thesaurus(): Thesaurus {
+    return (this.thesaurusInstance ??= loadThesaurus(this.config.recall.synonyms));
+  }
+
+  /** The embedding config chosen by name (or the default), without building its embedder. */
+  embeddingConfig(name?: string): EmbeddingConfig {
+    return selectEmbedding(this.config, name);
   }
 
   /** The embedding config chosen by name (or the default) and its embedder. */
@@ -107,14 +143,28 @@ export class App {
 
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
+    // Frames read of an animated image; its describer's identity says how (prompt version).
+    const maxFrames = vlm.animatedFrames === 'first' ? 1 : vlm.maxFrames;
     if (vlm.provider === 'local') {
-      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, () =>
-        LocalDescriber.create(),
+      // The OCR stack (sharp, onnxruntime) loads only when a first image is described.
+      // It reads every chosen frame: a contact sheet is for models taking one image.
+      const { model, promptVersion: version } = localDescriberId(maxFrames);
+      const workers = vlm.ocrThreads;
+      return new LazyDescriber(
+        model,
+        version,
+        async () => (await import('./providers/vlm/local-describer.js')).LocalDescriber.create({ maxFrames, ...(workers ? { workers } : {}) }),
+        maxFrames,
       );
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    return createRemoteDescriber(vlm, { apiKey, retries: this.config.ingest.retryCount });
+    return new LazyDescriber(
+      vlm.model,
+      promptVersion(vlm.animatedFrames, maxFrames),
+      async () => (await import('./providers/remote.js')).createRemoteDescriber(vlm, this.remoteOptions(apiKey)),
+      maxFrames,
+    );
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
@@ -122,12 +172,37 @@ export class App {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    return createRemoteEmbedder(embedding, { apiKey, retries: this.config.ingest.retryCount });
+    return new LazyEmbedder(embedding.model, embedding.dimensions, async () =>
+      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, this.remoteOptions(apiKey)),
+    );
+  }
+
+  private remoteOptions(apiKey: string): RemoteOptions {
+    const { retryCount, probeIntervalMs, maxOutageMs } = this.config.ingest;
+    return {
+      apiKey,
+      retries: retryCount,
+      probeIntervalMs,
+      maxOutageMs,
+      pauses: this.pauses,
+      ...(this.run.signal ? { stop: this.run.signal } : {}),
+      ...(this.run.log ? { log: this.run.log } : {}),
+    };
   }
 }
 
 export function createApp(options: AppOptions = {}, overrides: AppOverrides = {}): App {
   const env = options.env ?? process.env;
   const config = loadConfig(options.configPath, env);
-  return new App(config, env, databaseLocation(config, options.dbPath), overrides);
+  const database = databaseLocation(config, options.dbPath);
+  if (options.dbPath !== undefined && database.kind === 'sqlite') checkDbFlag(database.path, config);
+  return new App(config, env, database, overrides, options.access, { signal: options.signal, log: options.log });
+}
+
+/** `--db` gets the checks the config's database.path got (see config/library-paths.ts). */
+function checkDbFlag(dbPath: string, config: Config): void {
+  const db = databasePathProblem(dbPath);
+  if (db) throw new UsageError(`--db ${dbPath}: ${db}`);
+  const storage = config.storage.type === 'local' ? storagePathProblem(config.storage.path, dbPath) : undefined;
+  if (storage) throw new UsageError(`--db ${dbPath}: the object folder (storage.path ${config.storage.path}) ${storage}`);
 }

@@ -11,6 +11,8 @@ export const ExitCode = {
   usage: 2,
   aborted: 3,
   locked: 4,
+  /** An error no code expected: a bug (see src/cli/crash-report.ts). */
+  internal: 5,
 } as const;
 
 export class EmomoError extends Error {
@@ -44,6 +46,11 @@ export class LockedError extends EmomoError {
   override name = 'LockedError';
 }
 
+/** The library's database file is damaged (the engine's own check failed, or it reports corruption): exit 1, nothing changed. */
+export class DamagedLibraryError extends EmomoError {
+  override name = 'DamagedLibraryError';
+}
+
 /** A collection's stored dimension disagrees with the config. */
 export class DimensionMismatchError extends EmomoError {
   override name = 'DimensionMismatchError';
@@ -68,17 +75,20 @@ export class ItemError extends EmomoError {
   }
 }
 
-/** A remote provider refused or failed a request. */
+/** A remote provider (or object storage) refused or failed a request. */
 export class ProviderError extends EmomoError {
   override name = 'ProviderError';
+  /** The service's own error code when it gave one (`AccessDenied`, `NoSuchBucket`). */
+  readonly code?: string;
   constructor(
     readonly provider: string,
     message: string,
     readonly status?: number,
     readonly retryable = false,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.code !== undefined) this.code = options.code;
   }
 }
 

@@ -13,8 +13,14 @@ export interface SourceItem {
   sourceType: string;
   /** Unique within the source; stable across runs. */
   sourceId: string;
-  /** Absolute path of the image file (already checked to be inside the source root). */
+  /** Absolute path of the image file (checked to be inside `root` when listed, and again when read). */
   path: string;
+  /**
+   * Real path of the source folder the file must stay inside when it is
+   * opened (see src/sources/input-file.ts). Every source sets it; without it
+   * the file's own folder is the root.
+   */
+  root?: string;
   category: string;
   tags: string[];
   sourceUrl?: string;
@@ -28,6 +34,11 @@ export interface SourceProblem {
   stage: Stage;
   reason: string;
   permanent: boolean;
+  /**
+   * The item this entry will be once the problem is gone (a file missing right
+   * now), so that its job remembers the file and `retry-pending` can heal it.
+   */
+  item?: SourceItem;
 }
 
 export type SourceEntry = { kind: 'item'; item: SourceItem } | { kind: 'problem'; problem: SourceProblem };
@@ -39,6 +50,18 @@ export interface Source {
   entries(signal?: AbortSignal): AsyncIterable<SourceEntry>;
   /** A cheap estimate of how many entries there are, for progress bars. */
   count?(): Promise<number>;
+}
+
+/** An image as the sources that offered it know it: where a lost or damaged object may be found again. */
+export interface OriginalRef {
+  md5: string;
+  sources: Array<{ sourceType: string; sourceId: string }>;
+}
+
+/** The original files behind the library's objects, looked up again in the sources they came from. */
+export interface Originals {
+  /** The bytes of each image still found in one of its sources with the same md5; images not found are not yielded. */
+  find(refs: readonly OriginalRef[]): AsyncIterable<{ md5: string; bytes: Buffer }>;
 }
 
 // ---------------------------------------------------------------- images
@@ -62,8 +85,12 @@ export interface ImageFacts {
 // ---------------------------------------------------------------- providers
 
 export interface DescribeInput {
-  /** First frame, EXIF-rotated, sRGB, flattened on white, at most 768 px, JPEG. */
-  jpeg: Buffer;
+  /**
+   * The picture as JPEGs, EXIF-rotated, sRGB, flattened on white, at most
+   * 768 px: one for a still; for an animation its representative frames in
+   * playing order (at most the describer's `maxFrames`), the first frame first.
+   */
+  frames: Buffer[];
   category: string;
   tags: string[];
   signal?: AbortSignal;
@@ -75,6 +102,13 @@ export interface Description {
   emotions: string[];
   /** Token usage reported by a remote model, when there is one. */
   usage?: { promptTokens: number; completionTokens: number };
+  /** What reading the image cost: frames read and wall time (recorded by the pipeline). */
+  cost?: DescribeCost;
+}
+
+export interface DescribeCost {
+  frames: number;
+  ms: number;
 }
 
 export interface Describer {
@@ -82,11 +116,24 @@ export interface Describer {
   readonly model: string;
   /** Changes whenever the prompt (or local composition) changes. */
   readonly promptVersion: string;
+  /** Frames of an animation it reads (default 1: the first frame only). */
+  readonly maxFrames?: number;
   describe(input: DescribeInput): Promise<Description>;
   close?(): Promise<void>;
 }
 
 export type EmbedMode = 'document' | 'query';
+
+/** A search query as a lexical embedder weighs it (see lexicon/query-plan.ts). */
+export interface LexicalQuery {
+  text: string;
+  /** Words of the same meaning, each weighing `weight` (below 1) of the query word it stands `for`. */
+  expansions: ReadonlyArray<{ term: string; for: string; weight: number }>;
+  /** Inverse document frequency of an index term (store/fts-terms.ts) in the library. */
+  idf(term: string): number;
+  /** Whether any meme holds the index term (a term none holds cannot match, it only adds hash collisions). */
+  holds(term: string): boolean;
+}
 
 export interface Embedder {
   /** Model identity stored with each vector. */
@@ -94,6 +141,14 @@ export interface Embedder {
   readonly dimensions: number;
   /** One vector per text, in order; each of `dimensions` floats. */
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Optional: loads the client library (no network call), so a time budget counts only the request. */
+  ready?(): Promise<void>;
+  /**
+   * Lexical embedders only (the offline `local` one): a query vector whose
+   * features are weighed by the library (rare terms count more) and extended
+   * with the query's expansions. Models that embed meaning do without.
+   */
+  embedLexicalQuery?(query: LexicalQuery): Float32Array;
   close?(): Promise<void>;
 }
 
@@ -127,3 +182,11 @@ export interface ObjectStorage {
   leftovers?(olderThanMs: number): AsyncIterable<string>;
   removeLeftover?(name: string): Promise<void>;
 }
+
+// ---------------------------------------------------------------- logging
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+/** A structured log line (the CLI's Reporter.log); services that must report something as it happens take one. */
+export type Log = (level: LogLevel, message: string, fields?: LogFields) => void;

@@ -4,32 +4,39 @@
  */
 import type { App } from '../app.js';
 import type { EmbeddingConfig } from '../config/types.js';
-import type { Embedder } from '../ports.js';
-import { defaultFailurePolicy } from '../pipeline/failure-policy.js';
+import type { Embedder, Log } from '../ports.js';
 import { ItemProcessor } from '../pipeline/process-item.js';
+import { defaultFailurePolicy } from '../resilience/backoff.js';
+import { systemTime, type RunTime } from './run-time.js';
 
-/** The clock and random source of the failure lifecycle; tests drive both. */
-export interface Clock {
-  now: () => Date;
-  random?: () => number;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+export type { RunTime };
 
 export function buildItemProcessor(
   app: App,
   embedding: EmbeddingConfig,
   embedder: Embedder,
-  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; clock?: Clock },
+  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; time?: RunTime; log?: Log },
 ): ItemProcessor {
   const { config } = app;
-  const clock = opts.clock ?? systemClock;
+  const { clock, random } = opts.time ?? systemTime;
   return new ItemProcessor(
-    { store: app.store, storage: app.storage, describer: app.describer, embedder, redact: app.redact, now: clock.now, random: clock.random, owner: opts.owner, leaseMs: config.database.leaseMs },
+    {
+      store: app.store,
+      storage: app.storage,
+      describer: app.describer,
+      embedder,
+      redact: app.redact,
+      now: () => new Date(clock.now()),
+      random,
+      owner: opts.owner,
+      log: opts.log,
+      leaseMs: config.database.leaseMs,
+    },
     {
       collection: embedding.collection,
       lanes: opts.workers,
       limits: { maxPixels: config.ingest.maxPixels },
+      input: { maxBytes: config.ingest.maxFileBytes },
       minSide: config.ingest.minSide,
       maxSide: config.vlm.maxSide,
       force: opts.force,

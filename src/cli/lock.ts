@@ -1,36 +1,48 @@
 /**
  * The advisory lock that makes an overlapping cron run exit at once instead of
- * queueing behind the one still running. A lock is a small JSON file next to
- * the database (holder's pid, host, start time), one per command and scope:
- * `ingest` locks per source, `retry-pending` and `embed` per collection, so
- * different jobs still run side by side (item claims keep them from doing the
- * same work twice). A lock whose holder pid is dead on this host is taken over.
- * A library on a database server (PostgreSQL) holds these locks itself, as
- * advisory locks shared by every machine and freed when the holder's session
- * ends; the store provides them (`ServerRunLocks`).
+ * queueing behind the one still running, one per command and scope: `ingest`
+ * locks per source, `retry-pending` and `embed` per collection, so different
+ * jobs still run side by side (item claims keep them from doing the same work
+ * twice). Run locks are a small port: on a SQLite library they are lock files
+ * next to the database (src/lock-file.ts: stale when the holder is provably
+ * gone or its heartbeat expired); a library on a database server holds
+ * them as server-side advisory locks instead (the store's `ServerRunLocks`:
+ * one holder among every machine, freed when the holder's session ends).
  */
 import crypto from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
-import { acquireLockFile, type HeldLock, type LockHolder } from '../lock-file.js';
+import { DEFAULT_LOCK_TIMING, acquireLockFile, type HeldLock, type LockHolder } from '../lock-file.js';
 import type { ServerRunLocks } from '../store/ports.js';
 import type { Reporter } from './reporter.js';
+
+export interface RunLocks {
+  /** Takes the lock of `command` on `scope`, or says who holds it. */
+  acquire(command: string, scope: string): Promise<HeldLock | { heldBy: LockHolder }>;
+}
 
 export function lockFile(dbPath: string, command: string, scope: string): string {
   const hash = crypto.createHash('sha1').update(scope).digest('hex').slice(0, 10);
   return `${path.resolve(dbPath)}.${command}-${hash}.lock`;
 }
 
-/** Takes the lock of a command on a database, or returns who holds it. */
-export function acquireLock(dbPath: string, command: string, scope: string): HeldLock | { heldBy: LockHolder } {
-  return acquireLockFile(lockFile(dbPath, command, scope), command, scope);
+/** Lock files next to a SQLite database. */
+export function fileRunLocks(dbPath: string): RunLocks {
+  return { acquire: async (command, scope) => acquireLockFile(lockFile(dbPath, command, scope), command, scope) };
 }
 
 export function lockMessage(holder: LockHolder, dbPath: string): string {
-  return (
-    `another emomo ${holder.command} is running on ${dbPath} (pid ${holder.pid}, since ${holder.started}; ${holder.scope}); ` +
-    `this run exits. Use --no-lock to run anyway`
-  );
+  const expiry = `${DEFAULT_LOCK_TIMING.expiryMs / 1000} s`;
+  let who: string;
+  if (holder.pid <= 0) {
+    who = `the lock file is not one emomo wrote; it counts as stale ${expiry} after it last changed`;
+  } else {
+    const where = holder.host === os.hostname() ? '' : ` on ${holder.host}`;
+    const beat = holder.quietMs !== undefined ? `; last heartbeat ${Math.round(holder.quietMs / 1000)} s ago` : '';
+    who = `pid ${holder.pid}${where}, since ${holder.started}; ${holder.scope}${beat}`;
+  }
+  return `another emomo ${holder.command} is running on ${dbPath} (${who}); this run exits. Use --no-lock to run anyway`;
 }
 
 /**
@@ -43,10 +55,10 @@ export async function runLocked(
   reporter: Reporter,
   body: () => Promise<number>,
 ): Promise<number> {
-  if (!enabled || target.dbPath === ':memory:') return body();
+  if (!enabled) return body();
   const lock = target.server
     ? await target.server.acquireRunLock(target.command, target.scope)
-    : acquireLock(target.dbPath, target.command, target.scope);
+    : await fileRunLocks(target.dbPath).acquire(target.command, target.scope);
   if ('heldBy' in lock) {
     reporter.log('error', lockMessage(lock.heldBy, target.dbPath));
     return ExitCode.locked;

@@ -1,7 +1,7 @@
 /** The commander program: global options and one file per command. */
 import { Command, CommanderError } from 'commander';
 import type { AppOverrides } from '../app.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { registerCrawl } from './commands/crawl.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIngest } from './commands/ingest.js';
@@ -9,11 +9,12 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
+import { registerRedescribe } from './commands/redescribe.js';
 import { registerRecall } from './commands/recall.js';
 import { registerStaging } from './commands/staging.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
-import { CommandContext, type GlobalOptions } from './context.js';
+import { CommandContext, errorJson, type GlobalOptions } from './context.js';
 
 export function buildProgram(overrides: AppOverrides = {}): { program: Command; context: CommandContext } {
   const program = new Command('emomo');
@@ -21,9 +22,9 @@ export function buildProgram(overrides: AppOverrides = {}): { program: Command; 
   program
     .description('Build, maintain and search a library of meme images (表情包).')
     .version(VERSION, '-V, --version')
-    .option('--config <file>', 'config file (env EMOMO_CONFIG; default configs/config.yaml, else built-in defaults)', process.env.EMOMO_CONFIG)
+    .option('--config <file>', 'config file; relative paths in it are relative to its folder (env EMOMO_CONFIG; default configs/config.yaml, else built-in defaults)', process.env.EMOMO_CONFIG)
     .option('--db <file|url>', 'SQLite file or postgres:// URL (env EMOMO_DB; default database.url, else database.path, from the config)', process.env.EMOMO_DB)
-    .option('--json', 'print one machine-readable JSON object on stdout', false)
+    .option('--json', 'print one machine-readable JSON object on stdout: the result, or {"error": {code, exit, message}}', false)
     .option('--quiet', 'print only errors (and the --json result)', false)
     .option('--verbose', 'print a line per item and stack traces', false)
     .showHelpAfterError('(run with --help for usage)')
@@ -32,7 +33,8 @@ export function buildProgram(overrides: AppOverrides = {}): { program: Command; 
       'after',
       `
 Exit codes: 0 success, 1 some items failed, 2 usage or config error, 3 aborted (signal or provider failure),
-4 locked (another run of the same command holds the lock; see docs/operations.md).
+4 locked (another run of the same command holds the lock; see docs/operations.md),
+5 unexpected error (a bug: the message says where the full trace went; --verbose prints it).
 Docs: README.md`,
     );
   registerCrawl(program, context);
@@ -40,6 +42,7 @@ Docs: README.md`,
   registerIngest(program, context);
   registerRetryPending(program, context);
   registerEmbed(program, context);
+  registerRedescribe(program, context);
   registerRecall(program, context);
   registerVerify(program, context);
   registerStats(program, context);
@@ -59,7 +62,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end here with code 0; bad usage with 2.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (err.exitCode === 0) return ExitCode.ok;
+      // `--json` promises one object on stdout, also when the flags themselves are wrong.
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(errorJson(new UsageError(err.message), ExitCode.usage, err.message.replace(/^error: /, '')))}\n`);
+      return ExitCode.usage;
     }
     throw err;
   }

@@ -8,6 +8,15 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A whole number from 1 to `max`; the message says the bound (e.g. --workers caps at what the config allows). */
+export function positiveIntUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const n = positiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`expected a whole number from 1 to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
 /** "2m", "30s", "500ms", or seconds; more than zero. Returns milliseconds. */
 export function durationOption(value: string): number {
   let ms: number;

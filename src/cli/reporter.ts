@@ -4,7 +4,24 @@
  * On a TTY a progress bar shows rate, ETA and counts; otherwise (cron) each
  * notable event is one structured log line.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+import { parseDuration } from '../config/duration.js';
+
+/** Loaded with the first bar: commands that never show one (recall, stats, --help) skip it. */
+const loadCliProgress = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
+
+/** How often a run without a TTY logs a progress line (env EMOMO_PROGRESS_INTERVAL, e.g. 10s). */
+export function progressIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.EMOMO_PROGRESS_INTERVAL?.trim();
+  if (!text) return 30_000;
+  try {
+    return parseDuration(text);
+  } catch {
+    return 30_000;
+  }
+}
+import { terminalText, terminalValue } from './terminal-text.js';
 
 export interface GlobalFlags {
   json: boolean;
@@ -14,10 +31,18 @@ export interface GlobalFlags {
 
 type Fields = Record<string, string | number | boolean | undefined>;
 
+/** Longest value of a log field, and of a log message, in characters. */
+const FIELD_MAX = 1000;
+const MESSAGE_MAX = 4000;
+
 function formatFields(fields: Fields): string {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'string' && /[\s="]/.test(v) ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => {
+      if (typeof v !== 'string') return `${k}=${String(v)}`;
+      const safe = terminalValue(v, FIELD_MAX);
+      return `${k}=${/[\s="]/.test(safe) ? JSON.stringify(safe) : safe}`;
+    })
     .join(' ');
 }
 
@@ -29,7 +54,10 @@ export interface OutStream {
 
 export class Reporter {
   readonly tty: boolean;
-  private bar?: cliProgress.SingleBar;
+  /** Results go to a terminal (not a pipe or file): links and narrower columns are fine. */
+  readonly stdoutTty: boolean;
+  private bar?: CliProgress.SingleBar;
+  private readonly progressIntervalMs = progressIntervalFromEnv();
 
   constructor(
     readonly flags: GlobalFlags,
@@ -37,59 +65,91 @@ export class Reporter {
     private readonly stdout: OutStream = process.stdout,
   ) {
     this.tty = !!stderr.isTTY && !flags.quiet;
+    this.stdoutTty = !!stdout.isTTY;
   }
 
   /** A structured log line (suppressed by --quiet; debug needs --verbose). */
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Fields = {}): void {
     if (level === 'debug' && !this.flags.verbose) return;
     if (this.flags.quiet && level !== 'error') return;
+    // Messages and values may carry data (file names, captions, provider errors): escaped, bounded.
+    const text = msg.length > MESSAGE_MAX ? `${msg.slice(0, MESSAGE_MAX - 1)}…` : msg;
     const line = this.tty
-      ? `${level === 'info' || level === 'debug' ? '' : `${level}: `}${msg}${Object.keys(fields).length ? `  ${formatFields(fields)}` : ''}`
-      : `time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(msg)} ${formatFields(fields)}`.trimEnd();
+      ? `${level === 'info' || level === 'debug' ? '' : `${level}: `}${terminalText(text, { multiline: true })}${Object.keys(fields).length ? `  ${formatFields(fields)}` : ''}`
+      : terminalText(`time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(text)} ${formatFields(fields)}`.trimEnd());
     if (this.bar) this.bar.stop();
     this.stderr.write(`${line}\n`);
-    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, this.payload);
+    if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, { rate: '0.0', counts: '', ...this.payload });
   }
 
   private progressValue = 0;
   private payload: Fields = {};
+  private progressLabel = '';
+  private progressTotal: number | undefined;
+  private lastProgressLine = 0;
 
-  startProgress(total: number, label: string): void {
+  /**
+   * A bar when the total is known, a counter with rate when it is not (a
+   * folder is not walked twice just to count it). Without a TTY (cron), one
+   * progress log line every `progressIntervalMs` (env EMOMO_PROGRESS_INTERVAL).
+   */
+  startProgress(total: number | undefined, label: string): void {
+    this.progressLabel = label;
+    this.progressTotal = total && total > 0 ? total : undefined;
+    this.progressValue = 0;
+    this.lastProgressLine = Date.now();
     if (!this.tty) return;
+    const columns = (this.stderr as { columns?: number }).columns ?? 80;
+    const head = this.progressTotal === undefined ? `${label} {value} done` : `${label} [{bar}] {value}/{total} | ETA {eta_formatted}`;
+    const cliProgress = loadCliProgress();
     this.bar = new cliProgress.SingleBar(
       {
-        format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted} | {counts}`,
+        format: `${head} | {rate}/s | {counts}`,
         stream: this.stderr as NodeJS.WritableStream,
         hideCursor: true,
+        barsize: Math.max(10, Math.min(30, columns - 70)),
         etaBuffer: 50,
         fps: 5,
       },
       cliProgress.Presets.shades_classic,
     );
-    this.bar.start(Math.max(total, 1), 0, { rate: '0.0', counts: '' });
+    this.bar.start(this.progressTotal ?? 1, 0, { rate: '0.0', counts: '' });
   }
 
   progress(value: number, payload: Fields): void {
     this.progressValue = value;
     this.payload = payload;
-    if (!this.bar) return;
-    if (value > this.bar.getTotal()) this.bar.setTotal(value);
+    if (!this.bar) {
+      this.progressLine();
+      return;
+    }
+    if (this.progressTotal !== undefined && value > this.bar.getTotal()) this.bar.setTotal(value);
     this.bar.update(value, payload);
+  }
+
+  private progressLine(): void {
+    if (this.tty || !this.progressLabel) return;
+    const now = Date.now();
+    if (now - this.lastProgressLine < this.progressIntervalMs) return;
+    this.lastProgressLine = now;
+    const { counts, ...rest } = this.payload;
+    this.log('info', `${this.progressLabel} progress`, { done: this.progressValue, total: this.progressTotal, ...rest, counts });
   }
 
   stopProgress(): void {
     this.bar?.stop();
     this.bar = undefined;
+    this.progressLabel = '';
   }
 
-  /** Human-readable text on stderr (not with --quiet). */
+  /** Human-readable text on stderr (not with --quiet); nothing in it can drive the terminal. */
   say(text: string): void {
-    if (!this.flags.quiet) this.stderr.write(`${text}\n`);
+    if (!this.flags.quiet) this.stderr.write(`${terminalText(text, { multiline: true })}\n`);
   }
 
   /** Human-readable results a command was asked for (recall hits, stats tables): stdout, even with --quiet. */
   result(text: string): void {
-    this.stdout.write(`${text}\n`);
+    this.stdout.write(`${terminalText(text, { multiline: true })}\n`);
   }
 
   /** The one machine-readable result of a --json run. */

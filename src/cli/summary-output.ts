@@ -1,6 +1,7 @@
 /** Prints a run summary: one JSON object with --json, a short report otherwise. */
 import type { RunSummary } from '../pipeline/outcome.js';
 import type { Reporter } from './reporter.js';
+import { formatTable } from './table.js';
 
 export function printRunSummary(reporter: Reporter, summary: RunSummary): void {
   if (reporter.flags.json) {
@@ -15,11 +16,11 @@ export function printRunSummary(reporter: Reporter, summary: RunSummary): void {
   const prefix = summary.dry_run ? 'dry run, would have: ' : '';
   reporter.say(
     `${prefix}added ${summary.added}, reused ${summary.reused}, skipped ${summary.skipped}, failed ${summary.failed}` +
-      ` — ${total} items in ${seconds.toFixed(1)} s (${rate.toFixed(1)} items/s)`,
+      ` — ${total} items in ${seconds.toFixed(1)} s${summary.dry_run ? '' : ` (${rate.toFixed(1)} items/s)`}`,
   );
   if (summary.failures.length > 0) {
     reporter.say('failures:');
-    for (const f of summary.failures) reporter.say(`  ${f.source_id}  [${f.stage}]  ${f.reason}`);
+    reporter.say(formatTable(['item', 'stage', 'reason'], summary.failures.map((f) => [f.source_id, f.stage, f.reason])));
     if (summary.failures.length < summary.failed) {
       reporter.say(`  … and ${summary.failed - summary.failures.length} more (see the jobs table)`);
     }

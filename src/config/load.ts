@@ -6,9 +6,11 @@
  * when a provider that needs it is built.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, UsageError, errorMessage } from '../errors.js';
 import { configError, defaultMessage, issueProblems, type Problem } from './issues.js';
+import { libraryPathProblems } from './library-paths.js';
 import { configSchema, isHttpUrl, isPostgresUrl, knownKeys, type ConfigFile } from './schema.js';
 import { substituteEnv } from './substitute.js';
 import type { Config, EmbeddingConfig } from './types.js';
@@ -60,7 +62,7 @@ function parseYaml(file: string, text: string): unknown {
   }
   if (raw === null || raw === undefined) return {}; // an empty file means "all defaults"
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources)');
+    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources, recall)');
   }
   return raw;
 }
@@ -76,8 +78,33 @@ function resolveConfig(file: string, raw: unknown, env: NodeJS.ProcessEnv): Conf
     throw configError(file, [...problems, ...schemaProblems]);
   }
   const config = toConfig(file, parsed.data, env, problems);
+  problems.push(...libraryPathProblems({ databasePath: config.database.url ? undefined : config.database.path, storage: config.storage }));
   if (problems.length > 0) throw configError(file, problems);
-  return config;
+  return file === BUILT_IN_DEFAULTS ? config : resolvePaths(config, data);
+}
+
+/**
+ * A relative path written in a config file means "next to the config", so the
+ * same file finds the same library from any working folder. Keys left at
+ * their default stay relative to the working folder.
+ */
+function resolvePaths(config: Config, written: unknown): Config {
+  const base = path.dirname(path.resolve(config.file));
+  const at = (value: string, ...keys: string[]) => {
+    let node = written;
+    for (const key of keys) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    return node === undefined ? value : path.resolve(base, value);
+  };
+  return {
+    ...config,
+    database: { ...config.database, path: at(config.database.path, 'database', 'path') },
+    storage: { ...config.storage, path: at(config.storage.path, 'storage', 'path') },
+    sources: {
+      ...config.sources,
+      stagingPath: at(config.sources.stagingPath, 'sources', 'staging', 'path'),
+      chinesebqbPath: at(config.sources.chinesebqbPath, 'sources', 'chinesebqb', 'path'),
+    },
+  };
 }
 
 function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems: Problem[]): Config {
@@ -99,6 +126,9 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       ...optional('rpm', vlm.rpm),
       concurrency: vlm.concurrency,
       maxSide: vlm.max_side,
+      animatedFrames: vlm.animated_frames,
+      maxFrames: vlm.max_frames,
+      ...optional('ocrThreads', vlm.ocr_threads),
     },
     embeddings: c.embeddings.map(
       (e, i): EmbeddingConfig => ({
@@ -112,6 +142,8 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
         isDefault: e.is_default,
         batchSize: e.batch_size,
         ...optional('rpm', e.rpm),
+        timeoutMs: e.timeout,
+        concurrency: e.concurrency,
       }),
     ),
     storage: {
@@ -127,8 +159,11 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       workers: ingest.workers,
       batchSize: ingest.batch_size,
       retryCount: ingest.retry_count,
+      probeIntervalMs: ingest.probe_interval,
+      maxOutageMs: ingest.max_outage,
       maxAttempts: ingest.max_attempts,
       maxPixels: ingest.max_pixels,
+      maxFileBytes: ingest.max_file_bytes,
       minSide: ingest.min_side,
     },
     sources: {
@@ -136,6 +171,7 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       chinesebqbPath: c.sources.chinesebqb.path,
       chinesebqbEnabled: c.sources.chinesebqb.enabled,
     },
+    recall: { synonyms: c.recall.synonyms },
   };
 }
 

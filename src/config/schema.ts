@@ -8,7 +8,9 @@
  * `.prefault({})` to run their own field defaults.
  */
 import { z } from 'zod';
+import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
+import { MAX_WORKERS } from './limits.js';
 
 // ------------------------------------------------------------ building blocks
 
@@ -68,25 +70,30 @@ const always = { when: () => true };
 const field = (value: unknown, key: string): unknown =>
   value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
 
-const DURATION_HINT = 'expected a duration such as "60s", "500ms", "2m", or a number of seconds';
-const duration = () =>
-  z.union([z.string(), z.number()], { error: expecting(DURATION_HINT) }).transform((value, ctx) => {
-    let ms: number;
+/** A positive quantity written as text with a unit or as a bare number (durations, sizes). */
+function quantity(parse: (value: string | number) => number, hint: string, notPositive: string) {
+  return z.union([z.string(), z.number()], { error: expecting(hint) }).transform((value, ctx) => {
+    let parsed: number;
     try {
-      ms = parseDuration(value);
+      parsed = parse(value);
     } catch {
-      ctx.addIssue({ code: 'custom', message: DURATION_HINT, input: value });
+      ctx.addIssue({ code: 'custom', message: hint, input: value });
       return z.NEVER;
     }
-    if (ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be longer than 0', input: value });
-    return ms;
+    if (parsed <= 0) ctx.addIssue({ code: 'custom', message: notPositive, input: value });
+    return parsed;
   });
+}
+const duration = () =>
+  quantity(parseDuration, 'expected a duration such as "60s", "500ms", "2m", or a number of seconds', 'must be longer than 0');
+const byteSize = () =>
+  quantity(parseByteSize, 'expected a size such as "50MiB", "800KB" or a number of bytes', 'must be larger than 0');
 
 // ------------------------------------------------------------ sections
 
 const database = z
   .strictObject({
-    path: text().default('data/emomo.db').describe('SQLite file (created on first use; relative to the working directory)'),
+    path: text().default('data/emomo.db').describe('SQLite file, created by the first ingest (relative to the config file; the default to the working directory)'),
     url: z
       .string()
       .refine(isPostgresUrl, { error: 'expected a PostgreSQL URL such as postgres://emomo@db.example.com/emomo' })
@@ -110,6 +117,12 @@ const vlm = z
     rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
     concurrency: positiveInt().default(8).describe('Requests in flight at once'),
     max_side: positiveInt().default(768).describe('Images are downscaled so their longest side is at most this many pixels'),
+    animated_frames: z
+      .enum(['multi', 'contact_sheet', 'first'])
+      .default('multi')
+      .describe('Animated images: multi sends the chosen frames as several images in one request; contact_sheet tiles them into one image; first sends the first frame only. The local describer reads each chosen frame (first: the first only)'),
+    max_frames: integer(2, 8).default(4).describe('Animated images: at most this many representative frames are read'),
+    ocr_threads: integer(1, 16).optional().describe('Local describer: OCR worker threads; from 2 on, half detect text and half read it (default: one per core but one, at least 1, at most 4)'),
   })
   .superRefine((v: unknown, ctx) => {
     const model = field(v, 'model');
@@ -144,6 +157,8 @@ const embedding = z
     is_default: flag().default(false).describe('Used when --embedding is not given (default: the first entry)'),
     batch_size: positiveInt().default(32).describe('Texts sent per embedding request'),
     rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
+    timeout: duration().prefault('30s').describe('Per-request timeout: "30s", "500ms", "2m" or seconds'),
+    concurrency: positiveInt().default(4).describe('Embedding requests in flight at once (each carries up to batch_size texts)'),
   })
   .superRefine((e: unknown, ctx) => {
     const provider = field(e, 'provider');
@@ -185,7 +200,7 @@ const embeddings = z
 const storage = z
   .strictObject({
     type: z.enum(['local', 's3', 'r2']).default('local').describe('local directory, or an S3-compatible bucket'),
-    path: text().default('data/objects').describe('Root directory of local storage'),
+    path: text().default('data/objects').describe('Root directory of local storage (relative to the config file)'),
     endpoint: httpUrl().optional().describe('S3-compatible endpoint (required for r2)'),
     region: text().default('auto').describe('Bucket region ("auto" for R2; a real region for AWS S3)'),
     bucket: text().optional().describe('Bucket name (required for s3 / r2)'),
@@ -205,11 +220,18 @@ const storage = z
 
 const ingest = z
   .strictObject({
-    workers: integer(1, 256).default(8).describe('Items processed in parallel'),
+    workers: integer(1, MAX_WORKERS).default(8).describe('Items processed in parallel'),
     batch_size: positiveInt().default(100).describe('Items read from a source per batch'),
     retry_count: integer(0).default(3).describe('Retries of one failed provider call within a run'),
+    probe_interval: duration()
+      .prefault('5s')
+      .describe('While a provider is down (circuit open), one request this often checks whether it is back'),
+    max_outage: duration()
+      .prefault('10m')
+      .describe('How long a run waits for a provider that is down before it stops (exit 3)'),
     max_attempts: positiveInt().default(6).describe('Attempts of one item across runs before its job is marked dead'),
     max_pixels: positiveInt().default(50_000_000).describe('Images with more pixels are refused (decompression bombs)'),
+    max_file_bytes: byteSize().prefault('50MiB').describe('Input files larger than this are refused before they are read: "50MiB", "800KB" or bytes'),
     min_side: integer(0).default(0).describe('Images with a shorter side are skipped (0 = no minimum)'),
   })
   .prefault({});
@@ -217,18 +239,33 @@ const ingest = z
 const sources = z
   .strictObject({
     staging: z
-      .strictObject({ path: text().default('staging').describe('Staging area the crawler writes to') })
+      .strictObject({ path: text().default('staging').describe('Staging area the crawler writes to (relative to the config file)') })
       .prefault({}),
     chinesebqb: z
       .strictObject({
-        path: text().default('data/ChineseBQB').describe('Checkout of the ChineseBQB repository'),
+        path: text().default('data/ChineseBQB').describe('Checkout of the ChineseBQB repository (relative to the config file)'),
         enabled: flag().default(true).describe('Allow `ingest --source chinesebqb`'),
       })
       .prefault({}),
   })
   .prefault({});
 
-export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources });
+const recall = z
+  .strictObject({
+    // `synonyms:` with nothing under it (all entries commented out) is null in YAML: no entries.
+    synonyms: z
+      .preprocess(
+        (v) => v ?? {},
+        z.record(
+          z.string().min(1).max(40),
+          z.array(z.union([z.string().min(1).max(40), z.number()]).transform(String), { error: 'expected a list of words, e.g. [无语, 无奈]' }),
+        ),
+      )
+      .describe('Your own expansions: term → words of the same meaning, used both ways, on top of configs/slang.json'),
+  })
+  .prefault({ synonyms: {} });
+
+export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall });
 
 /** The file as validated: snake_case, defaults applied. */
 export type ConfigFile = z.output<typeof configSchema>;

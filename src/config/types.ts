@@ -22,7 +22,15 @@ export interface VlmConfig {
   concurrency: number;
   /** Longest side, in pixels, of the image sent to the model. */
   maxSide: number;
+  /** How the frames of an animated image reach the describer. */
+  animatedFrames: AnimatedFrames;
+  /** Representative frames read from an animated image (unless animatedFrames is first). */
+  maxFrames: number;
+  /** Local describer: OCR worker threads; undefined means one per core but one (1 to 4). */
+  ocrThreads?: number;
 }
+
+export type AnimatedFrames = 'multi' | 'contact_sheet' | 'first';
 
 export interface EmbeddingConfig {
   name: string;
@@ -37,6 +45,9 @@ export interface EmbeddingConfig {
   isDefault: boolean;
   batchSize: number;
   rpm?: number;
+  timeoutMs: number;
+  /** Requests in flight at once. */
+  concurrency: number;
 }
 
 export interface StorageConfig {
@@ -56,9 +67,15 @@ export interface IngestConfig {
   batchSize: number;
   /** Retries of one provider call inside a run. */
   retryCount: number;
+  /** While a provider is down, one probe request this often. */
+  probeIntervalMs: number;
+  /** How long a run waits for a provider that is down before it stops. */
+  maxOutageMs: number;
   /** Attempts of one item across runs before its job is marked dead. */
   maxAttempts: number;
   maxPixels: number;
+  /** Largest input file read, in bytes. */
+  maxFileBytes: number;
   /** 0 = no minimum. */
   minSide: number;
 }
@@ -77,4 +94,6 @@ export interface Config {
   storage: StorageConfig;
   ingest: IngestConfig;
   sources: { stagingPath: string; chinesebqbPath: string; chinesebqbEnabled: boolean };
+  /** `synonyms`: the user's query expansions, term → words of the same meaning. */
+  recall: { synonyms: Record<string, string[]> };
 }

@@ -14,9 +14,9 @@ import pLimit from 'p-limit';
 import { UsageError } from '../errors.js';
 import { readCrawlState, writeCrawlState } from './crawl-state.js';
 import { downloadImage } from './download.js';
-import { FetchFailure, HttpClient } from './http-client.js';
+import type { RetryPolicy } from '../resilience/backoff.js';
+import { FetchFailure, HttpClient, defaultCrawlRetry } from './http-client.js';
 import { RateLimiter } from './rate-limiter.js';
-import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { Candidate, CrawlSite } from './site.js';
 import { StagingWriter, type OpenReport } from './staging-writer.js';
 
@@ -92,7 +92,7 @@ export async function crawl(opts: CrawlOptions): Promise<CrawlSummary> {
     userAgent: opts.userAgent,
     timeoutMs: opts.timeoutMs,
     limiter: new RateLimiter({ rate: opts.rate }),
-    retry: opts.retry ?? defaultRetryPolicy,
+    retry: opts.retry ?? defaultCrawlRetry,
     signal,
     onRequest: () => requests++,
   });

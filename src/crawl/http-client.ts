@@ -7,13 +7,20 @@
  * Bodies are streamed with the byte cap enforced while reading, so an
  * oversized or endless response is cut off, never buffered.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../errors.js';
+import { retryDelayMs, type RetryPolicy } from '../resilience/backoff.js';
+import { sleep } from '../resilience/clock.js';
+import { parseRetryAfter } from '../resilience/retry-after.js';
+import { errorCode, isRetryableStatus, isTlsError } from '../resilience/retryable.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { retryDelayMs } from '../providers/resilience/backoff.js';
-import { parseRetryAfter } from '../providers/resilience/retry-after.js';
-import { isRetryableStatus, type RetryPolicy } from './retry-policy.js';
 import { RobotsCache, type RobotsFetch } from './robots.js';
+
+/**
+ * How patiently the crawler asks a site again: 1 s, 2 s, 4 s (full jitter,
+ * see src/resilience/backoff.ts), never before the site's Retry-After, and
+ * not at all when the site asks for more than 2 minutes.
+ */
+export const defaultCrawlRetry: RetryPolicy = { retries: 3, baseDelayMs: 1_000, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
 
 /** A request that did not produce a usable body. Expected: the crawler reports it as a skip. */
 export class FetchFailure extends Error {
@@ -74,7 +81,7 @@ export class HttpClient {
         }
         const wait = retryDelayMs(attempt + 1, retry, asked);
         try {
-          await sleep(wait, undefined, signal ? { signal } : undefined);
+          await sleep(wait, signal);
         } catch {
           throw new FetchFailure(`${failure.message}; interrupted before retrying`, false, { transient: true });
         }
@@ -229,10 +236,10 @@ function asFailure(err: unknown, timeoutMs: number): FetchFailure {
   if (err instanceof TimeoutSignal || (err as { cause?: unknown })?.cause instanceof TimeoutSignal) {
     return new FetchFailure(`timed out after ${timeoutMs / 1000} s without data`, true);
   }
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  const detail = cause?.code ?? cause?.message ?? errorMessage(err);
+  const cause = (err as { cause?: { message?: string } })?.cause;
+  const detail = errorCode(err) ?? cause?.message ?? errorMessage(err);
   // A certificate problem will not fix itself: no retry, and never a fallback to no verification.
-  if (typeof cause?.code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(cause.code)) {
+  if (isTlsError(err)) {
     return new FetchFailure(`TLS verification failed: ${detail}`, false, { transient: true });
   }
   return new FetchFailure(`network error: ${detail}`, true);

@@ -10,20 +10,20 @@
  * burst. After an idle spell the grid restarts at "now" instead of letting
  * the missed slots fire at once.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../resilience/clock.js';
 
 export interface RateLimiterOptions {
   /** Requests per second (> 0). */
   rate: number;
   /** Randomness in [0, 1); injectable for tests. */
   random?: () => number;
-  now?: () => number;
+  clock?: Clock;
 }
 
 export class RateLimiter {
   private readonly intervalMs: number;
   private readonly random: () => number;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   /** Grid position of the last reserved slot (before jitter). */
   private lastSlot = -Infinity;
 
@@ -31,7 +31,7 @@ export class RateLimiter {
     if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RangeError(`rate must be > 0, got ${options.rate}`);
     this.intervalMs = 1000 / options.rate;
     this.random = options.random ?? Math.random;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   /**
@@ -40,13 +40,13 @@ export class RateLimiter {
    * still consumes its slot (the grid only moves forward).
    */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const delay = this.reserve() - this.now();
-    if (delay > 0) await sleep(delay, undefined, signal ? { signal } : undefined);
+    const delay = this.reserve() - this.clock.now();
+    if (delay > 0) await this.clock.sleep(delay, signal);
   }
 
   /** The time the next request may start; exposed for tests of the grid. */
   reserve(): number {
-    const slot = Math.max(this.now(), this.lastSlot + this.intervalMs);
+    const slot = Math.max(this.clock.now(), this.lastSlot + this.intervalMs);
     this.lastSlot = slot;
     return slot + this.random() * 0.5 * this.intervalMs;
   }

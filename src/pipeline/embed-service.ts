@@ -4,9 +4,13 @@
  * uses, in batches of `batchSize` texts per request. No image is read and no
  * describer is called. Each batch is claimed across processes, embedded, and
  * committed in one transaction, so a crash loses at most the batch in flight
- * and a re-run picks up exactly what is missing.
+ * and a re-run picks up exactly what is missing. A provider that keeps
+ * failing is the provider gate's business (it waits out an outage, or stops
+ * the run with an AbortedError); a batch that still fails is counted and the
+ * run goes on.
  */
 import { AbortedError, errorMessage } from '../errors.js';
+import { abortReason, systemClock, type Clock } from '../resilience/clock.js';
 import type { Embedder } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import type { BackfillStore, BackfillVector, ClaimStore } from '../store/ports.js';
@@ -47,8 +51,6 @@ export interface EmbedSummary {
   aborted?: string;
 }
 
-/** A provider failing this many batches in a row stops the run instead of failing everything. */
-const MAX_FAILED_BATCHES_IN_A_ROW = 3;
 const FAILURE_DETAIL_LIMIT = 1000;
 
 export function emptyEmbedSummary(collection: string): EmbedSummary {
@@ -61,7 +63,6 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
   const summary = emptyEmbedSummary(opts.collection);
   let afterId = 0;
   let taken = 0;
-  let failedInARow = 0;
   const lease = new LeaseKeeper(store, deps.owner, deps.leaseMs);
 
   while (!opts.signal?.aborted && (opts.limit === 0 || taken < opts.limit)) {
@@ -94,7 +95,6 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
       const written = await store.commitVectors(opts.collection, embedder.model, ok);
       summary.embedded += written.length;
       summary.skipped += ok.length - written.length;
-      failedInARow = 0;
     } catch (err) {
       if (err instanceof AbortedError) {
         summary.aborted = err.message;
@@ -102,10 +102,6 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
       }
       const reason = deps.redact(errorMessage(err));
       for (const c of mine) addFailure(summary, c.md5, reason);
-      if (++failedInARow >= MAX_FAILED_BATCHES_IN_A_ROW) {
-        summary.aborted = `embedding provider failed ${failedInARow} batches in a row: ${reason}`;
-        break;
-      }
     } finally {
       release();
       await store.releaseItems(mine.map((c) => c.md5), opts.collection, deps.owner);
@@ -113,15 +109,15 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
     opts.onBatch?.(summary);
   }
 
-  if (!summary.aborted && opts.signal?.aborted) summary.aborted = abortText(opts.signal);
+  if (!summary.aborted && opts.signal?.aborted) summary.aborted = abortReason(opts.signal);
   summary.duration_ms = Date.now() - started;
   return summary;
 }
 
 export interface WatchOptions extends EmbedOptions {
   intervalMs: number;
-  /** Waits between passes; resolves early when the signal aborts. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Waits between passes (a signal ends the wait early). */
+  clock?: Clock;
   onPass?: (pass: EmbedSummary, passes: number) => void;
 }
 
@@ -131,7 +127,7 @@ export interface WatchOptions extends EmbedOptions {
  * cleanly (it is not reported as aborted).
  */
 export async function watchEmbeddings(deps: EmbedDeps, opts: WatchOptions): Promise<EmbedSummary & { passes: number }> {
-  const sleep = opts.sleep ?? abortableSleep;
+  const clock = opts.clock ?? systemClock;
   const total = { ...emptyEmbedSummary(opts.collection), passes: 0 };
   const started = Date.now();
   while (!opts.signal?.aborted) {
@@ -147,7 +143,9 @@ export async function watchEmbeddings(deps: EmbedDeps, opts: WatchOptions): Prom
       total.aborted = pass.aborted;
       break;
     }
-    await sleep(opts.intervalMs, opts.signal);
+    await clock.sleep(opts.intervalMs, opts.signal).catch(() => {
+      // Aborted: the loop condition ends the watch.
+    });
   }
   total.duration_ms = Date.now() - started;
   return total;
@@ -156,22 +154,4 @@ export async function watchEmbeddings(deps: EmbedDeps, opts: WatchOptions): Prom
 function addFailure(summary: EmbedSummary, md5: string, reason: string): void {
   summary.failed++;
   if (summary.failures.length < FAILURE_DETAIL_LIMIT) summary.failures.push({ md5, reason: reason.slice(0, 2000) });
-}
-
-function abortText(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'interrupted';
-}
-
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

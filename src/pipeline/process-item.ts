@@ -3,22 +3,30 @@
  * claim (md5, collection) across processes → reuse the image's object and
  * description or create them → embed → commit rows and vector in one
  * transaction. What the item created is undone in reverse order when a later
- * stage fails, before the claim is released; what it reused is never touched.
+ * stage fails, before the claim is released; what it reused is never touched;
+ * an undo step that fails is logged with what it left behind (verify finds it).
  * A paid description is kept either way (it is a cache keyed by md5 + model).
+ *
+ * A transient provider failure whose retries are used up is handed back to the
+ * run (`requeue`) when the run allows it, instead of being recorded at once.
+ * A storage failure that will fail every item (access denied, no such bucket,
+ * disk full) stops the run before more descriptions are paid for.
  */
-import fs from 'node:fs/promises';
-import { AbortedError, ItemError, errorMessage, isPermanent, type Stage } from '../errors.js';
+import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import { prepareVlmInput } from '../images/vlm-input.js';
-import type { Describer, Description, Embedder, ImageFacts, ObjectStorage, SourceItem } from '../ports.js';
+import { readInputFile, type InputLimits } from '../sources/input-file.js';
+import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
+import { scheduleAfterFailure, type FailurePolicy } from '../resilience/backoff.js';
+import { sleep } from '../resilience/clock.js';
+import { errorCode, failsEveryWrite, isTransient } from '../resilience/retryable.js';
 import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
+import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
-import { scheduleAfterFailure, type FailurePolicy } from './failure-policy.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LaneSlots } from './lane-slots.js';
 import type { ItemOutcome } from './outcome.js';
@@ -35,6 +43,8 @@ export interface ItemDeps {
   random?: () => number;
   /** This process as a claim owner (see src/store/claim-owner.ts); one is made when absent. */
   owner?: string;
+  /** Where a failed undo step is reported. */
+  log?: Log;
   /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
   leaseMs?: number;
 }
@@ -42,26 +52,37 @@ export interface ItemDeps {
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
-/** An image another process is working on right now: try the item again later. */
+/** What `ingestSource` needs from a processor; retry-pending wraps one. */
+export interface ItemHandler {
+  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue | BusyOutcome>;
+  fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
+}
+
+export interface ItemRun {
+  /** The run would take the item again later: hand back a transient failure instead of recording it. */
+  mayRequeue?: boolean;
+  /**
+   * When another process holds the image's claim: `wait` for it (the
+   * default), or `defer`: come back at once with a BusyOutcome, so the run
+   * can work on other items first (many workers on one source).
+   */
+  busy?: 'wait' | 'defer';
+}
+
+/** An image another process is working on right now: the run takes the item again later. */
 export interface BusyOutcome {
   kind: 'busy';
   sourceId: string;
   md5: string;
 }
 
-export interface ProcessOptions {
-  /**
-   * When another process holds the image's claim: `wait` for it (the
-   * default), or `defer`: come back at once with a BusyOutcome, so the
-   * caller can work on other items first (many workers on one source).
-   */
-  busy?: 'wait' | 'defer';
-}
-
-/** What `ingestSource` needs from a processor; retry-pending wraps one. */
-export interface ItemHandler {
-  process(item: SourceItem, options?: ProcessOptions): Promise<ItemOutcome | BusyOutcome>;
-  fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
+/** A transient failure handed back to the run, not recorded (yet): the run queues the item again. */
+export interface Requeue {
+  kind: 'requeue';
+  sourceId: string;
+  stage: Stage;
+  reason: string;
+  error: unknown;
 }
 
 /** A source item, or what is known of an entry that never became one. */
@@ -76,6 +97,8 @@ export interface ItemOptions {
    */
   lanes: number;
   limits: ImageLimits;
+  /** Input files larger than this are refused before a byte is read. */
+  input: InputLimits;
   /** Images whose shorter side is below this are skipped (0 = no minimum). */
   minSide: number;
   maxSide: number;
@@ -84,7 +107,11 @@ export interface ItemOptions {
   failurePolicy: FailurePolicy;
 }
 
-type Undo = () => Promise<void>;
+/** One step that takes back what an item created; `leaves` says what stays behind if it fails. */
+interface Undo {
+  leaves: string;
+  run(): Promise<void>;
+}
 
 export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
@@ -101,10 +128,11 @@ export class ItemProcessor implements ItemHandler {
     this.lanes = new LaneSlots(opts.lanes);
   }
 
-  async process(item: SourceItem, options: ProcessOptions = {}): Promise<ItemOutcome | BusyOutcome> {
+  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue | BusyOutcome> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
-      const bytes = await readImage(item.path);
+      // Opened once and checked on the handle: a file swapped after listing is never read.
+      const bytes = await readInputFile(item, this.opts.input);
       at.stage = 'decode';
       const facts = await probeImage(bytes, this.opts.limits);
       const { md5 } = facts;
@@ -113,22 +141,50 @@ export class ItemProcessor implements ItemHandler {
       }
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
-      return await this.locks.run(md5, () =>
-        this.claimed(md5, options.busy === 'defer' ? item.sourceId : undefined, async (lane) => {
+      const attempt = () =>
+        this.claimed(md5, run.busy === 'defer' ? item.sourceId : undefined, async (lane) => {
           const undo: Undo[] = [];
           try {
             return await this.run(item, bytes, facts, at, undo, lane);
           } catch (err) {
-            for (const step of undo.reverse()) await step().catch(() => undefined);
+            await this.undo(item, md5, undo, err);
             throw err;
           }
-        }),
-      );
+        });
+      return await this.locks.run(md5, async () => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return await attempt();
+          } catch (err) {
+            if (!(err instanceof MemeRemoved) || tries === MAX_TRIES_WHEN_REMOVED) throw err;
+          }
+        }
+      });
     } catch (err) {
       // A run-level stop (provider circuit open) is not this item's fault: it is
       // undone but not recorded, and the error ends the run.
       if (err instanceof AbortedError) throw err;
-      return this.fail(item, err instanceof ItemError ? err.stage : at.stage, err);
+      const stage = err instanceof ItemError ? err.stage : at.stage;
+      if (run.mayRequeue && !this.opts.dryRun && isTransient(err)) {
+        return { kind: 'requeue', sourceId: item.sourceId, stage, reason: this.deps.redact(errorMessage(err)).slice(0, 2000), error: err };
+      }
+      return this.fail(item, stage, err);
+    }
+  }
+
+  /** Runs the undo steps in reverse order; a step that fails is logged with what it left behind, and the rest still run. */
+  private async undo(item: SourceItem, md5: string, steps: Undo[], cause: unknown): Promise<void> {
+    for (const step of steps.reverse()) {
+      try {
+        await step.run();
+      } catch (err) {
+        this.deps.log?.('warn', `undo failed, left behind: ${step.leaves} (emomo verify reports it; verify --repair removes it)`, {
+          source_id: item.sourceId,
+          md5,
+          reason: this.deps.redact(errorMessage(err)).slice(0, 500),
+          after: this.deps.redact(errorMessage(cause)).slice(0, 200),
+        });
+      }
     }
   }
 
@@ -139,7 +195,7 @@ export class ItemProcessor implements ItemHandler {
     if (!this.opts.dryRun) {
       const payload: JobPayload | undefined =
         item.path !== undefined && item.category !== undefined
-          ? { path: item.path, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
+          ? { path: item.path, root: item.root, category: item.category, tags: item.tags ?? [], sourceUrl: item.sourceUrl }
           : undefined;
       await this.deps.store.recordFailure(
         { sourceType: item.sourceType, sourceId: item.sourceId, collection: this.opts.collection, path: item.path, stage, reason, permanent, payload },
@@ -183,7 +239,7 @@ export class ItemProcessor implements ItemHandler {
       lane();
       if (dedup && (await store.hasVector(md5, collection))) return work();
       if (deferAs !== undefined) return { kind: 'busy', sourceId: deferAs, md5 };
-      await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+      await sleep(CLAIM_POLL_MS);
     }
   }
 
@@ -200,7 +256,7 @@ export class ItemProcessor implements ItemHandler {
     const { md5 } = facts;
     const existing = await store.findMemeByMd5(md5);
     if (!force && (await store.hasVector(md5, collection))) {
-      if (existing && !this.opts.dryRun) await store.linkSource(item, existing.id);
+      if (existing && !this.opts.dryRun && !(await store.linkSource(item, existing.id))) throw new MemeRemoved();
       return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     }
     const kind = existing ? 'reused' : 'added';
@@ -216,10 +272,8 @@ export class ItemProcessor implements ItemHandler {
       if (exact) described = { key: wanted, description: exact };
       else if (existing && !force) described = await store.findLatestDescription(md5);
       if (!described) {
-        at.stage = 'decode';
-        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
-        at.stage = 'describe';
-        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+        const image = { bytes, facts, category: item.category, tags: item.tags };
+        const description = await describeImage(describer, image, this.opts, at);
         await store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }
@@ -227,11 +281,16 @@ export class ItemProcessor implements ItemHandler {
       at.stage = 'store';
       const storageKey = existing?.storageKey ?? objectKey(md5, facts.ext);
       if (!existing) {
-        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format));
+        const { created } = await storage.put(storageKey, bytes, contentTypeFor(facts.format)).catch((err: unknown) => {
+          throw this.storageFailure(err);
+        });
         if (created) {
-          undo.push(async () => {
-            // Another process may have committed a meme on this object meanwhile.
-            if (!(await store.isStorageKeyReferenced(storageKey))) await storage.delete(storageKey);
+          undo.push({
+            leaves: `object ${storageKey} in ${storage.label}, which no meme refers to`,
+            run: async () => {
+              // Another process may have committed a meme on this object meanwhile.
+              if (!(await store.isStorageKeyReferenced(storageKey))) await storage.delete(storageKey);
+            },
           });
         }
       }
@@ -257,15 +316,22 @@ export class ItemProcessor implements ItemHandler {
     });
     return { kind, sourceId: item.sourceId, md5 };
   }
-}
 
-async function readImage(path: string): Promise<Buffer> {
-  try {
-    return await fs.readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ItemError('read', `file not found: ${path}`, false);
-    if (code === 'EISDIR') throw new ItemError('read', `not a file: ${path}`, true);
-    throw new ItemError('read', `cannot read ${path}: ${errorMessage(err)}`, false, { cause: err });
+  /** A write that will fail for every item stops the run (AbortedError); any other stays this item's failure. */
+  private storageFailure(err: unknown): unknown {
+    const status = err instanceof ProviderError ? err.status : undefined;
+    if (!failsEveryWrite(errorCode(err), status)) return err;
+    const why = this.deps.redact(errorMessage(err)).slice(0, 500);
+    return new AbortedError(
+      `object storage ${this.deps.storage.label} refuses writes (${why}); stopping the run before more descriptions are paid for`,
+    );
   }
 }
+
+/** The meme an item was being linked to was purged meanwhile: the image is new again and the item runs again. */
+class MemeRemoved extends ItemError {
+  constructor() {
+    super('commit', 'the image was purged while this item was linked to it; retry-pending adds it again', false);
+  }
+}
+const MAX_TRIES_WHEN_REMOVED = 3;

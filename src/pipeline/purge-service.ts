@@ -1,65 +1,70 @@
 /**
  * `emomo purge --source S`: removes what a source brought into the library.
  * An image another source also offered stays (with its object, description
- * and vectors); only the purged source's link to it goes. Database rows change
- * in one transaction first, objects are deleted after: an object whose delete
- * fails is left as an orphan that `emomo verify --repair` removes later.
+ * and vectors); only the purged source's link to it goes.
+ *
+ * Safe beside a running ingest by construction: the store decides what to
+ * remove, removes the rows and records the objects to delete in one
+ * transaction; the objects are then deleted through the object-delete queue,
+ * which re-checks each one (see object-deletes.ts). Deletes left over by an
+ * earlier purge that was killed after its commit are finished too.
  */
-import { errorMessage } from '../errors.js';
 import type { ObjectStorage } from '../ports.js';
-import type { PurgeCounts, PurgeStore } from '../store/ports.js';
+import { newOwnerId } from '../store/claim-owner.js';
+import type { ClaimStore, ObjectDeleteQueue, PurgeCounts, PurgeStore } from '../store/ports.js';
+import { finishObjectDeletes } from './object-deletes.js';
 
 export interface PurgeOptions {
   source: string;
   dryRun: boolean;
   examples: number;
+  /** This run as the owner of its delete leases (one is made when absent). */
+  owner?: string;
 }
 
 export interface PurgeReport extends PurgeCounts {
   source: string;
   dry_run: boolean;
+  /** Objects deleted, this purge's and any an earlier run left recorded. */
   objects_deleted: number;
-  /** Objects whose delete failed: left as orphans for `emomo verify --repair`. */
+  /** Objects whose delete failed: tried again by the next purge or `emomo verify --repair`. */
   objects_failed: number;
   object_failures: string[];
+  /** Objects kept because a meme refers to them again (an ingest added the image back meanwhile). */
+  objects_in_use: number;
+  /** Deletes left for the next purge or verify --repair: a running ingest claims the image. */
+  objects_waiting: number;
   duration_ms: number;
 }
 
-const PAGE = 200;
-
-export async function purgeSource(store: PurgeStore, storage: ObjectStorage, options: PurgeOptions): Promise<PurgeReport> {
+export async function purgeSource(
+  store: PurgeStore & ObjectDeleteQueue & Pick<ClaimStore, 'renewClaims'>,
+  storage: ObjectStorage,
+  options: PurgeOptions,
+): Promise<PurgeReport> {
   const started = Date.now();
-  await store.preparePurge(options.source);
-  try {
-    const counts = await store.purgeCounts(options.source, options.examples);
-    const report: PurgeReport = {
-      source: options.source,
-      dry_run: options.dryRun,
-      ...counts,
-      objects_deleted: 0,
-      objects_failed: 0,
-      object_failures: [],
-      duration_ms: 0,
-    };
-    if (!options.dryRun) {
-      await store.applyPurge(options.source);
-      let after = '';
-      for (let keys = await store.purgeObjectKeys(after, PAGE); keys.length > 0; keys = await store.purgeObjectKeys(after, PAGE)) {
-        for (const key of keys) {
-          try {
-            await storage.delete(key);
-            report.objects_deleted++;
-          } catch (err) {
-            report.objects_failed++;
-            if (report.object_failures.length < options.examples) report.object_failures.push(`${key}: ${errorMessage(err)}`);
-          }
-        }
-        after = keys[keys.length - 1]!;
-      }
-    }
-    report.duration_ms = Date.now() - started;
-    return report;
-  } finally {
-    await store.endPurge();
+  const counts = options.dryRun
+    ? await store.purgeCounts(options.source, options.examples)
+    : await store.applyPurge(options.source, options.examples);
+  const report: PurgeReport = {
+    source: options.source,
+    dry_run: options.dryRun,
+    ...counts,
+    objects_deleted: 0,
+    objects_failed: 0,
+    object_failures: [],
+    objects_in_use: 0,
+    objects_waiting: 0,
+    duration_ms: 0,
+  };
+  if (!options.dryRun) {
+    const deletes = await finishObjectDeletes(store, storage, { owner: options.owner ?? newOwnerId(), examples: options.examples });
+    report.objects_deleted = deletes.deleted;
+    report.objects_failed = deletes.failed;
+    report.object_failures = deletes.failures;
+    report.objects_in_use = deletes.inUse;
+    report.objects_waiting = deletes.waiting;
   }
+  report.duration_ms = Date.now() - started;
+  return report;
 }

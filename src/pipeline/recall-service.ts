@@ -4,12 +4,21 @@
  * throws for a failed side: a slow or broken embedding provider leaves the
  * keyword results, marked partial with the reason; the caller decides what
  * "nothing could be searched" means (the CLI exits non-zero).
+ *
+ * The query is first planned on the lexical side (lexicon/query-plan.ts): its
+ * own terms, backoff characters and expansions, weighed by the library's
+ * document frequencies. Keyword search uses all three; a lexical embedder
+ * (the offline `local` one) builds its query vector from them too.
  */
 import { errorMessage } from '../errors.js';
+import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
+import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import { matchedTerms, queryTerms } from '../store/fts-terms.js';
-import type { CollectionInfo, KeywordHit, RecallFilters, RecallIndex, VectorHit, VectorMethod } from '../store/ports.js';
-import { reciprocalRankFusion, RRF_K } from './rrf.js';
+import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
+import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
+import { describeHits, rankHits, type RecallHit } from './recall-hits.js';
+
+export type { RecallHit } from './recall-hits.js';
 
 export type RecallMode = 'hybrid' | 'vector' | 'keyword';
 export const RECALL_MODES: readonly RecallMode[] = ['hybrid', 'vector', 'keyword'];
@@ -28,6 +37,8 @@ export interface RecallRequest {
   timeoutMs: number;
   /** Force the exact float32 KNN. */
   exact?: boolean;
+  /** Only the query's own words: no backoff characters, no expansions, no IDF weighting. */
+  literal?: boolean;
 }
 
 export interface RecallDeps {
@@ -35,35 +46,14 @@ export interface RecallDeps {
   /** The collection searched and its embedder, built lazily: building it may fail (e.g. a missing key). */
   collection: string;
   embedder: () => Embedder;
+  /** Words of the same meaning for query expansion, built lazily; none: no expansion. */
+  thesaurus?: () => Thesaurus;
   storage: Pick<ObjectStorage, 'url'>;
   redact?: (text: string) => string;
   signal?: AbortSignal;
 }
 
-export interface RecallHit {
-  rank: number;
-  memeId: number;
-  md5: string;
-  storageKey: string;
-  url: string;
-  /** The ranking score: fused (hybrid), similarity (vector) or BM25 (keyword). */
-  score: number;
-  vectorSimilarity: number | null;
-  vectorRank: number | null;
-  keywordBm25: number | null;
-  keywordRank: number | null;
-  fused: number | null;
-  matchedTerms: string[];
-  /** The caption is exactly the query. */
-  exactCaption: boolean;
-  description: string;
-  ocrText: string;
-  tags: string[];
-  category: string;
-  isAnimated: boolean;
-}
-
-export type RecallStage = 'embed' | 'vector' | 'keyword' | 'fetch';
+export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'fetch';
 
 export interface RecallResult {
   query: string;
@@ -75,6 +65,10 @@ export interface RecallResult {
   /** Nothing the mode asked for could be searched. */
   failed: boolean;
   terms: string[];
+  /** Characters searched on their own (no query bigram holding them is known to the library). */
+  characters: string[];
+  /** Words of the same meaning searched, with their weight. */
+  expansions: Array<Expansion & { weight: number }>;
   vectorMethod?: VectorMethod;
   candidates?: number;
   errors: Array<{ stage: RecallStage; message: string }>;
@@ -82,7 +76,8 @@ export interface RecallResult {
   hits: RecallHit[];
 }
 
-class Clock {
+/** Sub-millisecond timings of the recall stages (not a Clock: nothing waits on it). */
+class Stopwatch {
   private readonly start = performance.now();
   since(t: number): number {
     return Math.round((performance.now() - t) * 100) / 100;
@@ -96,16 +91,17 @@ class Clock {
 }
 
 export async function recall(deps: RecallDeps, req: RecallRequest): Promise<RecallResult> {
-  const clock = new Clock();
+  const clock = new Stopwatch();
   const redact = deps.redact ?? ((s: string) => s);
-  const terms = queryTerms(req.query);
   const result: RecallResult = {
     query: req.query,
     mode: req.mode,
     collection: deps.collection,
     partial: false,
     failed: false,
-    terms,
+    terms: [],
+    characters: [],
+    expansions: [],
     errors: [],
     timings: { total: 0 },
     hits: [],
@@ -115,7 +111,12 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const wantVector = req.mode !== 'keyword';
   const wantKeyword = req.mode !== 'vector';
 
-  // Start the (possibly remote) query embedding first; keyword search runs while it is in flight.
+  // Weighing the query (thesaurus, document frequencies) starts at once and never rejects.
+  const tTerms = clock.now();
+  const weighing = weigh(deps, req, fail).finally(() => (result.timings.terms = clock.since(tTerms)));
+
+  // A model that embeds meaning gets the query text, and starts first (it may be remote):
+  // keyword search runs while it is in flight. A lexical embedder waits for the weighed query.
   let coll: CollectionInfo | undefined;
   let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
   const tEmbed = clock.now();
@@ -123,22 +124,29 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     embedding = (async () => {
       coll = await deps.index.collectionInfo(deps.collection);
       if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
-      return embedQuery(deps, req, coll);
+      const embedder = deps.embedder();
+      if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, coll);
+      // The budget counts from the start of the search: loading the client library is part of it.
+      return embedQuery(embedder, deps, req, coll, Math.max(0, req.timeoutMs - clock.since(tEmbed)));
     })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
 
-  let keywordHits: KeywordHit[] | undefined;
-  if (wantKeyword && terms.length > 0) {
+  const { plan, weighed } = await weighing;
+  result.terms = plan.terms;
+  result.characters = weighed.characters;
+  result.expansions = weighed.expansions;
+
+  let keywordHits: WeighedKeywordHit[] | undefined;
+  if (wantKeyword) {
     const t = clock.now();
     try {
-      keywordHits = await deps.index.keywordSearch({ text: req.query }, depth, req.filters);
+      // No tier: nothing to look for in the text (punctuation only): searched, found nothing.
+      keywordHits = await searchKeywords(deps.index, weighed.tiers, depth, req.filters);
     } catch (err) {
       fail('keyword', err);
     }
     result.timings.keyword = clock.since(t);
-  } else if (wantKeyword) {
-    keywordHits = []; // nothing to look for in the text (punctuation only): searched, found nothing
   }
 
   let vectorHits: VectorHit[] | undefined;
@@ -149,7 +157,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       const t = clock.now();
       try {
         const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
-        vectorHits = found.hits.filter((h) => req.threshold === undefined || 1 - h.distance >= req.threshold);
+        // Without a threshold, hybrid drops similarities of 0 or less: they share nothing with the query and would
+        // still earn a fused rank. Vector mode returns the k nearest, as asked.
+        const noise = (h: VectorHit) => req.mode === 'hybrid' && h.distance >= 1;
+        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? !noise(h) : 1 - h.distance >= req.threshold));
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
       } catch (err) {
@@ -171,12 +182,12 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   }
 
   const t = clock.now();
-  const ranked = rank(req, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
+  const ranked = rankHits(req.mode, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
   result.timings.fuse = clock.since(t);
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = await describeHits(deps, ranked, terms);
+      result.hits = await describeHits(deps, ranked, result);
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
@@ -188,9 +199,54 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   return result;
 }
 
-/** Embeds the query within the time budget; a late provider is aborted, not awaited. */
-async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
-  const embedder = deps.embedder();
+/**
+ * Plans and weighs the query. Without document frequencies (a literal query,
+ * or the lookup failed) it searches the query's own terms only.
+ */
+async function weigh(
+  deps: RecallDeps,
+  req: RecallRequest,
+  fail: (stage: RecallStage, err: unknown) => void,
+): Promise<{ plan: QueryPlan; stats?: TermStatistics; weighed: WeighedQuery }> {
+  let plan = planQuery(req.query, undefined, true);
+  if (req.literal) return { plan, weighed: weighQuery(plan) };
+  try {
+    plan = planQuery(req.query, deps.thesaurus?.());
+    const stats = await deps.index.documentFrequencies(plan.lookup);
+    return { plan, stats, weighed: weighQuery(plan, stats) };
+  } catch (err) {
+    fail('terms', err);
+    return { plan, weighed: weighQuery(plan) };
+  }
+}
+
+/** The lexical embedder's query vector: IDF-weighed features plus the expansions the library holds. */
+function lexicalEmbedding(
+  embedder: Embedder,
+  { plan, weighed, stats }: { plan: QueryPlan; weighed: WeighedQuery; stats?: TermStatistics },
+  coll: CollectionInfo,
+): Float32Array {
+  const vector = embedder.embedLexicalQuery!({
+    text: plan.query,
+    // Cosine similarity mixes every feature into one score: a meme holding the word and a synonym
+    // would outrank the meme holding just the word. Here a synonym only stands in for a query word
+    // the library does not hold (the keyword side, which ranks the query's own words first, uses all).
+    expansions: weighed.expansions.filter((e) => !e.wordHeld),
+    idf: stats ? inverseDocumentFrequency(stats) : () => 1,
+    holds: (term) => !stats || (stats.frequencies.get(term) ?? 0) > 0,
+  });
+  checkQueryVector(vector, coll);
+  return vector;
+}
+
+function checkQueryVector(vector: Float32Array | undefined, coll: CollectionInfo): asserts vector is Float32Array {
+  if (!vector || vector.length !== coll.dims) {
+    throw new Error(`the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`);
+  }
+}
+
+/** Embeds the query within what is left of the time budget; a late provider is aborted, not awaited. */
+async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo, budgetMs: number): Promise<Float32Array> {
   const controller = new AbortController();
   const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
   let timer: NodeJS.Timeout | undefined;
@@ -199,74 +255,14 @@ async function embedQuery(deps: RecallDeps, req: RecallRequest, coll: Collection
       const err = new Error(`query embedding did not answer within ${req.timeoutMs} ms (--timeout)`);
       controller.abort(err);
       reject(err);
-    }, req.timeoutMs);
+    }, budgetMs);
   });
   try {
+    await Promise.race([embedder.ready?.(), timeout]);
     const [vector] = await Promise.race([embedder.embed([req.query], 'query', AbortSignal.any(signals)), timeout]);
-    if (!vector || vector.length !== coll.dims) {
-      throw new Error(
-        `the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`,
-      );
-    }
+    checkQueryVector(vector, coll);
     return vector;
   } finally {
     clearTimeout(timer);
   }
-}
-
-interface Ranked {
-  memeId: number;
-  score: number;
-  fused: number | null;
-  vector?: { rank: number; similarity: number };
-  keyword?: { rank: number; bm25: number; exact: boolean };
-}
-
-/** Orders the ids: RRF when both sides ran in hybrid mode, otherwise the one side's order. */
-function rank(req: RecallRequest, vectorHits: VectorHit[], keywordHits: KeywordHit[]): Ranked[] {
-  const vec = new Map(vectorHits.map((h, i) => [h.memeId, { rank: i + 1, similarity: 1 - h.distance }]));
-  const kw = new Map(keywordHits.map((h, i) => [h.memeId, { rank: i + 1, bm25: h.bm25, exact: h.exact }]));
-  const sides = (id: number) => ({ vector: vec.get(id), keyword: kw.get(id) });
-  if (req.mode === 'hybrid') {
-    // Three rankers: vector, BM25, and "the caption is exactly the query" (usually empty).
-    const exact = keywordHits.filter((h) => h.exact).map((h) => h.memeId);
-    const lists = [vectorHits.map((h) => h.memeId), keywordHits.map((h) => h.memeId), exact];
-    return reciprocalRankFusion(lists, RRF_K).map(
-      (f) => ({ memeId: f.id, score: f.score, fused: f.score, ...sides(f.id) }),
-    );
-  }
-  if (req.mode === 'vector') {
-    return vectorHits.map((h) => ({ memeId: h.memeId, score: 1 - h.distance, fused: null, ...sides(h.memeId) }));
-  }
-  return keywordHits.map((h) => ({ memeId: h.memeId, score: h.bm25, fused: null, ...sides(h.memeId) }));
-}
-
-async function describeHits(deps: RecallDeps, ranked: Ranked[], terms: string[]): Promise<RecallHit[]> {
-  const memes = await deps.index.recalledMemes(ranked.map((r) => r.memeId));
-  const hits: RecallHit[] = [];
-  for (const r of ranked) {
-    const m = memes.get(r.memeId);
-    if (!m) continue; // a vector whose meme row is gone (verify --repair cleans these up)
-    hits.push({
-      rank: hits.length + 1,
-      memeId: m.id,
-      md5: m.md5,
-      storageKey: m.storageKey,
-      url: deps.storage.url(m.storageKey),
-      score: r.score,
-      vectorSimilarity: r.vector?.similarity ?? null,
-      vectorRank: r.vector?.rank ?? null,
-      keywordBm25: r.keyword?.bm25 ?? null,
-      keywordRank: r.keyword?.rank ?? null,
-      fused: r.fused,
-      matchedTerms: matchedTerms(terms, m.indexedTerms),
-      exactCaption: r.keyword?.exact ?? false,
-      description: m.description,
-      ocrText: m.ocrText,
-      tags: m.tags,
-      category: m.category,
-      isAnimated: m.isAnimated,
-    });
-  }
-  return hits;
 }

@@ -92,9 +92,10 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   };
 
   const handler: ItemHandler = {
-    process: async (item, options) => {
-      const outcome = await deps.processor.process(item, options);
-      if (outcome.kind !== 'busy') await record(item, outcome);
+    process: async (item, run) => {
+      const outcome = await deps.processor.process(item, run);
+      // A requeued job is reported when it ends; one another process holds, when it is taken up again.
+      if (outcome.kind !== 'requeue' && outcome.kind !== 'busy') await record(item, outcome);
       return outcome;
     },
     fail: async (item, stage, err) => {
@@ -176,6 +177,7 @@ export function entryFor(job: ClaimedJob): SourceEntry {
     sourceType: job.sourceType,
     sourceId: job.sourceId,
     path,
+    root: job.payload?.root,
     category: job.payload?.category ?? DEFAULT_CATEGORY,
     tags: job.payload?.tags ?? [],
     sourceUrl: job.payload?.sourceUrl,

@@ -1,47 +1,24 @@
 /**
  * `emomo verify`: cross-checks the database against itself and against object
- * storage, and with `repair` fixes what can be fixed. The rules (what counts as
- * an inconsistency, what repair does) are documented in docs/verify.md.
+ * storage, and with `repair` heals what can be healed (verify-repair.ts). The
+ * rules are documented in docs/verify.md.
  *
- * Memory stays flat: the object listing is streamed into the store in batches
- * and every check is answered by the store as a count plus a few examples.
+ * Safe beside a running ingest, purge or embed by construction: the memes are
+ * snapshotted before storage is listed (a meme committed during the listing is
+ * never called lost), an object is an orphan only if no meme refers to it in
+ * a check made after the listing and no live claim holds its image, and every
+ * deletion is checked again where it happens. Memory stays flat: the listing
+ * is streamed into the store and every check comes back as a count plus a few
+ * examples.
  */
-import { errorMessage } from '../errors.js';
-import type { ObjectStorage } from '../ports.js';
-import { VERIFY_CHECKS, type VerifyCheck, type VerifyStore, type VerifyTotals } from '../store/ports.js';
+import type { ObjectStorage, Originals } from '../ports.js';
+import { VERIFY_CHECKS, type ClaimStore, type ObjectDeleteQueue, type VerifyStore, type VerifyTotals } from '../store/ports.js';
+import { checkObjectContent } from './object-content.js';
+import type { RepairRefusal } from './repair-guard.js';
+import { DEFAULT_LEFTOVER_AGE_MS, ISSUE_TEXT, issue, type Audit, type Issue, type IssueKind, type RepairAction } from './verify-issues.js';
+import { repairLibrary } from './verify-repair.js';
 
-export type IssueKind = VerifyCheck | 'leftover_temp_file';
-
-export const ISSUE_TEXT: Record<IssueKind, { what: string; repair: string }> = {
-  object_without_meme: { what: 'objects in storage no meme refers to', repair: 'object deleted' },
-  meme_without_object: { what: 'memes whose object is missing', repair: 'meme, its vectors and FTS row removed (re-ingest its source to restore it)' },
-  vector_row_without_meme: { what: 'meme_vectors rows without their meme', repair: 'row deleted' },
-  vec_row_without_vector_row: { what: 'vector-table rows without a meme_vectors row', repair: 'vector deleted' },
-  vector_row_without_vec_row: { what: 'meme_vectors rows whose vector is missing', repair: 'row deleted (run `emomo embed` to re-embed)' },
-  vector_dims_mismatch: { what: 'vectors whose dimension disagrees with their collection', repair: 'row and vector deleted (run `emomo embed` to re-embed)' },
-  meme_without_vector: { what: 'memes with no vector in any collection', repair: 'meme and FTS row removed, object deleted (re-ingest its source to restore it)' },
-  vector_without_description: { what: 'vectors whose description is missing', repair: 'not repairable here: `emomo ingest --force` re-describes' },
-  fts_row_without_meme: { what: 'keyword-index rows without a meme', repair: 'row deleted' },
-  meme_without_fts_row: { what: 'memes missing from the keyword index', repair: 'rebuilt from the description' },
-  source_link_without_meme: { what: 'meme_sources rows pointing to no meme', repair: 'row deleted' },
-  leftover_temp_file: { what: 'temporary files left by interrupted writes', repair: 'file deleted' },
-};
-
-export interface Issue {
-  kind: IssueKind;
-  what: string;
-  count: number;
-  examples: string[];
-}
-
-export interface RepairAction {
-  kind: IssueKind;
-  fixed: number;
-  action: string;
-  /** Deletes that failed (objects): left in place, reported again by the next verify. */
-  failed?: number;
-  examples?: string[];
-}
+export { DEFAULT_LEFTOVER_AGE_MS, ISSUE_TEXT, type Issue, type IssueKind, type RepairAction };
 
 export interface VerifyReport {
   consistent: boolean;
@@ -54,6 +31,12 @@ export interface VerifyReport {
   /** As of the end of the run. Memes that have a vector elsewhere but not in this collection yet: `emomo embed` fills these; not an error. */
   backfill: Array<{ collection: string; missing: number }>;
   repaired?: RepairAction[];
+  /** Memes this repair left for `emomo embed`, per collection (their vector was missing or broken). */
+  requeued?: Array<{ collection: string; memes: number }>;
+  /** Memes with neither vector nor description: only a re-ingest of their source describes them. */
+  undescribed?: { count: number; examples: string[] };
+  /** Repair would have deleted too much and changed nothing (see repair-guard.ts); `--force` overrides. */
+  refused?: RepairRefusal;
   /** What a fresh verify found after the repair (only with repair). */
   remaining?: Issue[];
   notes: string[];
@@ -62,22 +45,30 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   repair: boolean;
+  /** Also read every object back against its md5 and run the database's full integrity check. */
+  deep?: boolean;
+  /** Repair even when it would delete more than the share guard allows. */
+  force?: boolean;
   examples: number;
+  /** Where lost or damaged objects may be found again (the sources' files). */
+  originals?: Originals;
+  /** This run as the owner of its delete leases (one is made when absent). */
+  owner?: string;
   /** Temporary files younger than this may belong to a running ingest and are left alone. */
   leftoverAgeMs?: number;
   /** Called between steps (for progress output and memory sampling). */
   onProgress?: (step: string, done: number) => void;
 }
 
-const LIST_BATCH = 1000;
-const DELETE_PAGE = 200;
+export type VerifyDeps = VerifyStore & ObjectDeleteQueue & Pick<ClaimStore, 'renewClaims'>;
 
-export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, options: VerifyOptions): Promise<VerifyReport> {
+const LIST_BATCH = 1000;
+
+export async function verifyLibrary(store: VerifyDeps, storage: ObjectStorage, options: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
   const notes: string[] = [];
-  await store.beginVerify();
   try {
-    const first = await audit(store, storage, options);
+    const first = await audit(store, storage, options, options.deep ?? false, notes);
     const report: VerifyReport = {
       consistent: first.found === 0,
       found: first.found,
@@ -88,13 +79,27 @@ export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, 
       duration_ms: 0,
     };
     if (options.repair && first.found > 0) {
-      report.repaired = await repair(store, storage, first, options, notes);
-      await store.beginVerify();
-      const after = await audit(store, storage, options);
-      report.remaining = after.issues;
-      report.totals_after_repair = after.totals;
-      report.backfill = after.backfill;
-      report.consistent = after.found === 0;
+      const outcome = await repairLibrary(store, storage, first, options, notes);
+      report.repaired = outcome.actions;
+      if (outcome.requeued.length > 0) report.requeued = outcome.requeued;
+      if (outcome.undescribed.count > 0) report.undescribed = outcome.undescribed;
+      if (outcome.refused) report.refused = outcome.refused;
+      if (outcome.integrity) {
+        report.issues.push(issue('database_integrity', outcome.integrity.length, outcome.integrity.slice(0, options.examples)));
+        report.found += outcome.integrity.length;
+        report.consistent = false;
+      }
+      if (outcome.changed) {
+        const after = await audit(store, storage, options, false, []);
+        const damaged = outcome.unrepairedContent;
+        if (damaged) after.issues.push(damaged);
+        report.remaining = after.issues;
+        report.totals_after_repair = after.totals;
+        report.backfill = after.backfill;
+        report.consistent = after.issues.length === 0;
+      } else {
+        report.remaining = first.issues;
+      }
     }
     report.duration_ms = Date.now() - started;
     return report;
@@ -103,15 +108,30 @@ export async function verifyLibrary(store: VerifyStore, storage: ObjectStorage, 
   }
 }
 
-interface Audit {
-  found: number;
-  issues: Issue[];
-  totals: VerifyTotals;
-  backfill: Array<{ collection: string; missing: number }>;
-}
-
-async function audit(store: VerifyStore, storage: ObjectStorage, options: VerifyOptions): Promise<Audit> {
+/** Snapshot, listing, checks; with `deep` the integrity check and the content check too. */
+async function audit(store: VerifyDeps, storage: ObjectStorage, options: VerifyOptions, deep: boolean, notes: string[]): Promise<Audit> {
   const progress = options.onProgress ?? (() => undefined);
+  const issues: Issue[] = [];
+  const result = (totals: VerifyTotals, backfill: Audit['backfill'], extra: Partial<Audit> = {}): Audit => ({
+    found: issues.reduce((n, i) => n + i.count, 0),
+    issues,
+    totals,
+    backfill,
+    counts: {},
+    damaged: [],
+    ...extra,
+  });
+  if (deep) {
+    const problems = await store.checkIntegrity(true, Math.max(options.examples, 10));
+    progress('integrity check', problems.length);
+    if (problems.length > 0) {
+      issues.push(issue('database_integrity', problems.length, problems.slice(0, options.examples)));
+      notes.push('the database file is damaged: the other checks were skipped and nothing can be repaired (see docs/verify.md)');
+      return result({ memes: 0, vectors: 0, descriptions: 0, fts_rows: 0, objects: 0 }, [], { integrity: problems });
+    }
+  }
+
+  await store.beginVerify();
   let batch: string[] = [];
   let listed = 0;
   for await (const key of storage.list()) {
@@ -126,16 +146,26 @@ async function audit(store: VerifyStore, storage: ObjectStorage, options: Verify
   await store.addListedObjects(batch);
   progress('list objects', listed + batch.length);
 
-  const issues: Issue[] = [];
   const leftovers = await findLeftovers(storage, options);
   const { checks, totals, backfill } = await store.audit(options.examples);
+  const counts: Audit['counts'] = {};
   for (const kind of VERIFY_CHECKS) {
     const { count, examples } = checks[kind];
-    if (count > 0) issues.push({ kind, what: ISSUE_TEXT[kind].what, count, examples });
+    counts[kind] = count;
+    if (count > 0) issues.push(issue(kind, count, examples));
     progress(`check ${kind}`, count);
   }
-  if (leftovers.count > 0) issues.push({ kind: 'leftover_temp_file', what: ISSUE_TEXT.leftover_temp_file.what, ...leftovers });
-  return { found: issues.reduce((n, i) => n + i.count, 0), issues, totals, backfill };
+  if (leftovers.count > 0) issues.push(issue('leftover_temp_file', leftovers.count, leftovers.examples));
+  let damaged: Audit['damaged'] = [];
+  if (deep) {
+    const content = await checkObjectContent(store, storage, options.examples, (n) => progress('read objects', n));
+    damaged = content.damaged;
+    if (damaged.length > 0) issues.push(issue('object_content_mismatch', damaged.length, content.examples));
+    if (content.unreadable.length > 0) {
+      notes.push(`${content.unreadable.length} objects could not be read, e.g. ${content.unreadable.slice(0, options.examples).join('; ')}`);
+    }
+  }
+  return result(totals, backfill, { counts, damaged });
 }
 
 async function findLeftovers(storage: ObjectStorage, options: VerifyOptions): Promise<{ count: number; examples: string[] }> {
@@ -147,81 +177,4 @@ async function findLeftovers(storage: ObjectStorage, options: VerifyOptions): Pr
     if (examples.length < options.examples) examples.push(name);
   }
   return { count, examples };
-}
-
-export const DEFAULT_LEFTOVER_AGE_MS = 60 * 60 * 1000;
-
-async function repair(
-  store: VerifyStore,
-  storage: ObjectStorage,
-  first: Audit,
-  options: VerifyOptions,
-  notes: string[],
-): Promise<RepairAction[]> {
-  const actions: RepairAction[] = [];
-  const progress = options.onProgress ?? (() => undefined);
-  const missing = first.issues.find((i) => i.kind === 'meme_without_object')?.count ?? 0;
-  // An empty or wrongly configured storage would make every meme look lost: never remove them all.
-  const removeMemesWithoutObject = !(missing > 0 && missing === first.totals.memes);
-  if (!removeMemesWithoutObject) {
-    notes.push(
-      `every meme's object is missing (${missing}): is the storage configured right? Memes were not removed.`,
-    );
-  }
-  const fixed = await store.repairDatabase({ removeMemesWithoutObject });
-  progress('repair database', 0);
-  for (const kind of VERIFY_CHECKS) {
-    const n = fixed[kind] ?? 0;
-    if (n > 0) actions.push({ kind, fixed: n, action: ISSUE_TEXT[kind].repair });
-  }
-
-  // Objects last: the database no longer refers to them (memes removed above included).
-  const objects = await deletePaged((after) => store.orphanObjects(after, DELETE_PAGE), (key) => storage.delete(key), options);
-  if (objects.fixed + objects.failed > 0) {
-    actions.push({ kind: 'object_without_meme', action: ISSUE_TEXT.object_without_meme.repair, ...objects });
-  }
-  progress('delete objects', objects.fixed);
-
-  if (storage.leftovers && storage.removeLeftover) {
-    const remove = storage.removeLeftover.bind(storage);
-    let fixed = 0;
-    let failed = 0;
-    for await (const name of storage.leftovers(options.leftoverAgeMs ?? DEFAULT_LEFTOVER_AGE_MS)) {
-      try {
-        await remove(name);
-        fixed++;
-      } catch {
-        failed++;
-      }
-    }
-    if (fixed + failed > 0) actions.push({ kind: 'leftover_temp_file', fixed, failed, action: ISSUE_TEXT.leftover_temp_file.repair });
-  }
-  return actions;
-}
-
-/** Deletes keys a page at a time; a failed delete is skipped (and found again by the next verify). */
-async function deletePaged(
-  page: (after: string) => Promise<string[]>,
-  remove: (key: string) => Promise<void>,
-  options: VerifyOptions,
-): Promise<{ fixed: number; failed: number; examples: string[] }> {
-  let after = '';
-  let fixed = 0;
-  let failed = 0;
-  const examples: string[] = [];
-  for (;;) {
-    const keys = await page(after);
-    if (keys.length === 0) break;
-    for (const key of keys) {
-      try {
-        await remove(key);
-        fixed++;
-      } catch (err) {
-        failed++;
-        if (examples.length < options.examples) examples.push(`${key}: ${errorMessage(err)}`);
-      }
-    }
-    after = keys[keys.length - 1]!;
-  }
-  return { fixed, failed, examples };
 }

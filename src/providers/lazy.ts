@@ -1,10 +1,11 @@
 /**
- * The describer is built on first use: a run whose every item is skipped never
- * loads the OCR models. Its identity (model, prompt version) is known up front,
- * so dedup needs no describer. (Embedders are cheap to build: remote ones open
- * no connection until their first request, the local one is pure code.)
+ * Providers are built on first use: a run whose every item is skipped never
+ * loads the OCR models, and a keyword recall never loads the HTTP client
+ * libraries. Their identity (model, prompt version, dimensions, the frames a
+ * describer reads) is known up front, so dedup, frame preparation and start-up
+ * logs need no provider.
  */
-import type { Describer, DescribeInput, Description } from '../ports.js';
+import type { Describer, DescribeInput, Description, EmbedMode, Embedder } from '../ports.js';
 
 function once<T>(create: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
@@ -17,23 +18,50 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export class LazyDescriber implements Describer {
-  private readonly get: () => Promise<Describer>;
+/** Builds the provider on first use; closes it only if it was ever built. */
+abstract class Lazy<T extends { close?(): Promise<void> }> {
+  protected readonly get: () => Promise<T>;
   private started = false;
 
+  constructor(create: () => Promise<T>) {
+    this.get = once(() => ((this.started = true), create()));
+  }
+
+  /** Builds it now (loading its modules) without using it. */
+  async ready(): Promise<void> {
+    await this.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await (await this.get()).close?.();
+  }
+}
+
+export class LazyDescriber extends Lazy<Describer> implements Describer {
   constructor(
     readonly model: string,
     readonly promptVersion: string,
     create: () => Promise<Describer>,
+    readonly maxFrames = 1,
   ) {
-    this.get = once(() => ((this.started = true), create()));
+    super(create);
   }
 
   async describe(input: DescribeInput): Promise<Description> {
     return (await this.get()).describe(input);
   }
+}
 
-  async close(): Promise<void> {
-    if (this.started) await (await this.get()).close?.();
+export class LazyEmbedder extends Lazy<Embedder> implements Embedder {
+  constructor(
+    readonly model: string,
+    readonly dimensions: number,
+    create: () => Promise<Embedder>,
+  ) {
+    super(create);
+  }
+
+  async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    return (await this.get()).embed(texts, mode, signal);
   }
 }

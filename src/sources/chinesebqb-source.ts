@@ -36,7 +36,7 @@ export class ChineseBqbSource implements Source {
       const tags = dedupe([...(folder ? [category] : []), ...tagsFromFileName(entry.name)]);
       yield {
         kind: 'item',
-        item: { sourceType: this.type, sourceId: entry.rel, path: entry.path, category, tags },
+        item: { sourceType: this.type, sourceId: entry.rel, path: entry.path, root: entry.root, category, tags },
       };
     }
   }

@@ -34,7 +34,7 @@ export class DirSource implements Source {
       const tags = dedupe([...(entry.dir ? entry.dir.split('/') : []), ...tagsFromFileName(entry.name)]);
       yield {
         kind: 'item',
-        item: { sourceType: this.type, sourceId: entry.rel, path: entry.path, category, tags },
+        item: { sourceType: this.type, sourceId: entry.rel, path: entry.path, root: entry.root, category, tags },
       };
     }
   }

@@ -26,12 +26,28 @@ export function openSource(spec: string, paths: { stagingPath: string; chinesebq
   if (s.startsWith('dir:')) {
     const dir = expandHome(s.slice('dir:'.length));
     if (!dir) throw usage('dir: needs a folder path');
-    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw usage(`folder not found: ${path.resolve(dir)}`);
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) throw usage(`${path.resolve(dir)} is a file; dir: takes the folder that holds the images`);
+    if (!stat) throw usage(`folder not found: ${path.resolve(dir)}`);
     return new DirSource(dir);
   }
   // `--source fabiaoqing` is the likely slip: suggest the staging form.
   const hint = s && !stagingIdProblem(s) && !s.includes(':') ? ` (did you mean staging:${s}?)` : '';
   throw usage(`unknown source "${spec}"${hint}`);
+}
+
+/**
+ * The name a source is recorded under, from what a user types: `dir:../few`
+ * and `dir:~/few` become `dir:/abs/few`, `ChineseBQB` becomes `chinesebqb`.
+ * Filters and purge use it so they find what ingest recorded; a name exactly
+ * as recorded (one of `recorded`) is taken as it is.
+ */
+export function sourceName(spec: string, recorded: readonly string[] = []): string {
+  const s = spec.trim();
+  if (recorded.includes(s)) return s;
+  if (s.toLowerCase() === 'chinesebqb') return 'chinesebqb';
+  if (s.startsWith('dir:') && s.length > 'dir:'.length) return `dir:${path.resolve(expandHome(s.slice('dir:'.length)))}`;
+  return s;
 }
 
 function usage(problem: string): UsageError {

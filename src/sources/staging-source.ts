@@ -8,7 +8,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { UsageError, errorMessage, type Stage } from '../errors.js';
-import type { Source, SourceEntry } from '../ports.js';
+import type { Source, SourceEntry, SourceItem } from '../ports.js';
 import { DEFAULT_CATEGORY, dedupe } from './naming.js';
 import { isInside } from './walk.js';
 
@@ -27,6 +27,8 @@ interface Layout {
   manifest: string;
   /** Real path of images/, or undefined when there is no images folder yet. */
   imagesReal: string | undefined;
+  /** What every file must stay inside when read: images/ under the real staging folder. */
+  imagesRoot: string;
 }
 
 export class StagingSource implements Source {
@@ -96,7 +98,7 @@ export class StagingSource implements Source {
     if (imagesReal && !isInside(realDir, imagesReal)) {
       throw new UsageError(`${imagesDir} leads outside the staging folder`);
     }
-    return { manifest, imagesReal };
+    return { manifest, imagesReal, imagesRoot: imagesReal ?? path.join(realDir, 'images') };
   }
 
   private async available(): Promise<string> {
@@ -112,9 +114,9 @@ export class StagingSource implements Source {
   }
 
   private async entryFor(line: string, n: number, firstLine: Map<string, number>, layout: Layout): Promise<SourceEntry> {
-    const fail = (sourceId: string, stage: Stage, reason: string, permanent = true): SourceEntry => ({
+    const fail = (sourceId: string, stage: Stage, reason: string, permanent = true, item?: SourceItem): SourceEntry => ({
       kind: 'problem',
-      problem: { sourceType: this.type, sourceId, stage, reason: `line ${n}: ${reason}`, permanent },
+      problem: { sourceType: this.type, sourceId, stage, reason: `line ${n}: ${reason}`, permanent, ...(item ? { item } : {}) },
     });
     let record: unknown;
     try {
@@ -138,36 +140,36 @@ export class StagingSource implements Source {
     const escapes = fail(id, 'source', `filename ${JSON.stringify(filename)} escapes images/`);
     if (escapesLexically(filename)) return escapes;
 
+    const sourceUrl = typeof r['source_url'] === 'string' ? r['source_url'].trim() : '';
+    const item: SourceItem = {
+      sourceType: this.type,
+      sourceId: id,
+      path: path.join(layout.imagesRoot, filename),
+      root: layout.imagesRoot,
+      category: typeof r['category'] === 'string' && r['category'].trim() ? r['category'].trim() : DEFAULT_CATEGORY,
+      tags: Array.isArray(r['tags']) ? dedupe(r['tags'].filter((t): t is string => typeof t === 'string')) : [],
+      ...(sourceUrl ? { sourceUrl } : {}),
+    };
+    // A file missing right now (not downloaded yet, restored later) keeps its item: its job can be retried.
     const shown = `images/${path.posix.normalize(filename)}`;
+    const missing = () => fail(id, 'read', `file not found: ${shown}`, false, item);
     const { imagesReal } = layout;
-    if (!imagesReal) return fail(id, 'read', `file not found: ${shown}`, false);
+    if (!imagesReal) return missing();
     let real: string;
     try {
       const found = await locate(imagesReal, filename);
       real = found.real;
       // A symlink (of the file or of a folder on the way) may point anywhere: judge the real path
-      // before anything else touches the target.
+      // before anything else touches the target. The read checks again on the opened file.
       if (real !== imagesReal && !isInside(imagesReal, real)) return escapes;
       if (!(found.isFile ?? (await fs.stat(real)).isFile())) return fail(id, 'read', `not a regular file: ${shown}`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return fail(id, 'read', `file not found: ${shown}`, false);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return missing();
       if (code === 'ELOOP') return fail(id, 'source', `symlink loop at ${shown}`);
       return fail(id, 'read', `cannot access ${shown}: ${errorMessage(err)}`, false);
     }
-
-    const sourceUrl = typeof r['source_url'] === 'string' ? r['source_url'].trim() : '';
-    return {
-      kind: 'item',
-      item: {
-        sourceType: this.type,
-        sourceId: id,
-        path: real,
-        category: typeof r['category'] === 'string' && r['category'].trim() ? r['category'].trim() : DEFAULT_CATEGORY,
-        tags: Array.isArray(r['tags']) ? dedupe(r['tags'].filter((t): t is string => typeof t === 'string')) : [],
-        ...(sourceUrl ? { sourceUrl } : {}),
-      },
-    };
+    return { kind: 'item', item: { ...item, path: real } };
   }
 }
 

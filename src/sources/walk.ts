@@ -13,6 +13,8 @@ export interface WalkedFile {
   kind: 'file';
   /** Absolute path; for a symlink, its real path (checked to be inside the root). */
   path: string;
+  /** Real path of the root: the file must still be inside it when it is read. */
+  root: string;
   /** Path relative to the root with `/` separators: the stable source id. */
   rel: string;
   /** The folder part of `rel` ('' at the top level). */
@@ -74,7 +76,7 @@ async function* walkFolder(abs: string, rel: string, realRoot: string, opts: Wal
     } else if (!opts.accept(name)) {
       continue;
     } else if (entry.isFile()) {
-      yield { kind: 'file', path: childAbs, rel: childRel, dir: rel, name };
+      yield { kind: 'file', path: childAbs, root: realRoot, rel: childRel, dir: rel, name };
     } else if (entry.isSymbolicLink()) {
       const resolved = await resolveLink(childAbs, { rel: childRel, dir: rel, name }, realRoot, opts);
       if (resolved) yield resolved;
@@ -98,7 +100,7 @@ async function resolveLink(
   // Checked before any stat of the target: nothing outside the root is looked at further.
   if (!isInside(realRoot, real)) return problem(opts, rel, 'source', `symlink ${rel} leads outside the source folder`, true);
   const stat = await fs.stat(real).catch(() => undefined);
-  return stat?.isFile() ? { kind: 'file', path: real, ...where } : undefined;
+  return stat?.isFile() ? { kind: 'file', path: real, root: realRoot, ...where } : undefined;
 }
 
 /** One folder's entries sorted by name (code-unit order: the same under every locale). */

@@ -2,6 +2,11 @@
  * Object storage in a local directory. Writes are atomic: the bytes go to a
  * temporary file that is then hard-linked into place, which fails if the key
  * already exists, so an object is never partial and never overwritten.
+ * Writes are durable before `put` returns (and so before the meme's row
+ * commits): the file is fsynced before it is linked, then its folder, and
+ * the folders above it up to the root's parent the first time this process
+ * writes there, so a power loss cannot leave a committed meme pointing at an
+ * empty or missing file.
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
@@ -16,10 +21,12 @@ const LEFTOVER = /^[0-9a-f]{2}\/\.tmp-[0-9a-f]+$/;
 export class LocalStorage implements ObjectStorage {
   readonly label: string;
   private readonly root: string;
+  /** Folders whose entry in their parent has been fsynced by this process. */
+  private readonly settled = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
-    this.label = `local:${root}`;
+    this.label = `local:${path.resolve(root)}`;
   }
 
   private file(key: string): string {
@@ -30,17 +37,41 @@ export class LocalStorage implements ObjectStorage {
   async put(key: string, data: Buffer): Promise<PutResult> {
     const target = this.file(key);
     if (await this.exists(key)) return { created: false };
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const tmp = path.join(path.dirname(target), `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    const dir = path.dirname(target);
+    const firstCreated = await fs.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
-      await fs.writeFile(tmp, data, { flag: 'wx' });
+      const file = await fs.open(tmp, 'wx');
+      try {
+        await file.writeFile(data);
+        await file.datasync(); // the bytes and the size; the name is made durable by the folder sync below
+      } finally {
+        await file.close();
+      }
       await fs.link(tmp, target);
+      await fs.rm(tmp, { force: true }); // before the folder sync, which then settles both entries
+      await this.settle(dir, firstCreated);
       return { created: true };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { created: false };
       throw err;
     } finally {
       await fs.rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * fsyncs `dir` (the new object's entry), then, once per process, the
+   * folders holding `dir` itself, up to the parent of the root or of the
+   * topmost folder this write created, so the folders' own entries are
+   * durable too, even when another write created them a moment ago.
+   */
+  private async settle(dir: string, firstCreated: string | undefined): Promise<void> {
+    await syncFolder(dir);
+    const top = path.dirname(firstCreated !== undefined && firstCreated.length < this.root.length ? firstCreated : this.root);
+    for (let d = dir; d !== top && !this.settled.has(d) && d !== path.dirname(d); d = path.dirname(d)) {
+      await syncFolder(path.dirname(d));
+      this.settled.add(d);
     }
   }
 
@@ -103,5 +134,19 @@ export class LocalStorage implements ObjectStorage {
 
   url(key: string): string {
     return this.file(key);
+  }
+}
+
+/** fsync of a folder: makes the entries in it durable. */
+async function syncFolder(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (err) {
+    // Some platforms cannot fsync a folder (Windows, a few network file systems): nothing more to do there.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTSUP') throw err;
+  } finally {
+    await handle.close();
   }
 }

@@ -6,6 +6,7 @@
  * attached as a cause.
  */
 import { ProviderError, errorMessage } from '../errors.js';
+import { NETWORK_ERROR_CODES, isRetryableStatus } from '../resilience/retryable.js';
 
 export interface S3Failure {
   /** The S3 error code (`AccessDenied`, `NoSuchBucket`), or a network code (`ECONNREFUSED`). */
@@ -29,8 +30,6 @@ const STATUS_NAMES: Record<number, string> = {
 
 const MESSAGE_LIMIT = 300;
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
-
 export function s3Failure(err: unknown): S3Failure {
   const e = (err ?? {}) as { name?: unknown; code?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: unknown } };
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
@@ -52,10 +51,10 @@ export function isNotFound(f: S3Failure): boolean {
   return f.status === 404 || f.code === 'NotFound' || f.code === 'NoSuchKey';
 }
 
-/** Worth retrying later: throttling, server errors, timeouts and network failures. */
+/** Worth retrying later: the shared status rule, timeouts and network failures. */
 export function isRetryable(f: S3Failure): boolean {
-  if (f.status !== undefined) return f.status === 429 || f.status >= 500;
-  return NETWORK_CODES.has(f.code) || /timeout/i.test(f.code) || /timeout|socket hang up/i.test(f.message);
+  if (f.status !== undefined) return isRetryableStatus(f.status);
+  return NETWORK_ERROR_CODES.has(f.code) || /timeout/i.test(f.code) || /timeout|socket hang up/i.test(f.message);
 }
 
 export function s3Error(op: string, key: string, err: unknown): ProviderError {
@@ -65,5 +64,5 @@ export function s3Error(op: string, key: string, err: unknown): ProviderError {
   // Server messages can be long (some echo the whole signed header): keep the start.
   const text = f.message.length > MESSAGE_LIMIT ? `${f.message.slice(0, MESSAGE_LIMIT)}…` : f.message;
   const said = text && f.message !== f.code && f.message !== 'UnknownError' ? `: ${text}` : '';
-  return new ProviderError('s3', `S3 ${op} ${key} failed: ${f.code}${status}${said}`, f.status, isRetryable(f));
+  return new ProviderError('s3', `S3 ${op} ${key} failed: ${f.code}${status}${said}`, f.status, isRetryable(f), { code: f.code });
 }

@@ -11,7 +11,7 @@ import { UsageError } from '../errors.js';
 import type { LibraryStore, StoreDescription } from './ports.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { migrations } from './sqlite/migrations.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 
 export type DatabaseLocation =
   | { kind: 'sqlite'; path: string }
@@ -40,15 +40,16 @@ export function databaseSecret(location: DatabaseLocation): string | undefined {
 }
 
 /**
- * Picks the adapter and returns the function that opens it on first use. A
- * PostgreSQL store connects (and loads the driver) on its first query.
+ * Picks the adapter and returns the function that opens it on first use (a
+ * PostgreSQL store connects, and loads the driver, on its first query). With
+ * `mustExist`, a library that does not exist is refused, never created.
  */
-export function storeOpener(location: DatabaseLocation): () => LibraryStore {
+export function storeOpener(location: DatabaseLocation, options: SqliteStoreOptions = {}): () => LibraryStore {
   switch (location.kind) {
     case 'sqlite':
-      return () => new SqliteStore(location.path);
+      return () => new SqliteStore(location.path, options);
     case 'postgres':
-      return () => new PostgresStore(location.url, { label: databaseLabel(location), poolSize: location.poolSize });
+      return () => new PostgresStore(location.url, { label: databaseLabel(location), poolSize: location.poolSize, ...options });
   }
 }
 

@@ -60,8 +60,12 @@ export interface IngestStore {
   findLatestDescription(md5: string): Promise<{ key: DescriptionKey; description: Description } | undefined>;
   /** Stores a paid description; a second save of the same key keeps the first. */
   saveDescription(key: DescriptionKey, description: Description): Promise<void>;
-  /** Records that a source item is this known image (a skip still links its source). */
-  linkSource(item: SourceItem, memeId: number): Promise<void>;
+  /**
+   * Records that a source item is this known image (a skip still links its
+   * source). False, and nothing written, when the meme is gone (a purge
+   * removed it since it was looked up): the item is new again.
+   */
+  linkSource(item: SourceItem, memeId: number): Promise<boolean>;
   /** Meme, source link, vector row, vector and keyword row in one transaction; the item's job is marked done. */
   commitItem(input: CommitInput): Promise<CommitResult>;
   isStorageKeyReferenced(key: string): Promise<boolean>;
@@ -74,12 +78,15 @@ export interface IngestStore {
  * never describe or embed the same image twice. A claim is a lease: it lasts
  * `leaseMs` from the database's own clock (so hosts with skewed clocks
  * agree), the live owner extends it with `renewClaims`, and once it has
- * expired another owner may take the image over.
+ * expired another owner may take the image over. An image whose object a
+ * purge or repair is deleting right now (a live lease in the object-delete
+ * queue, see ObjectDeleteQueue) is not free either: the claim waits until the
+ * object is gone, so ingest never reuses an object about to disappear.
  */
 export interface ClaimStore {
   /** Claims as many of (md5, collection) as are free, expired or already this owner's; returns the md5s now held. */
   claimItems(md5s: readonly string[], collection: string, owner: string, leaseMs: number): Promise<Set<string>>;
-  /** The heartbeat: every item and job claim `owner` still holds now lasts `leaseMs` from now. Returns how many. */
+  /** The heartbeat: every item claim, job claim and object-delete lease `owner` still holds now lasts `leaseMs` from now. Returns how many. */
   renewClaims(owner: string, leaseMs: number): Promise<number>;
   /** Ends this owner's claims on the given images (another owner's claim is never touched). */
   releaseItems(md5s: readonly string[], collection: string, owner: string): Promise<void>;
@@ -90,6 +97,8 @@ export interface ClaimStore {
 /** The parts of a SourceItem a job stores so `retry-pending` can rebuild it. */
 export interface JobPayload {
   path: string;
+  /** The source folder the file must stay inside (absent in jobs recorded before it was stored). */
+  root?: string;
   category: string;
   tags: string[];
   sourceUrl?: string;
@@ -143,7 +152,7 @@ export interface ClaimedJob {
 
 export type JobCounts = Record<JobStatus | 'due', number>;
 
-/** Failed work as a retry queue (see src/pipeline/failure-policy.ts for the lifecycle). */
+/** Failed work as a retry queue (see src/resilience/backoff.ts for the lifecycle). */
 export interface JobQueue {
   /** Upserts the job of a failed item; `schedule` (pure) turns its attempt number into the next state. */
   recordFailure(failure: FailureInput, schedule: (attempt: number) => JobSchedule): Promise<JobSchedule & { attempt: number }>;
@@ -188,6 +197,50 @@ export interface BackfillStore {
   commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]>;
 }
 
+// ---------------------------------------------------------------- redescribe
+
+/** Which memes `redescribe` reads again: those whose vector in `collection` came from another describer or prompt. */
+export interface StaleFilter {
+  collection: string;
+  /** The describer's identity now; vectors made from this description are current. */
+  current: { vlmModel: string; promptVersion: string };
+  /** Animated memes only. */
+  animatedOnly: boolean;
+}
+
+export interface StaleMeme {
+  memeId: number;
+  md5: string;
+  storageKey: string;
+  category: string;
+  tags: string[];
+  /** A description under the current identity exists already: no describer call needed. */
+  described: boolean;
+}
+
+/** What `emomo redescribe` needs: stale memes, and re-pointing a vector at a new description. */
+export interface RedescribeStore {
+  /** How many memes match, and how many of those still need a describer call. */
+  countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }>;
+  /** The next matching memes by id, after `afterId`. */
+  findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]>;
+  /**
+   * The meme's vector in the collection, its description key and its keyword
+   * row replaced in one transaction; false (nothing written) when the meme has
+   * no vector there any more.
+   */
+  replaceDescription(collection: string, change: DescriptionChange): Promise<boolean>;
+}
+
+export interface DescriptionChange {
+  memeId: number;
+  md5: string;
+  embeddingModel: string;
+  descriptionKey: DescriptionKey;
+  description: Description;
+  vector: Float32Array;
+}
+
 // ---------------------------------------------------------------- recall
 
 /** Every filter must hold; an empty `tags` list means no tag filter. */
@@ -228,9 +281,21 @@ export interface VectorSearchResult {
   candidates: number;
 }
 
-/** The raw query text: each adapter segments it with src/store/fts-terms.ts and builds its own syntax. */
-export interface KeywordQuery {
-  text: string;
+/**
+ * What to look for, as plain text: each adapter segments it with
+ * src/store/fts-terms.ts and builds its own syntax.
+ *   text     the query's own words (`queryTerms`); a caption that is exactly this text ranks first;
+ *   terms    single index terms, any of them (a query's backoff characters);
+ *   phrases  any of these phrases (expansions), each its `phraseTerms` in a row.
+ */
+export type KeywordQuery = { text: string } | { terms: readonly string[] } | { phrases: readonly string[] };
+
+/** What the keyword index knows about terms (as fts-terms.ts indexes them), for IDF weighting. */
+export interface TermStatistics {
+  /** Memes in the keyword index. */
+  documents: number;
+  /** Memes holding each term; a term no meme holds is absent. */
+  frequencies: Map<string, number>;
 }
 
 export interface KeywordHit {
@@ -268,6 +333,10 @@ export interface RecallIndex {
   /** Best keyword matches first; a query with nothing to search for (punctuation only) finds nothing. */
   keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]>;
   recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>>;
+  /** The categories and sources present (for a hint when a filter matches nothing). */
+  filterValues(): Promise<{ categories: string[]; sources: string[] }>;
+  /** Document frequencies of the given index terms and the document count, live from the keyword index. */
+  documentFrequencies(terms: readonly string[]): Promise<TermStatistics>;
 }
 
 // ---------------------------------------------------------------- verify
@@ -276,6 +345,7 @@ export interface RecallIndex {
 export const VERIFY_CHECKS = [
   'object_without_meme',
   'meme_without_object',
+  'pending_object_delete',
   'vector_row_without_meme',
   'vec_row_without_vector_row',
   'vector_row_without_vec_row',
@@ -303,18 +373,104 @@ export interface AuditResult {
   backfill: Array<{ collection: string; missing: number }>;
 }
 
-/** What `emomo verify` needs. Memory stays flat: listed objects go to the database's scratch space. */
+/** A meme and its object, with every source that offered the image (where a lost object may be found again). */
+export interface MemeObject {
+  id: number;
+  md5: string;
+  storageKey: string;
+  format: string;
+  sources: Array<{ sourceType: string; sourceId: string }>;
+}
+
+/** What a database repair did: derived rows only, never a meme or a description. */
+export interface DatabaseRepair {
+  fixed: Partial<Record<VerifyCheck, number>>;
+  /** Memes left without a vector in a collection by this repair (or with none anywhere), that `emomo embed` fills. */
+  requeued: Array<{ collection: string; memes: number }>;
+  /** Memes with no vector and no description at all: only a re-ingest of their source describes them. */
+  undescribed: { count: number; examples: string[] };
+}
+
+/**
+ * What `emomo verify` needs. Memory stays flat: listed objects go to the
+ * database's scratch space (SQLite TEMP tables; PostgreSQL temporary tables
+ * or rows keyed by the run). Every method is plain SQL on either backend.
+ */
 export interface VerifyStore {
-  /** Prepares scratch space for one run (and drops any left from an earlier one). */
+  /**
+   * Prepares scratch space for one run (dropping any left from an earlier
+   * one) and snapshots the memes (id, object key, creation time). The object
+   * listing that follows is compared with this snapshot, so a meme committed
+   * while storage is being listed is never called lost.
+   */
   beginVerify(): Promise<void>;
   endVerify(): Promise<void>;
   addListedObjects(keys: readonly string[]): Promise<void>;
-  /** Every check, the totals and the backfill gaps, from one consistent snapshot of the database. */
+  /**
+   * Every check, the totals and the backfill gaps, from one consistent view
+   * of the database. `meme_without_object` counts memes of the snapshot still
+   * present unchanged whose object was not listed; `object_without_meme`
+   * counts listed objects no meme refers to now and no live claim holds.
+   */
   audit(examples: number): Promise<AuditResult>;
-  /** Fixes every database-side inconsistency in one transaction; returns how many of each were fixed. */
-  repairDatabase(options: { removeMemesWithoutObject: boolean }): Promise<Partial<Record<VerifyCheck, number>>>;
-  /** Listed object keys no meme references and no live claim holds, in key order, a page at a time. */
-  orphanObjects(after: string, limit: number): Promise<string[]>;
+  /**
+   * The engine's own consistency check of its files, up to `limit` problems
+   * ([] when sound). SQLite: `PRAGMA quick_check`, or `integrity_check` when
+   * `thorough`. PostgreSQL: amcheck's index checks when the extension is
+   * installed, else [] (its storage has its own checksums).
+   */
+  checkIntegrity(thorough: boolean, limit: number): Promise<string[]>;
+  /** Memes counted by `meme_without_object`, by id after `afterId`, a page at a time. */
+  memesWithoutObject(afterId: number, limit: number): Promise<MemeObject[]>;
+  /** Memes whose object was listed, by id after `afterId`, a page at a time (the deep content check). */
+  memesWithObject(afterId: number, limit: number): Promise<MemeObject[]>;
+  /**
+   * Fixes every inconsistency of derived rows in one transaction (vector
+   * rows, vectors, keyword rows, source links): rebuilt from the description
+   * where possible, else removed so `emomo embed` re-embeds the meme. Never
+   * removes a meme, an object reference or a description.
+   */
+  repairDatabase(examples: number): Promise<DatabaseRepair>;
+  /**
+   * Removes a meme whose object is lost (its vectors, keyword row and source
+   * links; its description stays), but only if, inside the removing
+   * transaction, it still has that id, md5 and object key and no live claim
+   * holds its image. Returns whether it was removed.
+   */
+  removeMemeWithoutObject(meme: Pick<MemeObject, 'id' | 'md5' | 'storageKey'>): Promise<boolean>;
+  /** Records every listed object no meme refers to and no live claim holds as a pending delete (reason `orphan`); returns how many are recorded now. */
+  queueOrphanDeletes(): Promise<number>;
+}
+
+// ---------------------------------------------------------------- object deletes
+
+/** One page of recorded object deletes, checked again and leased to the caller. */
+export interface ObjectDeleteBatch {
+  /** Keys now leased to the caller: delete each object, then call `finishObjectDeletes`. */
+  keys: string[];
+  /** Recorded deletes dropped because a meme refers to the object again: it stays. */
+  inUse: number;
+  /** Left for a later run: a live ingest claims the image, or another run is deleting it. */
+  waiting: number;
+  /** The last key examined: the `after` of the next page; undefined when there are no more. */
+  last?: string;
+}
+
+/**
+ * Object deletes recorded in the database before they happen, so a run killed
+ * between its commit and its deletes leaves work the next purge or
+ * `verify --repair` finishes. Taking a delete re-checks it in one transaction:
+ * an object a meme refers to again is never deleted, an image claimed by a
+ * live ingest is left for later, and the lease taken blocks new claims on the
+ * image (ClaimStore) until the delete is finished or the lease expires.
+ * SQLite and PostgreSQL: a `pending_deletes` table; PostgreSQL takes its rows
+ * `FOR UPDATE SKIP LOCKED`.
+ */
+export interface ObjectDeleteQueue {
+  /** Re-checks and leases (for `leaseMs` on the database clock) up to `limit` recorded deletes with keys after `after`, in key order. */
+  takeObjectDeletes(owner: string, after: string, limit: number, leaseMs: number): Promise<ObjectDeleteBatch>;
+  /** Forgets the deletes done (`deleted`); the owner's other leases end, so their deletes are tried again later. */
+  finishObjectDeletes(owner: string, deleted: readonly string[]): Promise<void>;
 }
 
 // ---------------------------------------------------------------- purge
@@ -331,6 +487,7 @@ export interface PurgeCounts {
   vectors: number;
   fts_rows: number;
   descriptions: number;
+  /** Objects only the removed memes used: recorded as pending deletes. */
   objects: number;
   jobs: number;
   examples: { removed: string[]; kept: string[] };
@@ -338,14 +495,14 @@ export interface PurgeCounts {
 
 /** What `emomo purge` needs. */
 export interface PurgeStore {
-  /** Finds the source's memes; run before the other purge calls. */
-  preparePurge(source: string): Promise<void>;
+  /** What a purge of the source would remove now (the dry run); changes nothing. */
   purgeCounts(source: string, examples: number): Promise<PurgeCounts>;
-  /** Every row change in one transaction. */
-  applyPurge(source: string): Promise<void>;
-  /** Keys of the objects to delete, in key order, a page at a time (valid until `endPurge`). */
-  purgeObjectKeys(after: string, limit: number): Promise<string[]>;
-  endPurge(): Promise<void>;
+  /**
+   * Decides what to remove and removes it in one transaction: every row
+   * change, and the objects to delete recorded in the object-delete queue
+   * (ObjectDeleteQueue). Returns the counts of what it removed.
+   */
+  applyPurge(source: string, examples: number): Promise<PurgeCounts>;
 }
 
 // ---------------------------------------------------------------- stats
@@ -363,8 +520,24 @@ export interface StoreStats {
     prompt_tokens: number;
     completion_tokens: number;
   }>;
+  /** What reading an image cost, per model, prompt and still / animated; averages over the descriptions that recorded it. */
+  description_costs: DescriptionCost[];
   /** Sum of file sizes and number of memes (each image once). */
   storage: { bytes: number; memes: number };
+}
+
+export interface DescriptionCost {
+  vlm_model: string;
+  prompt_version: string;
+  kind: 'still' | 'animated';
+  count: number;
+  /** Descriptions that recorded frames and time (older ones did not). */
+  measured: number;
+  /** null when none recorded it. */
+  frames_per_image: number | null;
+  ms_per_image: number | null;
+  /** What remote models reported; null for the offline describer. */
+  prompt_tokens_per_image: number | null;
 }
 
 export interface StatsStore {
@@ -523,8 +696,10 @@ export interface LibraryStore
     ClaimStore,
     JobQueue,
     BackfillStore,
+    RedescribeStore,
     RecallIndex,
     VerifyStore,
+    ObjectDeleteQueue,
     PurgeStore,
     StatsStore,
     StoreHealth,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { lockFile } from '../../src/cli/lock.js';
+import { thisProcess } from '../../src/process-identity.js';
 import type { RunSummary } from '../../src/pipeline/outcome.js';
 import { runCli, startCli, waitFor } from '../helpers/cli.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
@@ -65,6 +66,25 @@ describe('cron safety', () => {
       assert.equal(fs.existsSync(file), false);
     } finally {
       more.cleanup();
+    }
+  });
+
+  test('a lock naming a live but unrelated process is taken over; a lock path that is a folder exits 2 naming it', async () => {
+    const file = lockFile(ws.db, 'ingest', 'source staging:gen');
+    // This test process is alive, but it started at another time than the process this lock names (pid reuse).
+    const reused = { ...thisProcess(), start: '1', command: 'ingest', scope: 'source staging:gen', started: '2020-01-01T00:00:00.000Z' };
+    fs.writeFileSync(file, JSON.stringify(reused));
+    const run = await runCli(['--config', ws.config, '--json', 'ingest', '--source', 'staging:gen']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(fs.existsSync(file), false);
+
+    fs.mkdirSync(file);
+    try {
+      const refused = await runCli(['--config', ws.config, 'ingest', '--source', 'staging:gen']);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, new RegExp(`cannot use the lock file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: it is a directory`));
+    } finally {
+      fs.rmdirSync(file);
     }
   });
 });

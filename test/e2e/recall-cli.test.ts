@@ -5,6 +5,7 @@
  * stderr); the human table goes to stdout; bad flags exit 2.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
@@ -49,6 +50,26 @@ describe('emomo recall (CLI)', () => {
     assert.match(run.stdout, /2 results for "开心" \(keyword/);
     assert.match(run.stdout, /bm25 \(rank\)\s+matched/);
     assert.doesNotMatch(run.stderr, /results for/);
+  });
+
+  test('recall.synonyms extends the expansions; --explain and --json say which matched; --literal searches the words alone', async () => {
+    fs.appendFileSync(ws.config, 'recall:\n  synonyms:\n    乐呵: [开心]\n');
+    const table = await runCli(['--config', ws.config, 'recall', '乐呵', '--mode', 'keyword', '--explain', '--top-k', '2']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /expansions: 开心←乐呵 \(config\)/);
+    assert.match(table.stdout, /开心←乐呵/);
+    const run = await runCli(['--config', ws.config, '--json', 'recall', '乐呵', '--mode', 'keyword']);
+    const json = RecallJson.parse(JSON.parse(run.stdout));
+    assert.deepEqual(json.expansions.map((e) => [e.term, e.for, e.source]), [['开心', '乐呵', 'config']]);
+    assert.ok(json.results.length > 0);
+    for (const r of json.results) {
+      assert.ok(r.tags.includes('开心'));
+      assert.deepEqual(r.explain.matched_expansions, [{ term: '开心', for: '乐呵', source: 'config' }]);
+      assert.equal(r.explain.keyword_parts!.query, 0);
+      assert.ok(r.explain.keyword_parts!.expansions > 0);
+    }
+    const literal = RecallJson.parse(JSON.parse((await runCli(['--config', ws.config, '--json', 'recall', '乐呵', '--mode', 'keyword', '--literal'])).stdout));
+    assert.deepEqual([literal.expansions, literal.results], [[], []]);
   });
 
   test('bad flags are usage errors (exit 2)', async () => {

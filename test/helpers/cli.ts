@@ -16,13 +16,25 @@ export interface CliResult {
 
 const entry = path.join(projectRoot, 'src', 'cli', 'index.ts');
 const rssHook = path.join(projectRoot, 'test', 'helpers', 'report-rss.mjs');
+/** Resolved here, so the CLI can run from any working folder. */
+const tsxLoader = import.meta.resolve('tsx');
 
-export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  const rssFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-rss-')), 'rss');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--import', rssHook, entry, ...args], {
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Run as this user (tests running as root check what an unprivileged user meets). */
+  uid?: number;
+}
+
+export function startCli(args: string[], options: CliOptions = {}) {
+  const rssDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-rss-'));
+  if (options.uid !== undefined) fs.chmodSync(rssDir, 0o777);
+  const rssFile = path.join(rssDir, 'rss');
+  const child: ChildProcess = spawn(process.execPath, ['--import', tsxLoader, '--import', rssHook, entry, ...args], {
     cwd: options.cwd ?? projectRoot,
     env: { ...process.env, ...options.env, EMOMO_TEST_RSS_FILE: rssFile },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.uid } : {}),
   });
   let stdout = '';
   let stderr = '';
@@ -38,7 +50,7 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd
   return { child, done, output: () => ({ stdout, stderr }) };
 }
 
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -34,10 +34,15 @@ export function generateLibrary(options: {
   collection?: string;
   source?: string;
   batch?: number;
+  /** Meme i's caption, description and tags (default: 文字{i}, "{category} 表情包 {i}", [category]). */
+  text?: (i: number, category: string) => { ocr: string; description: string; tags: string[] };
+  /** Meme i's vector from its caption and description (default: a fixed pattern), and the model it stands for. */
+  embed?: { model: string; vector: (text: string) => Float32Array };
 }): GeneratedLibrary {
   const { memes, dims = 16, collection = 'generated', source = 'staging:generated', batch = 5000 } = options;
   const db = openDatabase(options.db);
-  const coll = ensureVectorTable(db, collection, dims, 'gen-embed');
+  const model = options.embed?.model ?? 'gen-embed';
+  const coll = ensureVectorTable(db, collection, dims, model);
   const insMeme = db.prepare(
     `INSERT INTO memes (id, md5, source_type, source_id, storage_key, width, height, format, is_animated, file_size, category, tags)
      VALUES (?, ?, ?, ?, ?, 100, 100, 'png', ?, 4, ?, ?)`,
@@ -48,7 +53,7 @@ export function generateLibrary(options: {
   );
   const insVec = db.prepare(
     `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
-     VALUES (?, ?, ?, 'gen-embed', ?, 'gen-vlm', 'gen-1')`,
+     VALUES (?, ?, ?, ?, ?, 'gen-vlm', 'gen-1')`,
   );
   const insFts = db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
   const vector = new Float32Array(dims);
@@ -62,13 +67,15 @@ export function generateLibrary(options: {
         const md5 = generatedMd5(i);
         const key = objectKey(md5, 'png');
         const category = `类别${i % 10}`;
-        insMeme.run(i, md5, source, `g${i}`, key, i % 7 === 0 ? 1 : 0, category, JSON.stringify([category]));
+        const text = options.text?.(i, category) ?? { ocr: `文字${i}`, description: `${category} 表情包 ${i}`, tags: [category] };
+        insMeme.run(i, md5, source, `g${i}`, key, i % 7 === 0 ? 1 : 0, category, JSON.stringify(text.tags));
         insSource.run(source, `g${i}`, i);
-        insDesc.run(md5, `${category} 表情包 ${i}`, `文字${i}`);
-        insVec.run(i, md5, collection, dims);
-        for (let d = 0; d < dims; d++) vector[d] = Math.sin(i * (d + 1));
+        insDesc.run(md5, text.description, text.ocr);
+        insVec.run(i, md5, collection, model, dims);
+        if (options.embed) vector.set(options.embed.vector(`${text.ocr}\n${text.description}`));
+        else for (let d = 0; d < dims; d++) vector[d] = Math.sin(i * (d + 1));
         insertVector(db, coll, i, vector, { category, isAnimated: i % 7 === 0, source });
-        insFts.run(i, indexTerms(`文字${i}`), indexTerms(`${category} 表情包 ${i}`), indexTerms(category));
+        insFts.run(i, indexTerms(text.ocr), indexTerms(text.description), indexTerms(text.tags.join(' ')));
         if ((i - 1) % LINKS_PER_FILE === 0) fs.writeFileSync(seed(i), 'meme');
         fs.linkSync(seed(i), path.join(options.objects, key));
       }

@@ -7,6 +7,7 @@ import { Capture } from './run-ingest.js';
 
 const ms = z.number().nonnegative();
 const nullableScore = z.number().nullable();
+const expansion = z.object({ term: z.string().min(1), for: z.string().min(1), source: z.enum(['config', 'slang', 'curated', 'thesaurus']) }).strict();
 
 export const RecallJson = z
   .object({
@@ -17,11 +18,21 @@ export const RecallJson = z
     reason: z.string().nullable(),
     failed: z.boolean(),
     terms: z.array(z.string()),
+    characters: z.array(z.string()),
+    expansions: z.array(expansion.extend({ weight: z.number().positive().max(1) }).strict()),
     vector_method: z.enum(['exact', 'quantized', 'hnsw']).nullable(),
     candidates: z.number().int().nonnegative().nullable(),
-    errors: z.array(z.object({ stage: z.enum(['embed', 'vector', 'keyword', 'fetch']), message: z.string() }).strict()),
+    errors: z.array(z.object({ stage: z.enum(['terms', 'embed', 'vector', 'keyword', 'fetch']), message: z.string() }).strict()),
     timings_ms: z
-      .object({ embed: ms.optional(), vector: ms.optional(), keyword: ms.optional(), fuse: ms.optional(), fetch: ms.optional(), total: ms })
+      .object({
+        terms: ms.optional(),
+        embed: ms.optional(),
+        vector: ms.optional(),
+        keyword: ms.optional(),
+        fuse: ms.optional(),
+        fetch: ms.optional(),
+        total: ms,
+      })
       .strict(),
     results: z.array(
       z
@@ -38,7 +49,11 @@ export const RecallJson = z
               vector_rank: z.number().int().positive().nullable(),
               keyword_rank: z.number().int().positive().nullable(),
               matched_terms: z.array(z.string()),
+              matched_characters: z.array(z.string()),
+              matched_expansions: z.array(expansion),
               exact_caption: z.boolean(),
+              keyword_parts: z.object({ query: z.number(), characters: z.number(), expansions: z.number() }).strict().nullable(),
+              contributions: z.object({ vector: z.number(), keyword: z.number(), exact: z.number() }).strict().nullable(),
             })
             .strict(),
           description: z.string(),

@@ -21,10 +21,11 @@ export async function runIngest(
   /** Environment the app reads (API keys, ${VAR} in the config); default process.env. */
   env?: NodeJS.ProcessEnv,
 ): Promise<{ code: number; summary: RunSummary; log: string }> {
-  const app = createApp({ configPath: ws.config, ...(env ? { env } : {}) }, overrides);
   const stdout = new Capture();
   const stderr = new Capture();
   const reporter = new Reporter({ json: true, quiet: false, verbose: false }, stderr, stdout);
+  const log = reporter.log.bind(reporter);
+  const app = createApp({ configPath: ws.config, signal, log, ...(env ? { env } : {}) }, overrides);
   try {
     const code = await ingest({ force: false, dryRun: false, ...flags }, app, reporter, signal);
     return { code, summary: JSON.parse(stdout.text) as RunSummary, log: stderr.text };

@@ -71,3 +71,12 @@ export async function addMeme(store: LibraryStore, spec: MemeSpec): Promise<numb
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A failed item of source staging:a in collection main, as the item pipeline records it. */
+export const failure = (sourceId: string, permanent = false) => ({
+  sourceType: 'staging:a', sourceId, collection: 'main', path: `/x/${sourceId}.png`, stage: 'embed' as const, reason: 'HTTP 503 Service Unavailable', permanent,
+  payload: { path: `/x/${sourceId}.png`, category: '猫猫', tags: ['开心'] },
+});
+
+/** The schedule of a transient failure: retry in a minute. */
+export const inAMinute = () => ({ status: 'failed' as const, nextRetryAt: new Date(Date.now() + 60_000) });

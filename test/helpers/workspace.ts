@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const sampleDir = path.join(projectRoot, 'staging', 'sample');
 export const realImagesDir = path.resolve(projectRoot, '..', 'shared', 'fixtures', 'real-images');
+export const realMemesDir = path.resolve(projectRoot, '..', 'shared', 'fixtures', 'real-memes');
 
 export interface Workspace {
   dir: string;

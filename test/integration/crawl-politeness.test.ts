@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crawl, type CrawlOptions } from '../../src/crawl/crawl-service.js';
-import { HttpClient } from '../../src/crawl/http-client.js';
+import { HttpClient, defaultCrawlRetry } from '../../src/crawl/http-client.js';
 import { RateLimiter } from '../../src/crawl/rate-limiter.js';
-import { defaultRetryPolicy } from '../../src/crawl/retry-policy.js';
 import { isAllowed, parseRobots } from '../../src/crawl/robots.js';
+import { sleep } from '../../src/resilience/clock.js';
 import { fabiaoqing } from '../../src/crawl/sites/fabiaoqing.js';
 import { FakeSite, fixtureImages, serve, type PageImage } from '../helpers/fake-site.js';
 import { makeWorkspace } from '../helpers/workspace.js';
@@ -65,7 +65,7 @@ test('the rate limiter grid: gaps of 0.5–1.5 intervals, never more than rate �
   let clock = 0;
   let r = 0;
   const randoms = [0, 0.999, 0, 0.999, 0.5];
-  const limiter = new RateLimiter({ rate: 10, now: () => clock, random: () => randoms[r++ % randoms.length]! });
+  const limiter = new RateLimiter({ rate: 10, clock: { now: () => clock, sleep }, random: () => randoms[r++ % randoms.length]! });
   const slots = Array.from({ length: 50 }, () => limiter.reserve());
   const gaps = slots.slice(1).map((t, i) => t - slots[i]!);
   assert.ok(gaps.every((g) => g >= 50 && g <= 150), `gaps ${Math.min(...gaps)}–${Math.max(...gaps)}`);
@@ -112,7 +112,7 @@ test('robots.txt status: 5xx disallows the host for the run, 4xx and unreachable
     }
   }
   // unreachable (connection refused): allowed — the page request itself then fails as a network error
-  const client = new HttpClient({ userAgent: 'emomo/0.1', timeoutMs: 500, limiter: new RateLimiter({ rate: 100 }), retry: { ...defaultRetryPolicy, retries: 0 } });
+  const client = new HttpClient({ userAgent: 'emomo/0.1', timeoutMs: 500, limiter: new RateLimiter({ rate: 100 }), retry: { ...defaultCrawlRetry, retries: 0 } });
   assert.equal(await client.robots.check(new URL('http://127.0.0.1:9/x')), undefined);
 });
 

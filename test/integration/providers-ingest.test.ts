@@ -114,6 +114,21 @@ describe('remote providers: ingest', () => {
     assert.equal(fake.count('chat', since(rerunStart)), 1);
   });
 
+  test('an endpoint that refuses JSON mode: every lane drops it and asks again; nothing fails, the run goes on', async () => {
+    const ws = workspace(fake, { workers: 8 });
+    await writeGeneratedStaging(ws.staging, 'nojson', 24);
+    const start = fake.requests.length;
+    fake.setFaults({
+      chat: (r) => (r.body?.response_format ? { status: 400, message: "'response_format' of type 'json_object' is not supported with this model" } : undefined),
+    });
+    const run = await runIngest(ws, { source: 'staging:nojson' }, {}, undefined, keyEnv(KEY));
+    fake.setFaults({});
+    assert.equal(run.code, 0, run.log);
+    assert.deepEqual([run.summary.added, run.summary.failed], [24, 0]);
+    const refused = fake.count('chat', (r) => r.seq > start && r.status === 400);
+    assert.ok(refused >= 1 && refused <= 8, `${refused} refusals: at most one per lane that asked before the first answer`);
+  });
+
   test('batching: 32 workers share embedding requests (≤ items / 8)', async () => {
     const ws = workspace(fake, { workers: 32 });
     await writeGeneratedStaging(ws.staging, 'batch', 96);

@@ -1,7 +1,9 @@
 /**
  * `emomo purge --source S` on a library where two sources share images: the
  * shared images keep their object, description and vectors (now under the
- * other source); everything only S brought goes; a dry run changes nothing.
+ * other source); everything only S brought goes; a dry run changes nothing;
+ * a purge killed after its commit leaves its deletes recorded, and the next
+ * purge finishes them.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,27 +12,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { createApp } from '../../src/app.js';
-import { purge, type PurgeFlags } from '../../src/cli/commands/purge.js';
-import { verify } from '../../src/cli/commands/verify.js';
-import { Reporter } from '../../src/cli/reporter.js';
-import { UsageError } from '../../src/errors.js';
-import type { PurgeReport } from '../../src/pipeline/purge-service.js';
-import { Capture } from '../helpers/run-ingest.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { issueCounts, runPurge as purgeSource, runVerify } from '../helpers/maintenance.js';
 import { buildTwoSources } from '../helpers/two-sources.js';
 import { listObjects, makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
-async function runPurge(ws: Workspace, flags: Partial<PurgeFlags>): Promise<{ code: number; report: PurgeReport }> {
-  const app = createApp({ configPath: ws.config });
-  const stdout = new Capture();
-  try {
-    const reporter = new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), stdout);
-    const code = await purge({ source: 'staging:a', dryRun: false, yes: false, examples: 3, ...flags }, app, reporter);
-    return { code, report: JSON.parse(stdout.text) as PurgeReport };
-  } finally {
-    await app.close();
-  }
-}
+const runPurge = (ws: Workspace, flags: { yes?: boolean; dryRun?: boolean }) => purgeSource(ws, { source: 'staging:a', yes: false, ...flags });
 
 /** Every row of every table (vectors as hex) plus every object's bytes: equal snapshots mean nothing changed. */
 function snapshot(ws: Workspace): string {
@@ -63,9 +50,11 @@ describe('purge', () => {
   });
   afterEach(() => ws.cleanup());
 
-  test('without --yes it refuses and changes nothing', async () => {
+  test('without --yes it is a dry run (as staging clean is) and changes nothing', async () => {
     const before = snapshot(ws);
-    await assert.rejects(runPurge(ws, {}), (err) => err instanceof UsageError && /--yes/.test(err.message));
+    const { code, report } = await runPurge(ws, {});
+    assert.equal(code, 0);
+    assert.equal(report.memes_removed, 3);
     assert.equal(snapshot(ws), before);
   });
 
@@ -131,10 +120,35 @@ describe('purge', () => {
     db.close();
 
     // The library is consistent afterwards.
-    const app = createApp({ configPath: ws.config });
-    const out = new Capture();
-    const vcode = await verify({ repair: false, examples: 3 }, app, new Reporter({ json: true, quiet: true, verbose: false }, new Capture(), out));
-    await app.close();
-    assert.equal(vcode, 0, out.text);
+    const verified = await runVerify(ws);
+    assert.equal(verified.code, 0, verified.text);
+  });
+
+  /** What a purge killed right after its transaction leaves: rows gone, deletes recorded, objects still there. */
+  async function purgeKilledAfterCommit(): Promise<void> {
+    const store = new SqliteStore(ws.db);
+    const counts = await store.applyPurge('staging:a', 0);
+    await store.close();
+    assert.equal(counts.objects, 3);
+    assert.equal(listObjects(ws.objects).length, 8);
+    assert.deepEqual(issueCounts((await runVerify(ws)).report.issues), { object_without_meme: 3 });
+  }
+
+  test('a purge killed after its commit: the next purge finishes its object deletes', async () => {
+    await purgeKilledAfterCommit();
+    const { code, report } = await runPurge(ws, { yes: true });
+    assert.equal(code, 0);
+    assert.deepEqual([report.memes_removed, report.objects, report.objects_deleted], [0, 0, 3]);
+    assert.equal(listObjects(ws.objects).length, 5);
+    assert.equal((await runVerify(ws)).code, 0);
+  });
+
+  test('a purge killed after its commit: verify --repair finishes its object deletes too', async () => {
+    await purgeKilledAfterCommit();
+    const repaired = await runVerify(ws, { repair: true });
+    assert.equal(repaired.code, 0, repaired.text);
+    assert.equal(repaired.report.repaired!.find((a) => a.kind === 'object_without_meme')?.fixed, 3);
+    assert.equal(listObjects(ws.objects).length, 5);
+    assert.equal((await runPurge(ws, { yes: true })).report.objects_deleted, 0, 'nothing left recorded');
   });
 });

@@ -13,9 +13,10 @@ import * as sqliteVec from 'sqlite-vec';
 import { createApp, type AppOverrides } from '../../src/app.js';
 import { ingest } from '../../src/cli/commands/ingest.js';
 import { retryPendingCommand, type RetryFlags } from '../../src/cli/commands/retry-pending.js';
-import type { Clock } from '../../src/cli/item-processor.js';
+import type { RunTime } from '../../src/cli/item-processor.js';
 import { Reporter } from '../../src/cli/reporter.js';
-import { backoffCeiling, defaultFailurePolicy } from '../../src/pipeline/failure-policy.js';
+import { backoffCeiling, defaultFailurePolicy } from '../../src/resilience/backoff.js';
+import { sleep } from '../../src/resilience/clock.js';
 import type { RetryReport } from '../../src/pipeline/retry-service.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
 import { writeGeneratedStaging } from '../helpers/generated-images.js';
@@ -38,7 +39,7 @@ const expectedDelay = (attempt: number) => Math.round(backoffCeiling(attempt, de
 describe('failure lifecycle and retry-pending', () => {
   let ws: Workspace;
   let t: number;
-  const clock: Clock = { now: () => new Date(t), random: () => 0.5 };
+  const time: RunTime = { clock: { now: () => t, sleep }, random: () => 0.5 };
   let describer: FakeDescriber;
   let embedder: FakeEmbedder;
   const overrides = (): AppOverrides => ({ describer, embedder: () => embedder });
@@ -55,7 +56,7 @@ describe('failure lifecycle and retry-pending', () => {
     const app = createApp({ configPath: ws.config }, overrides());
     const out = new Capture();
     try {
-      const code = await ingest({ source, force: false, dryRun: false }, app, reporter(out), new AbortController().signal, clock);
+      const code = await ingest({ source, force: false, dryRun: false }, app, reporter(out), new AbortController().signal, time);
       return { code, summary: JSON.parse(out.text) };
     } finally {
       await app.close();
@@ -66,7 +67,7 @@ describe('failure lifecycle and retry-pending', () => {
     const app = createApp({ configPath: ws.config }, o);
     const out = new Capture();
     try {
-      const code = await retryPendingCommand({ includeDead: false, ...flags }, app, reporter(out), new AbortController().signal, clock);
+      const code = await retryPendingCommand({ includeDead: false, ...flags }, app, reporter(out), new AbortController().signal, time);
       return { code, report: JSON.parse(out.text) as RetryReport };
     } finally {
       await app.close();
@@ -189,6 +190,33 @@ describe('failure lifecycle and retry-pending', () => {
       assert.equal(row.outcome, attempt < defaultFailurePolicy.maxAttempts ? 'failed' : 'dead');
     }
     assert.equal(jobs().get('g0')!.status, 'dead');
+  });
+
+  test('staging files missing at ingest are retried, and added, once they arrive', async () => {
+    await writeGeneratedStaging(ws.staging, 'gen', 6);
+    const images = path.join(ws.staging, 'gen', 'images');
+    const away = path.join(ws.dir, 'away');
+    fs.mkdirSync(away);
+    const late = ['g00001.png', 'g00002.png', 'g00004.png'];
+    for (const name of late) fs.renameSync(path.join(images, name), path.join(away, name));
+
+    const first = await runIngest();
+    assert.equal(first.code, 1);
+    assert.deepEqual([first.summary.added, first.summary.failed], [3, 3]);
+    for (const [id, row] of jobs()) {
+      assert.deepEqual([row.status, row.stage], ['failed', 'read'], id);
+      assert.match(row.reason, /^line \d: file not found: images\/g0000[124]\.png$/);
+    }
+
+    for (const name of late) fs.renameSync(path.join(away, name), path.join(images, name));
+    t += 60 * 60 * 1000;
+    const { report, code } = await retry();
+    assert.equal(code, 0);
+    assert.deepEqual(report.jobs.map((j) => [j.source_id, j.outcome]).sort(), [['g1', 'added'], ['g2', 'added'], ['g4', 'added']]);
+    assert.ok([...jobs().values()].every((j) => j.status === 'done'));
+    assert.equal(count('SELECT count(*) n FROM memes'), 6);
+    // The category and tags of the manifest line were kept with the job.
+    assert.equal(count("SELECT count(*) n FROM memes WHERE category = '熊猫头'"), 6);
   });
 
   test('--reason picks jobs by reason, --include-dead revives dead ones', async () => {

@@ -2,20 +2,17 @@
  * One contract for every LibraryStore backend (see test/helpers/store-backends.ts):
  * what each port method promises, proved against a fresh library per test.
  * Time-based cases (lease expiry) use short leases on the database's clock.
+ * The maintenance ports (verify, purge, object deletes) have their cases in
+ * store-contract-maintenance.test.ts, over the same backends.
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { DimensionMismatchError } from '../../src/errors.js';
 import { newOwnerId } from '../../src/store/claim-owner.js';
-import { VERIFY_CHECKS, type LibraryStore, type RecallFilters } from '../../src/store/ports.js';
+import type { LibraryStore, RecallFilters } from '../../src/store/ports.js';
 import { STORE_BACKENDS, type StoreBackend, type TestLibrary } from '../helpers/store-backends.js';
-import { addMeme, commitInput, DIMS, md5Of, sleep, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
+import { addMeme, commitInput, DIMS, failure, inAMinute, md5Of, sleep, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
 
-const failure = (sourceId: string, permanent = false) => ({
-  sourceType: 'staging:a', sourceId, collection: 'main', path: `/x/${sourceId}.png`, stage: 'embed' as const, reason: 'HTTP 503 Service Unavailable', permanent,
-  payload: { path: `/x/${sourceId}.png`, category: '猫猫', tags: ['开心'] },
-});
-const inAMinute = () => ({ status: 'failed' as const, nextRetryAt: new Date(Date.now() + 60_000) });
 const later = () => new Date(Date.now() + 120_000);
 
 function contract(backend: StoreBackend) {
@@ -83,6 +80,37 @@ function contract(backend: StoreBackend) {
       const fractional = { md5: md5Of('f'), vlmModel: 'vlm-a', promptVersion: '1' };
       await store.saveDescription(fractional, { ocrText: 'f', description: 'd', emotions: [], usage: { promptTokens: 101.07, completionTokens: 12 } });
       assert.equal((await store.findDescription(fractional))?.ocrText, 'f');
+    });
+
+    test('redescribe: stale memes are those whose vector came from another description; replacing moves vector and keywords', async () => {
+      const ids = { s1: await addMeme(store, { name: 's1', animated: true }), s2: await addMeme(store, { name: 's2', animated: true }) };
+      await addMeme(store, { name: 's3' });
+      const filter = { collection: 'main', current: { vlmModel: 'vlm-b', promptVersion: '2' }, animatedOnly: true };
+      assert.deepEqual(await store.countStale(filter), { memes: 2, toDescribe: 2 });
+      assert.deepEqual(await store.countStale({ ...filter, animatedOnly: false }), { memes: 3, toDescribe: 3 });
+      assert.deepEqual(await store.countStale({ ...filter, current: { vlmModel: 'vlm-a', promptVersion: '1' } }), { memes: 0, toDescribe: 0 });
+      const newKey = { md5: md5Of('s1'), vlmModel: 'vlm-b', promptVersion: '2' };
+      const description = { ocrText: '整理一下发型', description: '动图：整理发型', emotions: [] };
+      await store.saveDescription(newKey, description);
+      assert.deepEqual(await store.countStale(filter), { memes: 2, toDescribe: 1 });
+      const stale = await store.findStale(filter, 0, 10);
+      assert.deepEqual(stale.map((m) => [m.memeId, m.md5, m.described, m.category]), [
+        [ids.s1, md5Of('s1'), true, '熊猫头'],
+        [ids.s2, md5Of('s2'), false, '熊猫头'],
+      ]);
+      assert.deepEqual((await store.findStale(filter, ids.s1, 10)).map((m) => m.memeId), [ids.s2]);
+
+      const change = { memeId: ids.s1, md5: md5Of('s1'), embeddingModel: 'embed-a', descriptionKey: newKey, description, vector: vectorFor(7, 's1') };
+      assert.equal(await store.replaceDescription('main', change), true);
+      assert.deepEqual(await store.countStale(filter), { memes: 1, toDescribe: 1 });
+      assert.deepEqual((await store.keywordSearch({ text: '发型' }, 5, { tags: [] })).map((h) => h.memeId), [ids.s1]);
+      assert.deepEqual((await store.keywordSearch({ text: 's1' }, 5, { tags: [] })).map((h) => h.memeId), [], 'the old caption is gone');
+      const { hits } = await store.vectorSearch('main', vectorFor(7, 's1'), 1, { tags: [], animated: true });
+      assert.equal(hits[0]?.memeId, ids.s1);
+      assert.equal((await store.collectionInfo('main'))?.size, 3, 'replaced, not added');
+      await store.ensureCollection('other', DIMS, 'embed-b');
+      assert.equal(await store.replaceDescription('other', change), false, 'no vector in that collection');
+      await assert.rejects(store.replaceDescription('main', { ...change, vector: new Float32Array(DIMS + 1) }));
     });
 
     test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {
@@ -203,59 +231,23 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(await store.keywordSearch({ text: '？！…' }, 3, { tags: [] }), [], 'nothing to search for');
     });
 
-    test('verify audits one snapshot, repairs the database and lists orphan objects', async () => {
-      await store.ensureCollection('other', DIMS, 'embed-b');
-      const ids = [await addMeme(store, { name: 'v1' }), await addMeme(store, { name: 'v2' })];
-      await store.commitItem(commitInput({ name: 'v2', collection: 'other' }));
-      const keys = ['v1', 'v2'].map((n) => commitInput({ name: n }).storageKey);
-      const orphan = commitInput({ name: 'orphan' }).storageKey;
-      const audit = async (listed: string[]) => {
-        await store.beginVerify();
-        await store.addListedObjects(listed);
-        return store.audit(3);
-      };
-      const clean = await audit([...keys, orphan]);
-      assert.deepEqual(clean.totals, { memes: 2, vectors: 3, descriptions: 2, fts_rows: 2, objects: 3 });
-      assert.deepEqual(clean.checks.object_without_meme, { count: 1, examples: [orphan] });
-      assert.ok(VERIFY_CHECKS.filter((k) => k !== 'object_without_meme').every((k) => clean.checks[k].count === 0));
-      assert.deepEqual(clean.backfill, [{ collection: 'main', missing: 0 }, { collection: 'other', missing: 1 }]);
+    test('keyword search for single terms and for phrases; document frequencies follow the library', async () => {
+      const hungry = await addMeme(store, { name: 'hungry', caption: '饿死了', tags: ['无话可说'] });
+      await addMeme(store, { name: 'scattered', caption: '可说无话' });
+      const plain = await addMeme(store, { name: 'plain', caption: '今天也很开心' });
+      const ids = (hits: Array<{ memeId: number; exact: boolean }>) => hits.map((h) => h.memeId).sort((a, b) => a - b);
+      assert.deepEqual(ids(await store.keywordSearch({ terms: ['饿', '开'] }, 5, { tags: [] })), [hungry, plain].sort((a, b) => a - b));
+      // A phrase is its bigrams in a row: 可说无话 holds 无话 and 可说 but not 话可.
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说'] }, 5, { tags: [] })), [hungry]);
+      assert.deepEqual(ids(await store.keywordSearch({ phrases: ['无话可说', '开心'] }, 5, { tags: ['无话可说'] })), [hungry]);
+      assert.deepEqual(await store.keywordSearch({ phrases: ['"', '。'] }, 5, { tags: [] }), []);
+      assert.ok((await store.keywordSearch({ terms: ['饿'] }, 5, { tags: [] })).every((h) => !h.exact), 'only a text query marks exact captions');
 
-      await lib.damage.dropKeywordRow(ids[0]!);
-      await lib.damage.dropVector('main', ids[1]!);
-      const broken = await audit([...keys, orphan]);
-      assert.equal(broken.checks.meme_without_fts_row.count, 1);
-      assert.equal(broken.checks.vector_row_without_vec_row.count, 1);
-      const fixed = await store.repairDatabase({ removeMemesWithoutObject: true });
-      assert.deepEqual([fixed.meme_without_fts_row, fixed.vector_row_without_vec_row], [1, 1]);
-      assert.deepEqual(await store.orphanObjects('', 10), [orphan]);
-      assert.deepEqual(await store.orphanObjects(orphan, 10), []);
-      const after = await audit(keys);
-      assert.ok(VERIFY_CHECKS.every((k) => after.checks[k].count === 0), JSON.stringify(after.checks));
-      assert.deepEqual(after.backfill, [{ collection: 'main', missing: 1 }, { collection: 'other', missing: 1 }]);
-      await store.endVerify();
-    });
-
-    test('purge removes what only the source brought; a shared image stays under its other source', async () => {
-      for (const name of ['a1', 'a2']) await addMeme(store, { name });
-      const shared = await addMeme(store, { name: 'a3' });
-      await store.linkSource({ sourceType: 'dir:b', sourceId: 'b3', path: '/b', category: 'c', tags: [] }, shared);
-      await addMeme(store, { name: 'b1', sourceType: 'dir:b' });
-      await store.recordFailure(failure('a9'), inAMinute);
-      await store.preparePurge('staging:a');
-      const counts = await store.purgeCounts('staging:a', 5);
-      const { examples: _, ...numbers } = counts;
-      assert.deepEqual(numbers, {
-        source_links: 3, memes_removed: 2, memes_kept: 1, primary_source_moved: 1, vectors: 2, fts_rows: 2, descriptions: 2, objects: 2, jobs: 1,
-      });
-      assert.deepEqual(counts.examples.kept, [`${md5Of('a3')} (also from dir:b b3)`]);
-      await store.applyPurge('staging:a');
-      assert.deepEqual((await store.purgeObjectKeys('', 10)).sort(), ['a1', 'a2'].map((n) => commitInput({ name: n }).storageKey).sort());
-      await store.endPurge();
-      assert.equal(await store.findMemeByMd5(md5Of('a1')), undefined);
-      assert.equal((await store.findMemeByMd5(md5Of('a3')))?.sourceType, 'dir:b');
-      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'staging:a' })).hits.length, 0);
-      assert.equal((await store.vectorSearch('main', vectorFor(0), 5, { tags: [], source: 'dir:b' })).hits.length, 2);
-      assert.equal(await store.findJob('staging:a', 'a9', 'main'), undefined);
+      const stats = await store.documentFrequencies(['饿', '无话', '话可', '开心', '从没见过']);
+      assert.equal(stats.documents, 3);
+      assert.deepEqual(Object.fromEntries(stats.frequencies), { 饿: 1, 无话: 2, 话可: 1, 开心: 1 });
+      await addMeme(store, { name: 'hungry-too', caption: '好饿' });
+      assert.deepEqual((await store.documentFrequencies(['饿'])), { documents: 4, frequencies: new Map([['饿', 2]]) });
     });
 
     test('stats and describe report what the library holds', async () => {
@@ -268,6 +260,9 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(stats.jobs_by_status, [{ status: 'failed', count: 1 }]);
       assert.deepEqual(stats.top_failure_reasons, [{ stage: 'embed', reason: 'HTTP 503 Service Unavailable', count: 1 }]);
       assert.equal(stats.descriptions_by_model[0]?.count, 2);
+      // Stills first; no cost was recorded with these descriptions, so no averages.
+      const unmeasured = { vlm_model: 'vlm-a', prompt_version: '1', count: 1, measured: 0, frames_per_image: null, ms_per_image: null, prompt_tokens_per_image: null };
+      assert.deepEqual(stats.description_costs, [{ ...unmeasured, kind: 'still' }, { ...unmeasured, kind: 'animated' }]);
       assert.deepEqual(stats.storage, { bytes: 2000, memes: 2 });
       const d = await store.describe();
       assert.deepEqual([d.exists, d.schemaVersion, d.memes], [true, d.latestVersion, 2]);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import path, { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import YAML from 'yaml';
+import { createApp } from '../../src/app.js';
 import { parseDuration } from '../../src/config/duration.js';
 import { BUILT_IN_DEFAULTS, loadConfig, requireSecret, selectEmbedding } from '../../src/config/load.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
@@ -46,10 +47,21 @@ describe('loadConfig: shipped and default configs', () => {
     assert.ok(config.embeddings.every((e) => e.provider === 'local' && e.apiKeyEnv === undefined));
     assert.deepEqual(selectEmbedding(config), {
       name: 'local', provider: 'local', model: 'local-lexical-v1', dimensions: 512,
-      collection: 'emomo-local', isDefault: true, batchSize: 32,
+      collection: 'emomo-local', isDefault: true, batchSize: 32, timeoutMs: 30_000, concurrency: 4,
     });
     assert.equal(config.storage.type, 'local');
-    assert.equal(config.database.path, 'data/emomo.db');
+    // Paths written in the file are relative to the file: the project's data/ from any working folder.
+    const project = path.resolve(path.dirname(SHIPPED), '..');
+    assert.equal(config.database.path, path.join(project, 'data', 'emomo.db'));
+    assert.equal(config.sources.stagingPath, path.join(project, 'staging'));
+  });
+
+  it('relative paths written in a config resolve against its folder; defaults against the working folder', () => {
+    const file = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: /abs/objects\n');
+    const config = loadConfig(file, {});
+    assert.equal(config.database.path, path.join(path.dirname(file), 'lib', 'emomo.db'));
+    assert.equal(config.storage.path, '/abs/objects');
+    assert.equal(config.sources.stagingPath, 'staging');
   });
 
   it('the shipped commented-out blocks are valid once enabled', () => {
@@ -76,7 +88,8 @@ describe('loadConfig: shipped and default configs', () => {
         ['local', 512, 'emomo-local', true],
       ]);
       assert.deepEqual(config.ingest, {
-        workers: 8, batchSize: 100, retryCount: 3, maxAttempts: 6, maxPixels: 50_000_000, minSide: 0,
+        workers: 8, batchSize: 100, retryCount: 3, probeIntervalMs: 5_000, maxOutageMs: 600_000,
+        maxAttempts: 6, maxPixels: 50_000_000, maxFileBytes: 50 * 1024 * 1024, minSide: 0,
       });
       assert.equal(config.vlm.timeoutMs, 60_000);
       assert.deepEqual(config.sources, { stagingPath: 'staging', chinesebqbPath: 'data/ChineseBQB', chinesebqbEnabled: true });
@@ -100,6 +113,14 @@ describe('loadConfig: shipped and default configs', () => {
 });
 
 describe('loadConfig: every error names the file and the key', () => {
+  it('recall.synonyms: term → words (numbers read as words); anything else names the key', () => {
+    const config = loadConfig(writeConfig('recall:\n  synonyms:\n    栓Q: [无语, 无奈]\n    "886": [88, 拜拜]\n'), {});
+    assert.deepEqual(config.recall.synonyms, { 栓Q: ['无语', '无奈'], 886: ['88', '拜拜'] });
+    assert.deepEqual(loadConfig(writeConfig('recall:\n  synonyms:\n'), {}).recall.synonyms, {});
+    const { message } = configErrorFor('recall:\n  synonyms:\n    栓Q: 无语\n');
+    assert.match(message, /recall\.synonyms\.栓Q: expected a list of words/);
+  });
+
   it('bad dimension type', () => {
     const { file, message } = configErrorFor(LOCAL_EMBEDDING.replace('512', 'abc'));
     assert.equal(message, `${file}: embeddings[0].dimensions: expected a positive integer, got "abc"`);
@@ -160,6 +181,65 @@ sources:
     assert.match(message, /sources\.chinesebqb\.enabled: expected true or false, got "yes"/);
     assert.match(message, /vlm\.api_key_env: expected the name of an environment variable/);
     assert.doesNotMatch(message, /sk-secret-value/);
+  });
+
+  it('ingest.max_file_bytes takes a size with a unit or bytes', () => {
+    const size = (v: string) => loadConfig(writeConfig(`ingest:\n  max_file_bytes: ${v}\n`), {}).ingest.maxFileBytes;
+    assert.equal(size('50MiB'), 50 * 1024 * 1024);
+    assert.equal(size('"800 KB"'), 800_000);
+    assert.equal(size('1048576'), 1_048_576);
+    assert.match(configErrorFor('ingest:\n  max_file_bytes: lots\n').message, /ingest\.max_file_bytes: expected a size such as "50MiB".*, got "lots"/);
+    assert.match(configErrorFor('ingest:\n  max_file_bytes: 0\n').message, /ingest\.max_file_bytes: must be larger than 0/);
+  });
+
+  it('refuses a library that cannot persist or whose objects folder is not its own', () => {
+    const memory = configErrorFor('database:\n  path: ":memory:"\n');
+    assert.equal(memory.message, `${memory.file}: database.path: an in-memory database persists nothing (every object stored would be an orphan); give a file such as data/emomo.db`);
+    assert.match(configErrorFor('storage:\n  path: /\n').message, /storage\.path: is the root of the file system; give objects a folder of their own/);
+    for (const objects of ['data', '.', 'data/']) {
+      const { message } = configErrorFor(`database:\n  path: data/emomo.db\nstorage:\n  path: ${objects}\n`);
+      assert.match(message, /storage\.path: holds the database \(data\/emomo\.db\); give objects a folder of their own/, objects);
+    }
+    assert.match(configErrorFor('database:\n  path: data/objects/x.db\n').message, /storage\.path: holds the database/);
+    // S3 storage keeps no local folder: its path is not checked.
+    assert.doesNotThrow(() => loadConfig(writeConfig('storage:\n  type: s3\n  bucket: b\n  path: /\n'), {}));
+    const separate = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n');
+    assert.equal(loadConfig(separate, {}).storage.path, path.join(path.dirname(separate), 'lib', 'objects'));
+  });
+
+  it('--db gets the same checks, naming the flag', () => {
+    const file = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n');
+    assert.throws(() => createApp({ configPath: file, dbPath: ':memory:', env: {} }), (err: Error) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /^--db :memory:: an in-memory database persists nothing/);
+      return true;
+    });
+    // --db is relative to the working folder, storage.path to the config file's folder.
+    const inside = path.join(path.dirname(file), 'lib', 'objects', 'emomo.db');
+    assert.throws(() => createApp({ configPath: file, dbPath: inside, env: {} }), (err: Error) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /^--db .*emomo\.db: the object folder \(storage\.path .*lib\/objects\) holds the database/);
+      return true;
+    });
+    assert.equal(createApp({ configPath: file, dbPath: 'lib/other.db', env: {} }).dbPath, 'lib/other.db');
+  });
+
+  it('provider timeouts, embedding concurrency and the outage keys', () => {
+    const config = loadConfig(writeConfig(`ingest:
+  probe_interval: 500ms
+  max_outage: 2m
+embeddings:
+  - {name: j, provider: jina, model: jina-embeddings-v3, dimensions: 8, collection: j, timeout: 2m, concurrency: 12}
+`), {});
+    assert.deepEqual([config.ingest.probeIntervalMs, config.ingest.maxOutageMs], [500, 120_000]);
+    assert.deepEqual([config.embeddings[0]!.timeoutMs, config.embeddings[0]!.concurrency], [120_000, 12]);
+    const { message } = configErrorFor(`ingest:
+  max_outage: never
+embeddings:
+  - {name: j, provider: local, dimensions: 8, collection: j, concurrency: 0}
+`);
+    assert.match(message, /ingest\.max_outage: expected a duration/);
+    assert.match(message, /embeddings\[0\]\.concurrency: expected a positive integer, got 0/);
   });
 
   it('an inline api_key is refused without echoing it', () => {

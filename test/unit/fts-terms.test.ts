@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { indexTerms, matchedTerms, matchExpression, queryTerms } from '../../src/store/fts-terms.js';
+import { MAX_TERM_TEXT } from '../../src/lexicon/fold.js';
+import { lexicalFeatures } from '../../src/providers/embedding/lexical-features.js';
+import {
+  holdsPhrase,
+  indexedSet,
+  indexTerms,
+  matchedTerms,
+  matchExpression,
+  phrasesExpression,
+  queryTerms,
+} from '../../src/store/fts-terms.js';
 
 describe('FTS terms', () => {
   test('CJK is indexed as unigrams + bigrams; queries use bigrams, so a two-character word matches inside a caption', () => {
@@ -40,6 +50,54 @@ describe('FTS terms', () => {
     assert.deepEqual(search('开心'), [1]);
     assert.deepEqual(search('"'), []);
     db.close();
+  });
+
+  test('text is NFKC-folded and lower-cased before it is split', () => {
+    assert.equal(indexTerms('ＥＭＯ了'), 'emo 了');
+    assert.deepEqual(queryTerms('ＹＹＤＳ'), ['yyds']);
+  });
+
+  test('a 100,000-character run of Han and a 10 MB tag are read up to the bound, without overflowing the stack', () => {
+    // Each character distinct enough that the bigrams are not all one term.
+    const han = Array.from({ length: 100_000 }, (_, i) => String.fromCodePoint(0x4e00 + ((i * 7919) % 20_000))).join('');
+    const tag = 'a'.repeat(10 * 1024 * 1024);
+    for (const text of [han, tag, `${'开心emo'.repeat(2_000_000)}`, `${'𠀀'.repeat(MAX_TERM_TEXT + 5)}`]) {
+      const terms = indexTerms(text).split(' ');
+      assert.ok(terms.length > 0 && terms.length < 2 * MAX_TERM_TEXT, `${terms.length} index terms`);
+      assert.ok(queryTerms(text).length <= MAX_TERM_TEXT);
+      assert.ok(lexicalFeatures(text).size <= 3 * MAX_TERM_TEXT);
+    }
+    assert.equal(indexTerms(tag), 'a'.repeat(MAX_TERM_TEXT)); // the first MAX_TERM_TEXT characters, one word
+    assert.ok(!indexTerms('𠀀'.repeat(MAX_TERM_TEXT + 5)).includes('\ufffd'), 'never splits a surrogate pair');
+  });
+
+  test('an expansion matches as a phrase: its bigrams in a row, not scattered; quotes stay text', () => {
+    const db = new Database(':memory:');
+    db.exec("CREATE VIRTUAL TABLE t USING fts5(ocr_text, description, tags, tokenize = 'unicode61')");
+    const insert = db.prepare('INSERT INTO t (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
+    insert.run(1, indexTerms('我真的无话可说了'), '', '');
+    insert.run(2, indexTerms('可说无话'), '', ''); // the same bigrams but one (话可) and never in a row
+    insert.run(3, indexTerms('栓Q'), '', '');
+    insert.run(4, indexTerms('q栓'), '', '');
+    const search = (phrases: string[]) => {
+      const expr = phrasesExpression(phrases);
+      return expr ? (db.prepare('SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid').pluck().all(expr) as number[]) : [];
+    };
+    assert.deepEqual(search(['无话可说']), [1]);
+    assert.deepEqual(search(['栓q']), [3, 4]); // two tokens, both required (order across tokens is not checked)
+    assert.deepEqual(search(['无话可说', '栓q']), [1, 3, 4]);
+    assert.equal(phrasesExpression(['无话可说', '栓q']), '"无话 话可 可说" OR ("栓" AND "q")');
+    assert.deepEqual(search(['"', 'NEAR(a b)']), []);
+    assert.doesNotThrow(() => search(['a"b', '*', '"无话']));
+    assert.equal(phrasesExpression(['。。', '']), undefined);
+    db.close();
+  });
+
+  test('a document holds a phrase when it holds all its terms', () => {
+    const present = indexedSet([indexTerms('我真的无话可说了'), '', '']);
+    assert.equal(holdsPhrase('无话可说', present), true);
+    assert.equal(holdsPhrase('无言以对', present), false);
+    assert.equal(holdsPhrase('', present), false);
   });
 
   test('matched terms are the query terms present in the indexed columns', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { LexicalQuery } from '../../src/ports.js';
 import { LocalEmbedder } from '../../src/providers/embedding/local-embedder.js';
-import { lexicalFeatures } from '../../src/providers/embedding/lexical-features.js';
+import { lexicalFeatures, queryFeatures } from '../../src/providers/embedding/lexical-features.js';
 
 const DIMS = 512;
 const embedder = new LocalEmbedder({ dimensions: DIMS });
@@ -121,5 +122,51 @@ describe('LocalEmbedder', () => {
 
   it('honours an aborted signal', async () => {
     await assert.rejects(embedder.embed(['x'], 'document', AbortSignal.abort()));
+  });
+});
+
+describe('LocalEmbedder: the weighed query vector', () => {
+  const big = new LocalEmbedder({ dimensions: 4096 }); // few hash collisions: dot products read as feature overlap
+  const docVec = async (text: string) => (await big.embed([text], 'document'))[0]!;
+  const query = (text: string, frequencies: Record<string, number>, expansions: LexicalQuery['expansions'] = []) =>
+    big.embedLexicalQuery({
+      text,
+      expansions,
+      idf: (t) => Math.log(1 + (100 - (frequencies[t] ?? 0) + 0.5) / ((frequencies[t] ?? 0) + 0.5)),
+      holds: (t) => (frequencies[t] ?? 0) > 0,
+    });
+
+  it('with every term equally rare and held, and no expansion, is the plain query vector', async () => {
+    const v = big.embedLexicalQuery({ text: '我太难了', expansions: [], idf: () => 2, holds: () => true });
+    assertUnit(v);
+    assert.ok(dot(v, await docVec('我太难了')) > 0.9999);
+  });
+
+  it('lets the rare character decide: 我饿 finds 饿死 before 我累 when 我 is everywhere', async () => {
+    const v = query('我饿', { 我: 90, 饿: 2, 累: 2, 死: 5, 我累: 1, 饿死: 1 });
+    const plain = (await big.embed(['我饿'], 'query'))[0]!;
+    assert.ok(dot(v, await docVec('饿死')) > dot(v, await docVec('我累')) + 0.1);
+    assert.ok(dot(plain, await docVec('饿死')) < dot(plain, await docVec('我累')), 'the plain vector prefers the shared 我');
+  });
+
+  it('gives terms no meme holds no weight at all', async () => {
+    const v = query('饿了么', { 饿: 3 });
+    assert.ok(dot(v, await docVec('了么')) < 0.01);
+    assert.ok(dot(v, await docVec('饿')) > 0.5);
+  });
+
+  it('adds an expansion at its weight of the word it stands for', async () => {
+    const frequencies = { 减: 3, 肥: 3, 减肥: 3, 瘦: 2, 身: 4, 瘦身: 2 };
+    const bare = query('瘦身', frequencies);
+    const half = query('瘦身', frequencies, [{ term: '减肥', for: '瘦身', weight: 0.5 }]);
+    assert.ok(dot(bare, await docVec('减肥')) < 0.01);
+    const weighed = queryFeatures({ text: '瘦身', expansions: [{ term: '减肥', for: '瘦身', weight: 0.5 }], idf: () => 1, holds: () => true });
+    const own = queryFeatures({ text: '瘦身', expansions: [], idf: () => 1, holds: () => true });
+    const length = (m: Map<string, number>, keep: (f: string) => boolean) =>
+      Math.sqrt([...m].filter(([f]) => keep(f)).reduce((s, [, w]) => s + w * w, 0));
+    const expansionLength = length(weighed, (f) => /[减肥]/.test(f));
+    assert.ok(Math.abs(expansionLength - 0.5 * length(own, () => true)) < 1e-9, `${expansionLength}`);
+    assert.ok(dot(half, await docVec('减肥')) > 0.2);
+    assert.ok(dot(half, await docVec('瘦身')) > dot(half, await docVec('减肥')), 'the word itself still counts most');
   });
 });

@@ -53,9 +53,10 @@ describe('StagingSource', () => {
       's/images/sub/a.jpg': 'x',
     });
     const entries = await collect(new StagingSource(root, 's'));
+    const images = path.join(root, 's/images');
     assert.deepEqual(entries, [
-      { kind: 'item', item: { sourceType: 'staging:s', sourceId: 'b', path: path.join(root, 's/images/b.png'), category: '猫', tags: ['开心', '哈哈'], sourceUrl: 'https://x/b' } },
-      { kind: 'item', item: { sourceType: 'staging:s', sourceId: 'a', path: path.join(root, 's/images/sub/a.jpg'), category: '未分类', tags: [] } },
+      { kind: 'item', item: { sourceType: 'staging:s', sourceId: 'b', path: path.join(images, 'b.png'), root: images, category: '猫', tags: ['开心', '哈哈'], sourceUrl: 'https://x/b' } },
+      { kind: 'item', item: { sourceType: 'staging:s', sourceId: 'a', path: path.join(images, 'sub/a.jpg'), root: images, category: '未分类', tags: [] } },
     ]);
   });
 
@@ -66,8 +67,11 @@ describe('StagingSource', () => {
     });
     const entries = await collect(new StagingSource(root, 's'));
     assert.equal(items(entries)[0]?.sourceId, 'a');
+    const images = path.join(root, 's/images');
+    // A missing file keeps its item, so that the job remembers where to look when retried.
+    const item = { sourceType: 'staging:s', sourceId: 'b', path: path.join(images, 'nope.png'), root: images, category: '未分类', tags: [] };
     assert.deepEqual(problems(entries), [
-      { sourceType: 'staging:s', sourceId: 'b', stage: 'read', reason: 'line 4: file not found: images/nope.png', permanent: false },
+      { sourceType: 'staging:s', sourceId: 'b', stage: 'read', reason: 'line 4: file not found: images/nope.png', permanent: false, item },
     ]);
   });
 

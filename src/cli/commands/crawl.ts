@@ -1,10 +1,9 @@
 /** `emomo crawl`: read flags, run the crawl service, print what it staged and skipped. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
-import { crawl, type CrawlEvent, type CrawlSummary } from '../../crawl/crawl-service.js';
-import { defaultRetryPolicy } from '../../crawl/retry-policy.js';
+import type { CrawlEvent, CrawlSummary } from '../../crawl/crawl-service.js';
+import { defaultCrawlRetry } from '../../crawl/http-client.js';
 import { siteById, siteIds } from '../../crawl/sites/index.js';
-import { isHttpUrl } from '../../config/schema.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
 import { durationOption, positiveInt } from '../parse.js';
@@ -35,15 +34,15 @@ export function registerCrawl(program: Command, context: CommandContext): void {
     .option('--cursor <page>', 'list page to start from (default: where the last run stopped, else 1)', positiveInt)
     .option('--threads <n>', 'image downloads at once', positiveInt, 5)
     .option('--rate <n>', 'requests per second to the site, all requests together; each gap is jittered 0.5–1.5×', positiveNumber, 2)
-    .option('--timeout <duration>', 'give up on a request after this long without data, e.g. 15s, 500ms (default 15s)', durationOption)
+    .option('--timeout <duration>', 'give up on a request after this long without data, e.g. 15s, 500ms (default: 15s)', durationOption)
     .addOption(
-      new Option('--max-bytes <size>', 'largest image kept, e.g. 10MB, 500KB or bytes; larger downloads are cut off')
+      new Option('--max-bytes <size>', 'largest image kept, e.g. 10MiB, 500KiB or bytes (KB and MB mean the same binary units); larger downloads are cut off')
         .argParser(byteSize)
-        .default(10 * 1024 * 1024, '10MB'),
+        .default(10 * 1024 * 1024, '10MiB'),
     )
     .option('--base-url <url>', 'site root to crawl instead of the real site (a mirror)')
     .option('--user-agent <text>', 'User-Agent sent with every request and matched against robots.txt', DEFAULT_USER_AGENT)
-    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, defaultRetryPolicy.retries)
+    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, defaultCrawlRetry.retries)
     .option('--retry-skipped', 'also ask again for images earlier runs refused for good (404, not an image, too large)', false)
     .addHelpText(
       'after',
@@ -62,7 +61,9 @@ Exit codes: 0 done (skips included), 1 a list page could not be fetched, 2 usage
 }
 
 export async function runCrawl(flags: CrawlFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
-  const site = siteById(flags.source);
+  const site = await siteById(flags.source);
+  const { isHttpUrl } = await import('../../config/schema.js');
+  const { crawl } = await import('../../crawl/crawl-service.js');
   if (flags.baseUrl !== undefined && !isHttpUrl(flags.baseUrl)) {
     throw new UsageError(`--base-url must be an http(s) URL, got "${flags.baseUrl}"`);
   }
@@ -79,7 +80,7 @@ export async function runCrawl(flags: CrawlFlags, app: App, reporter: Reporter, 
     maxBytes: flags.maxBytes,
     maxPixels: app.config.ingest.maxPixels,
     userAgent: flags.userAgent,
-    retry: { ...defaultRetryPolicy, retries: flags.retries },
+    retry: { ...defaultCrawlRetry, retries: flags.retries },
     retryRefused: flags.retrySkipped,
     signal,
     onEvent: (event) => logEvent(reporter, event),
@@ -135,14 +136,16 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1, b: 1, kb: 1024, kib: 1024, k: 1024, mb: 1024 ** 2, mib: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, gib: 1024 ** 3, g: 1024 ** 3,
+};
 
-/** "10MB", "500KB", "1048576": bytes (binary units). */
+/** "10MiB", "500KB", "1048576": bytes (binary units, as sizes are printed). */
 function byteSize(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined || Number(m[1]) <= 0) {
-    throw new InvalidArgumentError(`expected a size such as 10MB, 500KB or a number of bytes, got "${value}"`);
+    throw new InvalidArgumentError(`expected a size such as 10MiB, 500KiB or a number of bytes, got "${value}"`);
   }
   return Math.floor(Number(m[1]) * unit);
 }

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode } from '../../errors.js';
-import { runDoctor, type DoctorReport } from '../../health/doctor.js';
+import type { DoctorReport } from '../../health/doctor.js';
 import type { CommandContext, GlobalOptions } from '../context.js';
 import { Reporter } from '../reporter.js';
 import { formatTable } from '../table.js';
@@ -51,6 +51,7 @@ Exit codes: 0 every check OK, 1 at least one check failed, 2 bad flags.`,
 }
 
 export async function doctor(flags: DoctorFlags, globals: GlobalOptions, reporter: Reporter): Promise<number> {
+  const { runDoctor } = await import('../../health/doctor.js');
   const report = await runDoctor({ configPath: globals.config, dbPath: globals.db, env: process.env, timeoutMs: flags.timeout });
   if (reporter.flags.json) reporter.json(report);
   else printReport(reporter, report);

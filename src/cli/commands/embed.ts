@@ -24,7 +24,7 @@ export function registerEmbed(program: Command, context: CommandContext): void {
   program
     .command('embed')
     .description('backfill a collection: embed every described meme that has no vector there (no image is re-described)')
-    .requiredOption('--embedding <name>', 'embedding config whose collection is filled')
+    .option('--embedding <name>', 'embedding config whose collection is filled (default: the one marked is_default)')
     .option('--limit <n>', 'embed at most n memes (default: all missing)', positiveInt)
     .option('--batch-size <n>', 'texts per embedding request (default: batch_size of the embedding config)', positiveInt)
     .option('--watch', 'keep running: check again every --interval until SIGTERM / Ctrl+C', false)
@@ -49,7 +49,7 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error, 3 aborted,
         const collection = app.embedding(flags.embedding).config.collection;
         const lock = { dbPath: app.dbPath, command: 'embed', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => embed(flags, app, reporter, signal));
-      }),
+      }, 'update'),
     );
 }
 

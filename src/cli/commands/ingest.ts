@@ -5,9 +5,10 @@ import { ExitCode } from '../../errors.js';
 import { ingestSource } from '../../pipeline/ingest-service.js';
 import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import { systemTime, type RunTime } from '../run-time.js';
 import { runLocked } from '../lock.js';
-import { positiveInt } from '../parse.js';
+import { MAX_WORKERS } from '../../config/limits.js';
+import { positiveInt, positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
 import { printRunSummary } from '../summary-output.js';
 
@@ -27,8 +28,8 @@ export function registerIngest(program: Command, context: CommandContext): void 
     .command('ingest')
     .description('ingest images from a source: dedupe by md5, describe, embed, store')
     .requiredOption('--source <source>', 'staging:<id> | chinesebqb | dir:<path>')
-    .option('--limit <n>', 'stop after n items (default: all)', positiveInt)
-    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config)', positiveInt)
+    .option('--limit <n>', 'stop after n items of new work: added, reused or failed; already-ingested items do not count (default: all)', positiveInt)
+    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config; at most 256)', positiveIntUpTo(MAX_WORKERS))
     .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
     .option('--force', 're-process items already in the collection (replaces their vectors)', false)
     .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)
@@ -58,15 +59,22 @@ export async function ingest(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config } = app;
   const source = openSource(flags.source, config.sources);
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const workers = flags.workers ?? config.ingest.workers;
+  if (config.vlm.provider !== 'local' && workers > config.vlm.concurrency) {
+    reporter.log(
+      'warn',
+      `${workers} workers, but at most ${config.vlm.concurrency} describe calls run at once (vlm.concurrency in ${config.file}); raise it for more throughput, within the provider's rate limit`,
+    );
+  }
   if (!flags.dryRun) await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, clock });
+  const { buildItemProcessor } = await import('../item-processor.js');
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, time, log: reporter.log.bind(reporter) });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,
@@ -75,8 +83,9 @@ export async function ingest(
     workers,
     dry_run: flags.dryRun || undefined,
   });
-  const total = (await source.count?.()) ?? 0;
-  reporter.startProgress(flags.limit ? Math.min(flags.limit, total || flags.limit) : total, 'ingest');
+  // Only staging sources know their size up front; a folder shows a counter, not a bar that grows with it.
+  const total = await source.count?.();
+  reporter.startProgress(flags.limit && total !== undefined && total > flags.limit ? undefined : total, 'ingest');
   const started = Date.now();
   const counts = { added: 0, reused: 0, skipped: 0, failed: 0 };
   const summary = await ingestSource(source, processor, {
@@ -84,6 +93,8 @@ export async function ingest(
     limit: flags.limit ?? 0,
     dryRun: flags.dryRun,
     signal,
+    clock: time.clock,
+    random: time.random,
     onOutcome: (outcome, done) => {
       counts[outcome.kind]++;
       if (outcome.kind === 'failed') {
@@ -94,7 +105,7 @@ export async function ingest(
       const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
       reporter.progress(done, {
         rate: rate.toFixed(1),
-        counts: `added ${counts.added} reused ${counts.reused} skipped ${counts.skipped} failed ${counts.failed}`,
+        counts: compactCounts(counts),
       });
     },
   });
@@ -102,4 +113,10 @@ export async function ingest(
   printRunSummary(reporter, summary);
   if (summary.aborted) return ExitCode.aborted;
   return summary.failed > 0 ? ExitCode.partial : ExitCode.ok;
+}
+
+/** "added 12 skipped 40 failed 1": zero counts left out so the line fits 80 columns. */
+function compactCounts(counts: Record<string, number>): string {
+  const shown = Object.entries(counts).filter(([, n]) => n > 0);
+  return shown.length === 0 ? '' : shown.map(([kind, n]) => `${kind} ${n}`).join(' ');
 }

@@ -1,8 +1,9 @@
 /** `emomo purge --source S`: remove what one source brought into the library. */
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { purgeSource, type PurgeReport } from '../../pipeline/purge-service.js';
+import { sourceName } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -20,40 +21,42 @@ export function registerPurge(program: Command, context: CommandContext): void {
     .command('purge')
     .description("remove a source's memes, vectors, index rows, descriptions, objects and jobs (images another source shares stay)")
     .requiredOption('--source <source>', 'source type as recorded at ingest, e.g. staging:fabiaoqing, chinesebqb, dir:/abs/path')
-    .option('--dry-run', 'show what would be removed (counts and examples); change nothing', false)
-    .option('--yes', 'really delete (required unless --dry-run: purge never asks on stdin)', false)
+    .option('--dry-run', 'show what would be removed (counts and examples); change nothing (the default without --yes)', false)
+    .option('--yes', 'really delete (without it purge only shows what would go, like staging clean; it never asks on stdin)', false)
     .option('--examples <n>', 'examples shown of removed and kept memes', positiveInt, 5)
     .addHelpText(
       'after',
       `
-Database rows go in one transaction, then objects. An object whose delete fails
-stays as an orphan that \`emomo verify --repair\` removes. See docs/verify.md.
+Rows go, and the objects to delete are recorded, in one transaction; then the
+objects are deleted, each checked again first. Safe beside a running ingest
+(even of the same source): an object a meme uses again is never deleted.
+Deletes that fail, or that wait for a running ingest, are finished by the next
+purge or \`emomo verify --repair\`. See docs/verify.md.
 
 Examples:
-  emomo purge --source staging:fabiaoqing --dry-run
+  emomo purge --source staging:fabiaoqing            # dry run
   emomo purge --source staging:fabiaoqing --yes
 
-Exit codes: 0 done, 1 some objects could not be deleted, 2 usage error (e.g. no --yes).`,
+Exit codes: 0 done (or dry run), 1 some objects could not be deleted, 2 usage or config error.`,
     )
-    .action((flags: PurgeFlags) => context.run((app, reporter) => purge(flags, app, reporter)));
+    .action((flags: PurgeFlags) => context.run((app, reporter) => purge(flags, app, reporter), flags.dryRun || !flags.yes ? 'read' : 'update'));
 }
 
 export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Promise<number> {
-  if (!flags.dryRun && !flags.yes) {
-    throw new UsageError(`purge deletes data: add --yes to remove source "${flags.source}", or --dry-run to see what would go`);
-  }
+  const dryRun = flags.dryRun || !flags.yes;
   const report = await purgeSource(app.store, app.storage, {
-    source: flags.source,
-    dryRun: flags.dryRun,
+    source: sourceName(flags.source, (await app.store.filterValues()).sources),
+    dryRun,
     examples: flags.examples,
   });
   if (reporter.flags.json) reporter.json(report);
   else printReport(reporter, report);
+  if (dryRun && !flags.dryRun) reporter.say(`dry run: add --yes to remove source "${report.source}"`);
   return report.objects_failed > 0 ? ExitCode.partial : ExitCode.ok;
 }
 
 function printReport(reporter: Reporter, r: PurgeReport): void {
-  if (r.source_links === 0 && r.memes_removed === 0 && r.memes_kept === 0 && r.jobs === 0) {
+  if (r.source_links === 0 && r.memes_removed === 0 && r.memes_kept === 0 && r.jobs === 0 && r.objects_deleted === 0) {
     reporter.say(`nothing from source "${r.source}"`);
     return;
   }
@@ -70,14 +73,18 @@ function printReport(reporter: Reporter, r: PurgeReport): void {
         ['keyword-index rows', r.fts_rows],
         ['descriptions', r.descriptions],
         [r.dry_run ? 'objects' : 'objects deleted', r.dry_run ? r.objects : r.objects_deleted],
+        ...(r.objects_in_use > 0 ? [['objects kept (a meme uses them again)', r.objects_in_use] as [string, number]] : []),
         ['jobs', r.jobs],
       ],
     ),
   );
   if (r.examples.removed.length) reporter.say(`removed, e.g.: ${r.examples.removed.join(', ')}`);
   if (r.examples.kept.length) reporter.say(`kept, e.g.: ${r.examples.kept.join(', ')}`);
+  if (r.objects_waiting > 0) {
+    reporter.say(`${r.objects_waiting} object deletes wait for a running ingest: the next purge or \`emomo verify --repair\` finishes them`);
+  }
   if (r.objects_failed > 0) {
-    reporter.say(`${r.objects_failed} objects could not be deleted (left for \`emomo verify --repair\`):`);
+    reporter.say(`${r.objects_failed} objects could not be deleted (the next purge or \`emomo verify --repair\` tries again):`);
     for (const f of r.object_failures) reporter.say(`  ${f}`);
   }
 }

@@ -1,20 +1,21 @@
 /** `emomo recall "<query>"`: read flags, run the recall service, print a table or one JSON object. */
+import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
-import { selectEmbedding } from '../../config/load.js';
-import { ExitCode } from '../../errors.js';
-import { recall, RECALL_MODES, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { recall, RECALL_MODES, type RecallDeps, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
+import { sourceName } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
-import { positiveInt } from '../parse.js';
+import { positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
-import { formatTable, truncateToWidth } from '../table.js';
+import { fileLink, formatTable, truncateToWidth } from '../table.js';
 
 export interface RecallFlags {
   embedding?: string;
   topK: number;
   threshold?: number;
-  tag: string[];
+  tag?: string[];
   category?: string;
   animated?: boolean;
   static?: boolean;
@@ -23,6 +24,7 @@ export interface RecallFlags {
   timeout: number;
   exact: boolean;
   explain: boolean;
+  literal?: boolean;
 }
 
 function similarity(value: string): number {
@@ -39,7 +41,10 @@ function duration(value: string): number {
   }
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Hybrid search fetches 4× top-k per side; the vector index answers at most 4096 (sqlite-vec's k limit). */
+const MAX_TOP_K = 1000;
 
 export function registerRecall(program: Command, context: CommandContext): void {
   program
@@ -48,9 +53,9 @@ export function registerRecall(program: Command, context: CommandContext): void 
     .argument('<query>', 'what to look for, e.g. "我太难了"')
     .addOption(new Option('--mode <mode>', 'hybrid (both, fused by reciprocal rank), vector, or keyword').choices(RECALL_MODES).default('hybrid'))
     .option('--embedding <name>', 'embedding config whose collection is searched (default: the one marked is_default)')
-    .option('--top-k <n>', 'results to return', positiveInt, 10)
+    .option('--top-k <n>', `results to return, 1 to ${MAX_TOP_K}`, positiveIntUpTo(MAX_TOP_K), 10)
     .option('--threshold <similarity>', 'drop vector hits below this cosine similarity (vector and hybrid modes; default: none)', similarity)
-    .option('--tag <tag>', 'only memes with this tag; repeat for several (all must match)', collect, [])
+    .option('--tag <tag>', 'only memes with this tag; repeat for several (all must match)', collect)
     .option('--category <category>', 'only memes of this category')
     .addOption(new Option('--animated', 'only animated memes (GIF / animated WebP)').conflicts('static'))
     .addOption(new Option('--static', 'only still images').conflicts('animated'))
@@ -61,7 +66,8 @@ export function registerRecall(program: Command, context: CommandContext): void 
         .default(3000, '3s'),
     )
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
-    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms', false)
+    .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms, characters and expansions', false)
+    .option('--literal', 'search only the words as typed: no words of the same meaning (synonyms, slang), no single-character matches, no IDF weighting')
     .addHelpText(
       'after',
       `
@@ -70,42 +76,56 @@ Examples:
   emomo recall 开心 --tag 猫猫 --static --top-k 5
   emomo recall "下班" --mode keyword --json | jq '.results[].url'
   emomo recall "打工人" --embedding jina --timeout 1s --explain
+  emomo recall 栓Q --explain          # shows the slang expansions that matched (无语, 谢谢...)
 
 Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or config error,
 3 nothing could be searched (e.g. vector mode and the embedding provider is down).`,
     )
-    .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal)));
+    .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal), 'read'));
+}
+
+/** What the recall service needs, from the app (the CLI, the recall-quality test and the benchmark search alike). */
+export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): RecallDeps {
+  // An unknown --embedding is a usage error before any search; the embedder itself is built
+  // only when needed, so a missing key or a broken provider still leaves keyword results.
+  const config = app.embeddingConfig(embedding);
+  return {
+    index: app.store,
+    collection: config.collection,
+    embedder: () => app.embedding(embedding).embedder,
+    thesaurus: () => app.thesaurus,
+    storage: app.storage,
+    redact: app.redact,
+    signal,
+  };
 }
 
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
-  // An unknown --embedding is a usage error before any search; the embedder itself is built
-  // only when needed, so a missing key or a broken provider still leaves keyword results.
-  const config = selectEmbedding(app.config, flags.embedding);
+  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了"');
+  const deps = recallDeps(app, flags.embedding, signal);
+  // Filter values as recorded, for `--source` spelled another way and for a hint when nothing matches.
+  const known = flags.category !== undefined || flags.source !== undefined ? await app.store.filterValues() : undefined;
+  const source = flags.source === undefined ? undefined : sourceName(flags.source, known?.sources);
   const result = await recall(
-    {
-      index: app.store,
-      collection: config.collection,
-      embedder: () => app.embedding(flags.embedding).embedder,
-      storage: app.storage,
-      redact: app.redact,
-      signal,
-    },
+    deps,
     {
       query,
       mode: flags.mode,
       topK: flags.topK,
       threshold: flags.threshold,
       filters: {
-        tags: flags.tag,
+        tags: flags.tag ?? [],
         category: flags.category,
         animated: flags.animated ? true : flags.static ? false : undefined,
-        source: flags.source,
+        source,
       },
       timeoutMs: flags.timeout,
       exact: flags.exact,
+      literal: flags.literal,
     },
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
+  if (result.hits.length === 0 && !result.failed && known) hintKnownValues(reporter, flags.category, source, known);
   if (reporter.flags.json) reporter.json(recallJson(result));
   else printRecall(reporter, result, flags.explain);
   return result.failed ? ExitCode.aborted : ExitCode.ok;
@@ -121,6 +141,8 @@ export function recallJson(r: RecallResult) {
     reason: r.reason ?? null,
     failed: r.failed,
     terms: r.terms,
+    characters: r.characters,
+    expansions: r.expansions.map((e) => ({ term: e.term, for: e.for, source: e.source, weight: e.weight })),
     vector_method: r.vectorMethod ?? null,
     candidates: r.candidates ?? null,
     errors: r.errors,
@@ -133,7 +155,16 @@ export function recallJson(r: RecallResult) {
       url: h.url,
       score: h.score,
       scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused },
-      explain: { vector_rank: h.vectorRank, keyword_rank: h.keywordRank, matched_terms: h.matchedTerms, exact_caption: h.exactCaption },
+      explain: {
+        vector_rank: h.vectorRank,
+        keyword_rank: h.keywordRank,
+        matched_terms: h.matchedTerms,
+        matched_characters: h.matchedCharacters,
+        matched_expansions: h.matchedExpansions,
+        exact_caption: h.exactCaption,
+        keyword_parts: h.keywordParts,
+        contributions: h.contributions,
+      },
       description: h.description,
       ocr_text: h.ocrText,
       tags: h.tags,
@@ -145,30 +176,72 @@ export function recallJson(r: RecallResult) {
 
 const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
 
+/** What matched, readable without knowing the fusion: "words" for a keyword hit, the vector similarity in percent. */
+function relevance(h: RecallHit): string {
+  const parts = [h.keywordRank !== null ? 'words' : '', h.vectorSimilarity !== null ? `${Math.round(h.vectorSimilarity * 100)}%` : ''];
+  return parts.filter(Boolean).join(' + ');
+}
+
+/** A file under the working folder as a relative path; on a terminal a short name that is a link to the file. */
+function location(url: string, tty: boolean): string {
+  if (!path.isAbsolute(url)) return url; // an http(s) URL from object storage
+  const relative = path.relative(process.cwd(), url);
+  const shown = relative.startsWith('..') ? url : relative;
+  return tty ? fileLink(url, path.basename(url).replace(/^(.{8}).*(\.[^.]+)$/, '$1…$2')) : shown;
+}
+
+function hintKnownValues(
+  reporter: Reporter,
+  category: string | undefined,
+  source: string | undefined,
+  known: { categories: string[]; sources: string[] },
+): void {
+  const list = (values: string[]) => (values.length > 12 ? `${values.slice(0, 12).join(', ')}, … (${values.length})` : values.join(', '));
+  if (category !== undefined && !known.categories.includes(category)) {
+    reporter.log('warn', `no meme has category "${category}"; known: ${list(known.categories) || '(none)'}`);
+  }
+  if (source !== undefined && !known.sources.includes(source)) {
+    reporter.log('warn', `no meme comes from source "${source}"; known: ${list(known.sources) || '(none)'}`);
+  }
+}
+
+/** "开心 饿 高兴←开心": the query's own terms, then its characters, then the expansions with what they stand for. */
+function matchedSummary(h: RecallHit): string {
+  return [...h.matchedTerms, ...h.matchedCharacters, ...h.matchedExpansions.map((e) => `${e.term}←${e.for}`)].join(' ');
+}
+
 function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): void {
-  const headers = ['#', 'score', 'category', 'tags', 'text', 'path / url'];
-  if (explain) headers.splice(2, 0, 'vector (rank)', 'bm25 (rank)', 'matched');
+  const tty = reporter.stdoutTty;
+  const headers = ['#', 'match', 'category', 'tags', 'text', tty ? 'file' : 'path / url'];
+  if (explain) headers.splice(2, 0, 'score', 'vector (rank)', 'bm25 (rank)', 'matched');
   const rows = r.hits.map((h) => {
     const row: Array<string | number> = [
       h.rank,
-      h.score.toFixed(r.mode === 'hybrid' ? 4 : 3),
-      truncateToWidth(h.category, 10) + (h.isAnimated ? ' (gif)' : ''),
-      truncateToWidth(h.tags.join(','), 20),
-      truncateToWidth(h.ocrText || h.description, 24),
-      h.url,
+      relevance(h),
+      truncateToWidth(h.category, 10) + (h.isAnimated ? ' (anim)' : ''),
+      truncateToWidth(h.tags.join(','), tty ? 12 : 20),
+      truncateToWidth(h.ocrText || h.description, tty ? 16 : 24),
+      location(h.url, tty),
     ];
     if (explain) {
       row.splice(
         2,
         0,
+        h.score.toFixed(r.mode === 'hybrid' ? 4 : 3),
         h.vectorRank === null ? '-' : `${num(h.vectorSimilarity, 3)} (${h.vectorRank})`,
         h.keywordRank === null ? '-' : `${num(h.keywordBm25, 2)} (${h.keywordRank})${h.exactCaption ? ' =' : ''}`,
-        truncateToWidth(h.matchedTerms.join(' '), 16),
+        truncateToWidth(matchedSummary(h), 28),
       );
     }
     return row;
   });
   const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
   reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  if (explain) {
+    const searched = [`terms: ${r.terms.join(' ') || '-'}`];
+    if (r.characters.length > 0) searched.push(`characters: ${r.characters.join(' ')}`);
+    if (r.expansions.length > 0) searched.push(`expansions: ${r.expansions.map((e) => `${e.term}←${e.for} (${e.source})`).join(', ')}`);
+    reporter.result(searched.join('; '));
+  }
   reporter.result(formatTable(headers, rows));
 }

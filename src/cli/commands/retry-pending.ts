@@ -5,9 +5,10 @@ import { ExitCode } from '../../errors.js';
 import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
 import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
-import { buildItemProcessor, systemClock, type Clock } from '../item-processor.js';
+import { systemTime, type RunTime } from '../run-time.js';
 import { runLocked } from '../lock.js';
-import { positiveInt } from '../parse.js';
+import { MAX_WORKERS } from '../../config/limits.js';
+import { positiveInt, positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
 import { formatTable } from '../table.js';
 
@@ -28,7 +29,7 @@ export function registerRetryPending(program: Command, context: CommandContext):
     .option('--embedding <name>', 'embedding config whose collection is retried (default: the one marked is_default)')
     .option('--include-dead', 'also revive dead jobs (permanent failures, or out of attempts) for one more attempt', false)
     .option('--reason <text>', 'only retry jobs whose stored reason contains this text (case-insensitive)')
-    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config)', positiveInt)
+    .option('--workers <n>', 'images described at once; embedding and committing run behind them (default: ingest.workers from the config; at most 256)', positiveIntUpTo(MAX_WORKERS))
     .option('--no-lock', 'do not take the per-collection run lock (overlapping runs stay safe: jobs are claimed)')
     .addHelpText(
       'after',
@@ -47,7 +48,7 @@ Exit codes: 0 all retried items succeeded, 1 some failed again, 2 usage or confi
         const collection = app.embedding(flags.embedding).config.collection;
         const lock = { dbPath: app.dbPath, command: 'retry-pending', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => retryPendingCommand(flags, app, reporter, signal));
-      }),
+      }, 'update'),
     );
 }
 
@@ -56,20 +57,21 @@ export async function retryPendingCommand(
   app: App,
   reporter: Reporter,
   signal: AbortSignal,
-  clock: Clock = systemClock,
+  time: RunTime = systemTime,
 ): Promise<number> {
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const owner = newOwnerId();
   const workers = flags.workers ?? app.config.ingest.workers;
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, clock });
+  const { buildItemProcessor } = await import('../item-processor.js');
+  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: false, dryRun: false, owner, time, log: reporter.log.bind(reporter) });
   reporter.log('info', `retry-pending → collection ${embedding.collection}`, {
     embedding: embedding.name,
     include_dead: flags.includeDead || undefined,
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: clock.now, owner, leaseMs: app.config.database.leaseMs },
+    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, leaseMs: app.config.database.leaseMs },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

@@ -1,4 +1,5 @@
 /** `emomo stats`: what the library holds. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
@@ -16,12 +17,12 @@ export interface StatsFlags {
 export function registerStats(program: Command, context: CommandContext): void {
   program
     .command('stats')
-    .description('memes per source, vectors per collection, statuses, failures, storage size, descriptions per model')
+    .description('memes per source, vectors per collection, statuses, failures, storage size, descriptions per model and their cost per image')
     .option('--top <n>', 'most frequent failure reasons to show', positiveInt, 5)
     .option('--count-objects', 'also list object storage to count objects (default: only for local storage)')
     .option('--no-count-objects', 'never list object storage')
     .addHelpText('after', '\nExamples:\n  emomo stats\n  emomo stats --json | jq .collections')
-    .action((flags: StatsFlags) => context.run((app, reporter) => stats(flags, app, reporter)));
+    .action((flags: StatsFlags) => context.run((app, reporter) => stats(flags, app, reporter), 'read'));
 }
 
 export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Promise<number> {
@@ -29,14 +30,17 @@ export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Pr
     topReasons: flags.top,
     countObjects: flags.countObjects ?? app.config.storage.type === 'local',
   });
-  if (reporter.flags.json) reporter.json(result);
-  else printStats(reporter, result);
+  // Which library this is: running from another folder must not look like an empty library.
+  const where = { database: path.resolve(app.dbPath), storage: app.storage.label };
+  if (reporter.flags.json) reporter.json({ ...result, library: where });
+  else printStats(reporter, result, where);
   return ExitCode.ok;
 }
 
-function printStats(reporter: Reporter, s: LibraryStats): void {
+function printStats(reporter: Reporter, s: LibraryStats, where: { database: string; storage: string }): void {
   const objects = s.storage.objects === undefined ? '' : `, ${s.storage.objects} objects in storage`;
   reporter.result(`library: ${s.storage.memes} memes, ${formatBytes(s.storage.bytes)}${objects}`);
+  reporter.result(`database: ${where.database}\nstorage: ${where.storage}`);
   reporter.result('\nsources (a meme counts under every source that offered it):');
   reporter.result(
     formatTable(
@@ -61,4 +65,23 @@ function printStats(reporter: Reporter, s: LibraryStats): void {
       s.descriptions_by_model.map((d) => [d.vlm_model, d.prompt_version, d.count, d.prompt_tokens, d.completion_tokens]),
     ),
   );
+  if (s.description_costs.some((c) => c.measured > 0)) {
+    const value = (x: number | null | undefined, unit = '') => (x === null || x === undefined ? '–' : `${x}${unit}`);
+    const extra = (x: number | null | undefined, unit: string) => (x === null || x === undefined ? '' : ` (${x >= 0 ? '+' : ''}${x}${unit})`);
+    reporter.result('\ncost per image (animated: more than a still, in brackets):');
+    reporter.result(
+      formatTable(
+        ['model', 'prompt', 'kind', 'descriptions', 'frames', 'time', 'prompt tokens'],
+        s.description_costs.map((c) => [
+          c.vlm_model,
+          c.prompt_version,
+          c.kind,
+          c.count,
+          value(c.frames_per_image),
+          value(c.ms_per_image, ' ms') + extra(c.extra_ms_vs_still, ' ms'),
+          value(c.prompt_tokens_per_image) + extra(c.extra_prompt_tokens_vs_still, ''),
+        ]),
+      ),
+    );
+  }
 }

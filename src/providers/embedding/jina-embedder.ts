@@ -6,8 +6,8 @@
  */
 import type { Embedder, EmbedMode } from '../../ports.js';
 import type { Redactor } from '../../redact.js';
-import type { CallGuard } from '../resilience/call-guard.js';
-import { httpFailure } from '../resilience/remote-failure.js';
+import type { ProviderGate } from '../../resilience/provider-gate.js';
+import { httpFailure, type ProviderIdentity } from '../remote-failure.js';
 import { vectorsInOrder } from './response-vectors.js';
 
 export const JINA_DEFAULT_BASE_URL = 'https://api.jina.ai';
@@ -18,7 +18,8 @@ export interface JinaEmbedderOptions {
   /** https://api.jina.ai (a trailing /v1 is accepted too). */
   baseURL: string;
   apiKey: string;
-  guard: CallGuard;
+  gate: ProviderGate;
+  identity: ProviderIdentity;
   redact: Redactor;
 }
 
@@ -42,8 +43,8 @@ export class JinaEmbedder implements Embedder {
       embedding_type: 'float',
       input: texts,
     });
-    const { guard, apiKey, redact } = this.opts;
-    return guard.run(async (requestSignal) => {
+    const { gate, identity, apiKey, redact } = this.opts;
+    return gate.run(async (requestSignal) => {
       const response = await fetch(this.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${apiKey}` },
@@ -51,9 +52,9 @@ export class JinaEmbedder implements Embedder {
         signal: requestSignal,
       });
       const text = await response.text();
-      if (!response.ok) throw httpFailure(guard.identity, response.status, errorDetail(text), response.headers, redact);
+      if (!response.ok) throw httpFailure(identity, response.status, errorDetail(text), response.headers, redact);
       const json = JSON.parse(text) as { data?: unknown }; // a SyntaxError is classified as retryable
-      return vectorsInOrder(json.data, texts.length, guard.identity);
+      return vectorsInOrder(json.data, texts.length, identity);
     }, signal);
   }
 }

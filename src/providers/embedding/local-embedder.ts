@@ -3,12 +3,15 @@
  *
  * Honest about what it is: two texts are close when they share words, Han
  * bigrams or characters, not when they mean the same thing ("开心" and "高兴"
- * are unrelated here). It needs no model, no key and no network, gives the
+ * are unrelated vectors). It needs no model, no key and no network, gives the
  * same vector for the same text on every machine, and has no query/document
- * asymmetry, so both modes return the same vector.
+ * asymmetry, so both modes return the same vector. Recall asks it for
+ * `embedLexicalQuery` instead, which weighs the query by the library (IDF)
+ * and may add words of the same meaning (src/lexicon/): stored vectors never
+ * depend on the library, so they never go stale.
  */
-import type { EmbedMode, Embedder } from '../../ports.js';
-import { lexicalFeatures } from './lexical-features.js';
+import type { EmbedMode, Embedder, LexicalQuery } from '../../ports.js';
+import { lexicalFeatures, queryFeatures } from './lexical-features.js';
 
 /** Hashed for texts with no features at all, so every text gets a unit vector. */
 const EMPTY_FEATURE = '<empty>';
@@ -29,15 +32,25 @@ export class LocalEmbedder implements Embedder {
 
   async embed(texts: string[], _mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     signal?.throwIfAborted();
-    return texts.map((text) => this.embedOne(text));
+    return texts.map((text) => this.embedText(text));
   }
 
-  private embedOne(text: string): Float32Array {
+  /** The query's features weighed by the library's IDF, plus its expansions (see lexical-features.ts). */
+  embedLexicalQuery(query: LexicalQuery): Float32Array {
+    return this.unitVector(queryFeatures(query));
+  }
+
+  /** One text's vector, synchronously: the embedder does no I/O (bulk writers and benchmarks use this). */
+  embedText(text: string): Float32Array {
+    return this.unitVector(lexicalFeatures(text));
+  }
+
+  private unitVector(features: Map<string, number>): Float32Array {
     // No features (empty, whitespace, punctuation only), or features that
     // cancelled out by colliding with opposite signs: hash a fixed feature
     // instead, so every text still gets a unit vector.
     return (
-      normalise(hashFeatures(lexicalFeatures(text), this.dimensions)) ??
+      normalise(hashFeatures(features, this.dimensions)) ??
       normalise(hashFeatures(new Map([[EMPTY_FEATURE, 1]]), this.dimensions))!
     );
   }

@@ -6,7 +6,8 @@
  */
 import OpenAI from 'openai';
 import type { Embedder, EmbedMode } from '../../ports.js';
-import type { CallGuard } from '../resilience/call-guard.js';
+import type { ProviderGate } from '../../resilience/provider-gate.js';
+import type { ProviderIdentity } from '../remote-failure.js';
 import { acceptsDimensions, textForModel } from './query-instructions.js';
 import { vectorsInOrder } from './response-vectors.js';
 
@@ -18,7 +19,8 @@ export interface OpenAIEmbedderOptions {
   dimensions: number;
   baseURL: string;
   apiKey: string;
-  guard: CallGuard;
+  gate: ProviderGate;
+  identity: ProviderIdentity;
 }
 
 export class OpenAIEmbedder implements Embedder {
@@ -29,15 +31,15 @@ export class OpenAIEmbedder implements Embedder {
   constructor(private readonly opts: OpenAIEmbedderOptions) {
     this.model = opts.model;
     this.dimensions = opts.dimensions;
-    // Explicit baseURL and apiKey; retries are the CallGuard's.
+    // Explicit baseURL and apiKey; retries are the ProviderGate's.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
     const input = texts.map((t) => textForModel(this.model, t, mode));
-    const { guard } = this.opts;
-    return guard.run(async (requestSignal) => {
+    const { gate, identity } = this.opts;
+    return gate.run(async (requestSignal) => {
       const response = await this.client.embeddings.create(
         {
           model: this.model,
@@ -47,7 +49,7 @@ export class OpenAIEmbedder implements Embedder {
         },
         { signal: requestSignal },
       );
-      return vectorsInOrder(response.data, texts.length, guard.identity);
+      return vectorsInOrder(response.data, texts.length, identity);
     }, signal);
   }
 }

@@ -2,7 +2,7 @@
  * The `data` array of an OpenAI-shaped (or Jina) embeddings response, back in
  * input order. The vectors themselves are checked (length, NaN) by the caller.
  */
-import { RemoteCallError, identityLabel, type ProviderIdentity } from '../resilience/remote-failure.js';
+import { RemoteCallError, identityLabel, type ProviderIdentity } from '../remote-failure.js';
 
 export interface EmbeddingDatum {
   index?: number;

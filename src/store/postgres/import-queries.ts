@@ -81,10 +81,11 @@ export async function importMemes(
 export async function importDescriptions(sql: Sql, rows: readonly LibraryDescription[]): Promise<number> {
   return written(
     sql,
-    `INSERT INTO meme_descriptions (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, created_at)
-     SELECT md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, created_at
+    `INSERT INTO meme_descriptions (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens,
+                                    frames, describe_ms, created_at)
+     SELECT md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms, created_at
      FROM jsonb_to_recordset($1::jsonb) AS x (seq bigint, md5 text, vlm_model text, prompt_version text, description text, ocr_text text,
-          emotions jsonb, prompt_tokens int, completion_tokens int, created_at timestamptz)
+          emotions jsonb, prompt_tokens int, completion_tokens int, frames int, describe_ms int, created_at timestamptz)
      ORDER BY seq
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
     [
@@ -92,7 +93,8 @@ export async function importDescriptions(sql: Sql, rows: readonly LibraryDescrip
         rows.map((r) => ({
           seq: r.seq, md5: r.key.md5, vlm_model: r.key.vlmModel, prompt_version: r.key.promptVersion, description: r.description.description,
           ocr_text: r.description.ocrText, emotions: r.description.emotions, prompt_tokens: tokens(r.description.usage?.promptTokens),
-          completion_tokens: tokens(r.description.usage?.completionTokens), created_at: r.createdAt,
+          completion_tokens: tokens(r.description.usage?.completionTokens), frames: tokens(r.description.cost?.frames),
+          describe_ms: tokens(r.description.cost?.ms), created_at: r.createdAt,
         })),
       ),
     ],

@@ -8,7 +8,7 @@ import type { Description, SourceItem } from '../../ports.js';
 import { indexTerms } from '../fts-terms.js';
 import type { CommitInput, CommitResult, DescriptionKey, MemeRecord } from '../ports.js';
 import { markJobDone } from './job-queries.js';
-import type { Sql } from './sql.js';
+import { sqlState, type Sql } from './sql.js';
 import { checkDims, deleteVector, upsertVector, type PgCollection } from './vector-tables.js';
 
 interface MemeRow {
@@ -61,24 +61,36 @@ export async function findLatestDescription(sql: Sql, md5: string): Promise<{ ke
 export async function saveDescription(sql: Sql, key: DescriptionKey, d: Description): Promise<void> {
   await sql.query(
     `INSERT INTO meme_descriptions
-       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
-    [key.md5, key.vlmModel, key.promptVersion, d.description, d.ocrText, JSON.stringify(d.emotions), tokens(d.usage?.promptTokens), tokens(d.usage?.completionTokens)],
+    [
+      key.md5, key.vlmModel, key.promptVersion, d.description, d.ocrText, JSON.stringify(d.emotions),
+      tokens(d.usage?.promptTokens), tokens(d.usage?.completionTokens), tokens(d.cost?.frames), tokens(d.cost?.ms),
+    ],
   );
 }
 
-/** Token counts as the integer columns hold them (a provider reporting a fraction is rounded, never refused). */
+/** Counts as the integer columns hold them (a provider reporting fractional tokens is rounded, never refused). */
 export function tokens(count: number | undefined): number | null {
   return count === undefined ? null : Math.round(count);
 }
 
-export async function linkSource(sql: Sql, item: SourceItem, memeId: number): Promise<void> {
-  await sql.query(
-    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
-    [item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null],
-  );
+/** Links a source item to a meme; false (nothing written) when the meme is gone, e.g. purged since it was looked up. */
+export async function linkSource(sql: Sql, item: SourceItem, memeId: number): Promise<boolean> {
+  try {
+    const { rowCount } = await sql.query(
+      `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url)
+       SELECT $1, $2, id, $4 FROM memes WHERE id = $3
+       ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
+      [item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null],
+    );
+    return (rowCount ?? 0) > 0;
+  } catch (err) {
+    // The meme was there when the row was written and a purge removed it before the link's key check.
+    if (sqlState(err) === '23503') return false;
+    throw err;
+  }
 }
 
 export async function isStorageKeyReferenced(sql: Sql, key: string): Promise<boolean> {
@@ -128,9 +140,11 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
       facts.isAnimated, facts.frames, facts.fileSize, item.category, JSON.stringify(item.tags), item.sourceUrl ?? null,
     ],
   );
-  const memeCreated = inserted.rows.length > 0;
   // Locks the meme row, so a purge or repair cannot remove it under this commit.
   const { rows } = await sql.query<{ id: number; tags: string[] }>('SELECT id, tags FROM memes WHERE md5 = $1 FOR SHARE', [facts.md5]);
+  // Gone already: a purge removed the meme this image had after the insert found it; the image is new again.
+  if (rows.length === 0) return commitItem(sql, coll, input);
+  const memeCreated = inserted.rows.length > 0;
   const meme = rows[0]!;
   await linkSource(sql, item, meme.id);
 

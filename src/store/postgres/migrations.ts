@@ -66,6 +66,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     emotions          jsonb NOT NULL DEFAULT '[]',
     prompt_tokens     integer,
     completion_tokens integer,
+    frames            integer,        -- what reading the image cost: frames read,
+    describe_ms       integer,        -- and wall time of the describe call
     created_at        timestamptz NOT NULL DEFAULT now(),
     id                bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     PRIMARY KEY (md5, vlm_model, prompt_version)
@@ -138,6 +140,19 @@ export const PG_MIGRATIONS: readonly string[] = [
                   setweight(to_tsvector('simple', description), 'C')) STORED
   );
   CREATE INDEX meme_keywords_terms ON meme_keywords USING gin (terms);
+
+  -- Object deletes recorded before they happen (purge, verify --repair), taken under a lease
+  -- that keeps ingest from claiming the image until the object is gone (object-delete-queries.ts).
+  CREATE TABLE pending_deletes (
+    key        text PRIMARY KEY,
+    md5        text NOT NULL,
+    reason     text NOT NULL,
+    owner      text,
+    expires_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX pending_deletes_md5 ON pending_deletes (md5);
+  CREATE INDEX pending_deletes_owner ON pending_deletes (owner) WHERE owner IS NOT NULL;
   `,
 ];
 

@@ -16,6 +16,8 @@ import type {
   CollectionInfo,
   CommitInput,
   CommitResult,
+  DatabaseRepair,
+  DescriptionChange,
   DescriptionKey,
   FailureInput,
   HeldRunLock,
@@ -31,15 +33,19 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  MemeObject,
   MemeRecord,
+  ObjectDeleteBatch,
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
   RunLockHolder,
+  StaleFilter,
+  StaleMeme,
   StoreDescription,
   StoreStats,
+  TermStatistics,
   VectorSearchResult,
-  VerifyCheck,
 } from '../ports.js';
 import * as backfill from './backfill-queries.js';
 import * as claims from './claims.js';
@@ -48,8 +54,11 @@ import * as imports from './import-queries.js';
 import * as ingest from './ingest-queries.js';
 import * as jobs from './job-queries.js';
 import { migrate, PG_MIGRATIONS, schemaVersion } from './migrations.js';
-import { PgPurgeQueries } from './purge-queries.js';
+import * as deletes from './object-delete-queries.js';
+import * as purge from './purge-queries.js';
 import * as recall from './recall-queries.js';
+import * as redescribe from './redescribe-queries.js';
+import * as repair from './repair-queries.js';
 import { acquireRunLock } from './run-locks.js';
 import * as stats from './stats-queries.js';
 import { ensureVectorTable, listCollections, type PgCollection } from './vector-tables.js';
@@ -69,7 +78,6 @@ export class PostgresStore implements LibraryStore, LibraryImport {
   private readonly collections = new Map<string, PgCollection>();
   private readonly searched = new Map<string, recall.PgSearchCollection>();
   private verifyRun?: PgVerifyQueries;
-  private purgeRun?: PgPurgeQueries;
 
   constructor(
     private readonly url: string,
@@ -139,8 +147,8 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     await ingest.saveDescription(await this.db(), key, description);
   }
 
-  async linkSource(item: SourceItem, memeId: number): Promise<void> {
-    await ingest.linkSource(await this.db(), item, memeId);
+  async linkSource(item: SourceItem, memeId: number): Promise<boolean> {
+    return ingest.linkSource(await this.db(), item, memeId);
   }
 
   async commitItem(input: CommitInput): Promise<CommitResult> {
@@ -155,7 +163,7 @@ export class PostgresStore implements LibraryStore, LibraryImport {
   // ------------------------------------------------------------ claims and jobs
 
   async claimItems(md5s: readonly string[], collection: string, owner: string, leaseMs: number): Promise<Set<string>> {
-    return claims.claimItems(await this.db(), md5s, collection, owner, leaseMs);
+    return (await this.db()).transaction((c) => claims.claimItems(c, md5s, collection, owner, leaseMs));
   }
 
   async renewClaims(owner: string, leaseMs: number): Promise<number> {
@@ -205,6 +213,21 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     return (await this.db()).transaction((c) => backfill.commitVectors(c, coll, model, batch));
   }
 
+  // ------------------------------------------------------------ redescribe
+
+  async countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }> {
+    return redescribe.countStale(await this.db(), filter);
+  }
+
+  async findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]> {
+    return redescribe.findStale(await this.db(), filter, afterId, limit);
+  }
+
+  async replaceDescription(collection: string, change: DescriptionChange): Promise<boolean> {
+    const coll = this.collection(collection);
+    return (await this.db()).transaction((c) => redescribe.replaceDescription(c, coll, change));
+  }
+
   // ------------------------------------------------------------ recall
 
   async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
@@ -235,6 +258,14 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     return recall.recalledMemes(await this.db(), ids);
   }
 
+  async filterValues(): Promise<{ categories: string[]; sources: string[] }> {
+    return recall.filterValues(await this.db());
+  }
+
+  async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
+    return recall.documentFrequencies(await this.db(), terms);
+  }
+
   // ------------------------------------------------------------ verify
 
   private async verify(): Promise<PgVerifyQueries> {
@@ -257,38 +288,46 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     return (await this.verify()).audit(examples);
   }
 
-  async repairDatabase(options: { removeMemesWithoutObject: boolean }): Promise<Partial<Record<VerifyCheck, number>>> {
-    return (await this.verify()).repairDatabase(options);
+  async checkIntegrity(thorough: boolean, limit: number): Promise<string[]> {
+    return (await this.verify()).integrity(thorough, limit);
   }
 
-  async orphanObjects(after: string, limit: number): Promise<string[]> {
-    return (await this.verify()).orphanObjects(after, limit);
+  async memesWithoutObject(afterId: number, limit: number): Promise<MemeObject[]> {
+    return (await this.verify()).memesWithoutObject(afterId, limit);
   }
 
-  // ------------------------------------------------------------ purge and stats
-
-  private async purge(): Promise<PgPurgeQueries> {
-    return (this.purgeRun ??= new PgPurgeQueries(await this.db()));
+  async memesWithObject(afterId: number, limit: number): Promise<MemeObject[]> {
+    return (await this.verify()).memesWithObject(afterId, limit);
   }
 
-  async preparePurge(source: string): Promise<void> {
-    await (await this.purge()).prepare(source);
+  async repairDatabase(examples: number): Promise<DatabaseRepair> {
+    return repair.repairDatabase((await this.verify()).client, examples);
+  }
+
+  async removeMemeWithoutObject(meme: Pick<MemeObject, 'id' | 'md5' | 'storageKey'>): Promise<boolean> {
+    return repair.removeMemeWithoutObject(await this.db(), meme);
+  }
+
+  async queueOrphanDeletes(): Promise<number> {
+    return (await this.verify()).queueOrphanDeletes();
+  }
+
+  // ------------------------------------------------------------ object deletes, purge and stats
+
+  async takeObjectDeletes(owner: string, after: string, limit: number, leaseMs: number): Promise<ObjectDeleteBatch> {
+    return (await this.db()).transaction((c) => deletes.takeObjectDeletes(c, owner, after, limit, leaseMs));
+  }
+
+  async finishObjectDeletes(owner: string, deleted: readonly string[]): Promise<void> {
+    await (await this.db()).transaction((c) => deletes.finishObjectDeletes(c, owner, deleted));
   }
 
   async purgeCounts(source: string, examples: number): Promise<PurgeCounts> {
-    return (await this.purge()).counts(source, examples);
+    return purge.purgeCounts(await this.db(), source, examples);
   }
 
-  async applyPurge(source: string): Promise<void> {
-    await (await this.purge()).apply(source);
-  }
-
-  async purgeObjectKeys(after: string, limit: number): Promise<string[]> {
-    return (await this.purge()).objectKeys(after, limit);
-  }
-
-  async endPurge(): Promise<void> {
-    await this.purgeRun?.end();
+  async applyPurge(source: string, examples: number): Promise<PurgeCounts> {
+    return purge.applyPurge(await this.db(), source, examples);
   }
 
   async readStats(topReasons: number): Promise<StoreStats> {
@@ -339,7 +378,6 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     const pool = await opening.catch(() => undefined);
     if (!pool) return;
     await this.verifyRun?.end();
-    await this.purgeRun?.end();
     await pool.end();
   }
 }

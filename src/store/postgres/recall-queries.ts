@@ -9,8 +9,17 @@
  * tsvector (meme_keywords), so a two-character word matches inside a caption.
  * Filters are conditions on `memes` (tags as jsonb containment under GIN).
  */
-import { indexTerms, queryTerms } from '../fts-terms.js';
-import type { CollectionInfo, KeywordHit, KeywordQuery, RecalledMeme, RecallFilters, VectorHit, VectorSearchResult } from '../ports.js';
+import { indexTerms, phraseTerms, queryTerms } from '../fts-terms.js';
+import type {
+  CollectionInfo,
+  KeywordHit,
+  KeywordQuery,
+  RecalledMeme,
+  RecallFilters,
+  TermStatistics,
+  VectorHit,
+  VectorSearchResult,
+} from '../ports.js';
 import { vectorParam, type Sql } from './sql.js';
 import { findCollection, halfvecExpr, hasHnswIndex, type PgCollection } from './vector-tables.js';
 
@@ -84,23 +93,70 @@ export async function vectorSearch(
   return { hits: rows, method: 'exact', candidates: coll.size };
 }
 
+/** A term as a quoted tsquery lexeme: user input never reaches tsquery as syntax. */
+const lexeme = (term: string) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+
+/** Any of the terms. */
+const anyOf = (terms: readonly string[]) => terms.filter((t) => t.length > 0).map(lexeme).join(' | ');
+
+/**
+ * Any of the phrases, each token of a phrase its terms in a row (`<->`: the
+ * index holds a CJK run's bigrams at consecutive positions), the tokens of a
+ * phrase all required: the FTS5 expression of fts-terms.ts `phrasesExpression`.
+ */
+function anyPhrase(phrases: readonly string[]): string {
+  const parts: string[] = [];
+  for (const phrase of phrases) {
+    const tokens = phraseTerms(phrase).map((terms) => `(${terms.map(lexeme).join(' <-> ')})`);
+    if (tokens.length > 0) parts.push(`(${tokens.join(' & ')})`);
+  }
+  return parts.join(' | ');
+}
+
 export async function keywordSearch(sql: Sql, query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]> {
-  const terms = queryTerms(query.text);
-  if (terms.length === 0) return [];
-  // Every term a quoted lexeme: user input never reaches tsquery as syntax.
-  const tsquery = terms.map((t) => `'${t.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`).join(' | ');
-  const params: unknown[] = [tsquery, indexTerms(query.text)];
+  const tsquery = 'text' in query ? anyOf(queryTerms(query.text)) : 'terms' in query ? anyOf(query.terms) : anyPhrase(query.phrases);
+  if (!tsquery) return [];
+  // Only a text query marks a caption that is exactly it.
+  const params: unknown[] = [tsquery, 'text' in query ? indexTerms(query.text) : null];
   const where = memeWhere(filters, params);
   params.push(k);
   // A caption that is exactly the query (same indexed terms) ranks first: the user typed it.
   const { rows } = await sql.query<{ memeId: number; bm25: number; exact: boolean }>(
-    `SELECT k.meme_id AS "memeId", ${RANK} AS bm25, k.ocr_text = $2 AS exact
+    `SELECT k.meme_id AS "memeId", ${RANK} AS bm25, coalesce(k.ocr_text = $2, false) AS exact
      FROM meme_keywords k JOIN memes m ON m.id = k.meme_id, to_tsquery('simple', $1) q
      WHERE k.terms @@ q${where}
      ORDER BY exact DESC, bm25 DESC, k.meme_id LIMIT $${params.length}`,
     params,
   );
   return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact }));
+}
+
+/** Memes holding each term (through the GIN index: the cost grows with the count), and the memes indexed. */
+export async function documentFrequencies(sql: Sql, terms: readonly string[]): Promise<TermStatistics> {
+  const distinct = [...new Set(terms)].filter((t) => t.length > 0);
+  const { rows } = await sql.query<{ term: string | null; doc: number }>(
+    `SELECT NULL AS term, count(*) AS doc FROM meme_keywords
+     UNION ALL
+     SELECT t.term, (SELECT count(*) FROM meme_keywords k WHERE k.terms @@ to_tsquery('simple', t.q)) AS doc
+     FROM unnest($1::text[], $2::text[]) AS t (term, q)`,
+    [distinct, distinct.map(lexeme)],
+  );
+  const frequencies = new Map<string, number>();
+  let documents = 0;
+  for (const r of rows) {
+    if (r.term === null) documents = r.doc;
+    else if (r.doc > 0) frequencies.set(r.term, r.doc);
+  }
+  return { documents, frequencies };
+}
+
+/** The categories and sources present (for a hint when a filter matches nothing). */
+export async function filterValues(sql: Sql): Promise<{ categories: string[]; sources: string[] }> {
+  const column = async (text: string) => (await sql.query<{ v: string }>(text)).rows.map((r) => r.v);
+  return {
+    categories: await column('SELECT DISTINCT category AS v FROM memes ORDER BY v'),
+    sources: await column('SELECT DISTINCT source_type AS v FROM meme_sources ORDER BY v'),
+  };
 }
 
 interface MemeJoinRow {

@@ -17,6 +17,20 @@ export function sqlState(err: unknown): string {
   return typeof code === 'string' ? code : '';
 }
 
+/** The advisory-lock class of image locks (two-int keys: apart from run locks' one-bigint keys). */
+const IMAGE_LOCK = 0x656d6f6d;
+
+/**
+ * Serialises, until the end of the caller's transaction, what decides who
+ * may touch an image: a claim, a delete lease, the removal of its meme.
+ * Locked in md5 order, so two callers never wait on each other in a circle.
+ */
+export async function lockImages(sql: Sql, md5s: readonly string[]): Promise<void> {
+  const sorted = [...new Set(md5s)].sort();
+  if (sorted.length === 0) return;
+  await sql.query(`SELECT pg_advisory_xact_lock(${IMAGE_LOCK}, hashtext(md5)) FROM unnest($1::text[]) AS t (md5) ORDER BY md5`, [sorted]);
+}
+
 /** Runs `fn` in a transaction on a client already held (a pinned session). */
 export async function inTransaction<T>(client: Client, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
   await client.query(begin);

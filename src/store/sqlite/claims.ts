@@ -5,10 +5,13 @@
  * measured on the database's clock (`strftime('now')`). It ends when its
  * owner releases it, when the lease expires, or at once when its owner's
  * process is gone (same host, pid no longer alive), so a `kill -9` never
- * blocks the next run. Job claims live in job-queries.ts.
+ * blocks the next run. An image whose object another run is deleting
+ * right now (a live lease in pending_deletes) cannot be claimed until that
+ * delete is finished. Job claims live in job-queries.ts.
  */
 import { ownerGone } from '../claim-owner.js';
 import type { Db } from './database.js';
+import { deletingOwner, renewDeleteLeases } from './object-delete-queries.js';
 
 /** The database clock, as stored in every *_at column. */
 export const DB_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
@@ -38,6 +41,7 @@ export function claimItems(db: Db, md5s: readonly string[], collection: string, 
       for (const md5 of md5s) {
         const row = held.get(md5, collection) as { owner: string; live: number } | undefined;
         if (row && row.owner !== owner && row.live === 1 && !ownerGone(row.owner)) continue;
+        if (deletingOwner(db, md5) !== undefined) continue;
         take.run(md5, collection, owner, leaseMs);
         got.add(md5);
       }
@@ -46,7 +50,7 @@ export function claimItems(db: Db, md5s: readonly string[], collection: string, 
     .immediate();
 }
 
-/** Extends every item and job claim `owner` still holds to `leaseMs` from now. */
+/** Extends every item claim, job claim and object-delete lease `owner` still holds to `leaseMs` from now. */
 export function renewClaims(db: Db, owner: string, leaseMs: number): number {
   return db
     .transaction(
@@ -59,7 +63,8 @@ export function renewClaims(db: Db, owner: string, leaseMs: number): number {
             `UPDATE jobs SET claim_expires_at = ${LEASE_END}
              WHERE claimed_by = ? AND status = 'processing'`,
           )
-          .run(leaseMs, owner).changes,
+          .run(leaseMs, owner).changes +
+        renewDeleteLeases(db, owner, leaseMs),
     )
     .immediate();
 }

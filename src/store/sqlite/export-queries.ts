@@ -116,7 +116,8 @@ export class SqliteExportQueries {
   descriptions(afterSeq: number, limit: number): LibraryDescription[] {
     const rows = this.db
       .prepare(
-        `SELECT rowid AS seq, md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, created_at
+        `SELECT rowid AS seq, md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens,
+                frames, describe_ms, created_at
          FROM meme_descriptions WHERE rowid > ? ORDER BY rowid LIMIT ?`,
       )
       .all(afterSeq, limit) as Array<{
@@ -129,6 +130,8 @@ export class SqliteExportQueries {
       emotions: string;
       prompt_tokens: number | null;
       completion_tokens: number | null;
+      frames: number | null;
+      describe_ms: number | null;
       created_at: string;
     }>;
     return rows.map((r) => ({
@@ -141,6 +144,7 @@ export class SqliteExportQueries {
         ...(r.prompt_tokens !== null || r.completion_tokens !== null
           ? { usage: { promptTokens: r.prompt_tokens ?? 0, completionTokens: r.completion_tokens ?? 0 } }
           : {}),
+        ...(r.frames !== null && r.describe_ms !== null ? { cost: { frames: r.frames, ms: r.describe_ms } } : {}),
       },
       createdAt: r.created_at,
     }));

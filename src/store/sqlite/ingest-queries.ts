@@ -59,8 +59,8 @@ export function findLatestDescription(db: Db, md5: string): { key: DescriptionKe
 export function saveDescription(db: Db, key: DescriptionKey, d: Description): void {
   db.prepare(
     `INSERT INTO meme_descriptions
-       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
   ).run(
     key.md5,
@@ -71,14 +71,19 @@ export function saveDescription(db: Db, key: DescriptionKey, d: Description): vo
     JSON.stringify(d.emotions),
     d.usage?.promptTokens ?? null,
     d.usage?.completionTokens ?? null,
+    d.cost?.frames ?? null,
+    d.cost?.ms ?? null,
   );
 }
 
-export function linkSource(db: Db, item: SourceItem, memeId: number): void {
-  db.prepare(
-    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url) VALUES (?, ?, ?, ?)
+/** Links a source item to a meme; false (nothing written) when the meme is gone, e.g. purged since it was looked up. */
+export function linkSource(db: Db, item: SourceItem, memeId: number): boolean {
+  const run = db.prepare(
+    `INSERT INTO meme_sources (source_type, source_id, meme_id, source_url)
+     SELECT ?, ?, id, ? FROM memes WHERE id = ?
      ON CONFLICT (source_type, source_id) DO UPDATE SET meme_id = excluded.meme_id, source_url = excluded.source_url`,
-  ).run(item.sourceType, item.sourceId, memeId, item.sourceUrl ?? null);
+  ).run(item.sourceType, item.sourceId, item.sourceUrl ?? null, memeId);
+  return run.changes > 0;
 }
 
 export function isStorageKeyReferenced(db: Db, key: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * The jobs table as a small work queue (see src/pipeline/failure-policy.ts for
+ * The jobs table as a small work queue (see src/resilience/backoff.ts for
  * the lifecycle). Claiming is one immediate transaction: the due rows are
  * selected and flipped to `processing` with this run's owner and a lease on
  * the database clock, so two retry runs never take the same job, and a

@@ -82,7 +82,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX meme_vectors_meme ON meme_vectors(meme_id);
 
-      -- Failed work, idempotent by key; see src/pipeline/failure-policy.ts.
+      -- Failed work, idempotent by key; see src/resilience/backoff.ts.
       CREATE TABLE jobs (
         id              INTEGER PRIMARY KEY,
         idempotency_key TEXT NOT NULL UNIQUE,
@@ -129,6 +129,38 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     const rows = db.prepare('SELECT vec_table, dims FROM collections').all() as Array<{ vec_table: string; dims: number }>;
     for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
     reindexKeywords(db);
+  },
+  // 4: document frequencies for recall (how many memes hold a term: fts5vocab reads them
+  // live from the keyword index, so they follow every add and delete); and the keyword
+  // index re-segmented, since text is now NFKC-folded ("ｅｍｏ" is "emo") and bounded.
+  (db) => {
+    db.exec('CREATE VIRTUAL TABLE IF NOT EXISTS memes_fts_vocab USING fts5vocab(memes_fts, row)');
+    reindexKeywords(db);
+  },
+  // 5: object deletes are recorded before they happen (purge records them in the
+  // transaction that removes the rows, repair before it deletes orphans), so a run
+  // killed in between leaves work the next purge or verify --repair finishes. A
+  // delete in progress holds a lease (owner + expiry) that keeps ingest from
+  // claiming the image until the object is gone (see object-delete-queries.ts).
+  (db) =>
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS pending_deletes (
+        key        TEXT PRIMARY KEY,
+        md5        TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        owner      TEXT,
+        expires_at TEXT,
+        created_at TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
+    `),
+  // 6: what reading an image cost, per description: frames read (several for an animated
+  // meme) and wall time of the describe call. NULL for descriptions made before.
+  // (Idempotent, like 4 and 5: a file whose version was lowered by hand keeps its columns.)
+  (db) => {
+    const columns = new Set((db.pragma('table_info(meme_descriptions)') as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('frames')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER');
+    if (!columns.has('describe_ms')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER');
   },
 ];
 

@@ -2,10 +2,14 @@
  * The SQL behind `emomo purge --source S` on SQLite. The memes concerned are
  * parked in a TEMP table (`shared` = another source also offered the image);
  * counts for a dry run and the deletes of a real one are set operations over
- * it, so a source of any size is handled without loading it into memory.
+ * it, so a source of any size is handled without loading it into memory. A
+ * real purge decides, counts, deletes and records the objects to delete in
+ * one immediate transaction: what it removes is exactly what it counted, and
+ * an ingest committing meanwhile is either all before it or all after it.
  */
 import type { PurgeCounts } from '../ports.js';
 import type { Db } from './database.js';
+import { queueObjectDeletes } from './object-delete-queries.js';
 import { deleteVector, insertVector, listCollections } from './vector-tables.js';
 
 const PAGE = 500;
@@ -15,8 +19,36 @@ const REMOVED = 'SELECT id FROM temp.purge_memes WHERE shared = 0';
 export class SqlitePurgeQueries {
   constructor(private readonly db: Db) {}
 
-  /** Finds the source's memes; run before `counts`, `apply` and `objectKeys`. */
-  prepare(source: string): void {
+  /** What a purge would remove now; changes nothing. */
+  counts(source: string, examples: number): PurgeCounts {
+    return this.db.transaction(() => {
+      this.prepare(source);
+      try {
+        return this.count(source, examples);
+      } finally {
+        this.end();
+      }
+    })();
+  }
+
+  /** Every row change, and the objects to delete recorded, in one transaction: a crash leaves all of it or none. */
+  apply(source: string, examples: number): PurgeCounts {
+    return this.db
+      .transaction(() => {
+        this.prepare(source);
+        try {
+          const counts = this.count(source, examples);
+          this.remove(source);
+          return counts;
+        } finally {
+          this.end();
+        }
+      })
+      .immediate();
+  }
+
+  /** Finds the source's memes and the objects only they use. */
+  private prepare(source: string): void {
     this.end();
     this.db.exec(`
       CREATE TEMP TABLE purge_memes (id INTEGER PRIMARY KEY, shared INTEGER NOT NULL);
@@ -38,11 +70,11 @@ export class SqlitePurgeQueries {
     );
   }
 
-  end(): void {
+  private end(): void {
     this.db.exec('DROP TABLE IF EXISTS temp.purge_memes; DROP TABLE IF EXISTS temp.purge_objects;');
   }
 
-  counts(source: string, examples: number): PurgeCounts {
+  private count(source: string, examples: number): PurgeCounts {
     const one = (sql: string, ...params: unknown[]) => this.db.prepare(sql).pluck().get(...params) as number;
     const some = (sql: string, ...params: unknown[]) =>
       this.db.prepare(`${sql} LIMIT ?`).pluck().all(...params, examples) as string[];
@@ -71,29 +103,19 @@ export class SqlitePurgeQueries {
     };
   }
 
-  /** Every row change in one transaction: a crash leaves either all of it or none. */
-  apply(source: string): void {
-    this.db
-      .transaction(() => {
-        const collections = listCollections(this.db);
-        for (const coll of collections) this.forEachId(REMOVED, (id) => deleteVector(this.db, coll, id));
-        this.db.exec(`DELETE FROM meme_vectors WHERE meme_id IN (${REMOVED})`);
-        this.db.exec(`DELETE FROM memes_fts WHERE rowid IN (${REMOVED})`);
-        this.db.exec(`DELETE FROM meme_descriptions WHERE md5 IN (SELECT md5 FROM memes WHERE id IN (${REMOVED}))`);
-        this.db.prepare('DELETE FROM meme_sources WHERE source_type = ?').run(source);
-        this.db.exec(`DELETE FROM meme_sources WHERE meme_id IN (${REMOVED})`);
-        this.db.exec(`DELETE FROM memes WHERE id IN (${REMOVED})`);
-        this.moveSharedPrimaries(source, collections);
-        this.db.prepare('DELETE FROM jobs WHERE source_type = ?').run(source);
-      })
-      .immediate();
-  }
-
-  objectKeys(after: string, limit: number): string[] {
-    return this.db
-      .prepare('SELECT key FROM temp.purge_objects WHERE key > ? ORDER BY key LIMIT ?')
-      .pluck()
-      .all(after, limit) as string[];
+  /** The row changes (inside `apply`'s transaction); the objects become pending deletes (object-delete-queries.ts). */
+  private remove(source: string): void {
+    const collections = listCollections(this.db);
+    for (const coll of collections) this.forEachId(REMOVED, (id) => deleteVector(this.db, coll, id));
+    this.db.exec(`DELETE FROM meme_vectors WHERE meme_id IN (${REMOVED})`);
+    this.db.exec(`DELETE FROM memes_fts WHERE rowid IN (${REMOVED})`);
+    this.db.exec(`DELETE FROM meme_descriptions WHERE md5 IN (SELECT md5 FROM memes WHERE id IN (${REMOVED}))`);
+    this.db.prepare('DELETE FROM meme_sources WHERE source_type = ?').run(source);
+    this.db.exec(`DELETE FROM meme_sources WHERE meme_id IN (${REMOVED})`);
+    this.db.exec(`DELETE FROM memes WHERE id IN (${REMOVED})`);
+    this.moveSharedPrimaries(source, collections);
+    this.db.prepare('DELETE FROM jobs WHERE source_type = ?').run(source);
+    queueObjectDeletes(this.db, 'SELECT key FROM temp.purge_objects', `purge ${source}`);
   }
 
   /**

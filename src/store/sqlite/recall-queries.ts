@@ -6,13 +6,14 @@
  * matching meme ids with json_each and passed into the KNN as
  * `meme_id IN (...)`: k results still come back when at least k match.
  */
-import { indexTerms, matchExpression, queryTerms } from '../fts-terms.js';
+import { indexTerms, matchExpression, phrasesExpression, queryTerms } from '../fts-terms.js';
 import type {
   CollectionInfo,
   KeywordHit,
   KeywordQuery,
   RecalledMeme,
   RecallFilters,
+  TermStatistics,
   VectorHit,
   VectorSearchResult,
 } from '../ports.js';
@@ -52,6 +53,15 @@ export class SqliteRecallQueries {
   private readonly vecTables = new Map<string, string>();
 
   constructor(private readonly db: Db) {}
+
+  /** The categories and sources present, for a hint when a filter matches nothing. */
+  filterValues(): { categories: string[]; sources: string[] } {
+    const column = (sql: string) => this.db.prepare(sql).pluck().all() as string[];
+    return {
+      categories: column('SELECT DISTINCT category FROM memes ORDER BY category'),
+      sources: column('SELECT DISTINCT source_type FROM meme_sources ORDER BY source_type'),
+    };
+  }
 
   collection(name: string): SqliteCollection | undefined {
     const row = this.db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
@@ -129,15 +139,19 @@ export class SqliteRecallQueries {
   }
 
   /**
-   * The query is segmented like the index (fts-terms.ts) and every term quoted
-   * into an FTS5 OR expression, so user input never reaches FTS5 as syntax.
+   * The query is segmented like the index (fts-terms.ts) and every term or
+   * phrase quoted into an FTS5 OR expression, so user input never reaches
+   * FTS5 as syntax.
    */
   keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): KeywordHit[] {
-    const match = matchExpression(queryTerms(query.text));
+    const match =
+      'text' in query ? matchExpression(queryTerms(query.text))
+      : 'terms' in query ? matchExpression(query.terms)
+      : phrasesExpression(query.phrases);
     if (!match) return [];
-    const exactTerms = indexTerms(query.text);
-    const { where, params } = memeWhere(filters);
     // A caption that is exactly the query (same indexed terms) ranks first: the user typed it.
+    const exactTerms = 'text' in query ? indexTerms(query.text) : null;
+    const { where, params } = memeWhere(filters);
     const rows = this.db
       .prepare(
         `SELECT f.rowid AS memeId, -${BM25} AS bm25, f.ocr_text = ? AS exact FROM memes_fts f JOIN memes m ON m.id = f.rowid
@@ -145,6 +159,19 @@ export class SqliteRecallQueries {
       )
       .all(exactTerms, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
     return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact === 1 }));
+  }
+
+  documentFrequencies(terms: readonly string[]): TermStatistics {
+    // fts5vocab counts a term's documents from its doclist (cost grows with the count), and
+    // the docsize shadow table has one small row per indexed meme: both stay exact as memes come and go.
+    const documents = this.db.prepare('SELECT count(*) FROM memes_fts_docsize').pluck().get() as number;
+    const frequencies = new Map<string, number>();
+    if (terms.length === 0) return { documents, frequencies };
+    const rows = this.db
+      .prepare('SELECT term, doc FROM memes_fts_vocab WHERE term IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify([...new Set(terms)])) as Array<{ term: string; doc: number }>;
+    for (const r of rows) frequencies.set(r.term, r.doc);
+    return { documents, frequencies };
   }
 
   memes(ids: readonly number[]): Map<number, RecalledMeme> {

@@ -14,6 +14,8 @@ import type {
   CollectionInfo,
   CommitInput,
   CommitResult,
+  DatabaseRepair,
+  DescriptionChange,
   DescriptionKey,
   FailureInput,
   JobCounts,
@@ -27,31 +29,41 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  MemeObject,
   MemeRecord,
+  ObjectDeleteBatch,
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
+  StaleFilter,
+  StaleMeme,
+  TermStatistics,
   StoreDescription,
   StoreStats,
   VectorSearchResult,
-  VerifyCheck,
 } from '../ports.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
+import { readingDamaged } from './damage.js';
 import { openDatabase, type Db } from './database.js';
 import { SqliteExportQueries } from './export-queries.js';
 import * as ingest from './ingest-queries.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { schemaVersion, migrations } from './migrations.js';
+import { countStale, findStale, replaceDescription } from './redescribe-queries.js';
+import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
 import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
+import { SqliteRepairQueries } from './repair-queries.js';
 import { SqliteStatsQueries } from './stats-queries.js';
 import { ensureVectorTable, listCollections, type CollectionRow } from './vector-tables.js';
 import { SqliteVerifyQueries } from './verify-queries.js';
 
 export interface SqliteStoreOptions {
-  /** Open without writing: no file is created, no migration runs (doctor). */
+  /** Open without writing: no file is created, no migration runs (read-only commands, doctor). */
   readonly?: boolean;
+  /** Refuse a missing file instead of creating an empty library (every command but ingest). */
+  mustExist?: boolean;
 }
 
 export class SqliteStore implements LibraryStore, LibraryExport {
@@ -60,6 +72,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   private readonly recall: SqliteRecallQueries;
   private readonly searched = new Map<string, SqliteCollection>();
   private readonly verify: SqliteVerifyQueries;
+  private readonly repair: SqliteRepairQueries;
   private readonly purge: SqlitePurgeQueries;
   private exporter?: SqliteExportQueries;
 
@@ -67,11 +80,12 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     private readonly file: string,
     options: SqliteStoreOptions = {},
   ) {
-    this.db = openDatabase(file, { readonly: options.readonly ?? false });
+    this.db = readingDamaged(file, () => openDatabase(file, { readonly: options.readonly ?? false, mustExist: options.mustExist ?? false }));
     // Same-host claims end when their owner's pid is gone (claims.ts, verify's in-flight check).
     registerClaimFunctions(this.db);
     this.recall = new SqliteRecallQueries(this.db);
     this.verify = new SqliteVerifyQueries(this.db);
+    this.repair = new SqliteRepairQueries(this.db);
     this.purge = new SqlitePurgeQueries(this.db);
   }
 
@@ -107,8 +121,8 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     ingest.saveDescription(this.db, key, description);
   }
 
-  async linkSource(item: SourceItem, memeId: number): Promise<void> {
-    ingest.linkSource(this.db, item, memeId);
+  async linkSource(item: SourceItem, memeId: number): Promise<boolean> {
+    return ingest.linkSource(this.db, item, memeId);
   }
 
   async commitItem(input: CommitInput): Promise<CommitResult> {
@@ -171,6 +185,20 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     return commitVectors(this.db, this.collection(collection), model, batch);
   }
 
+  // ------------------------------------------------------------ redescribe
+
+  async countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }> {
+    return countStale(this.db, filter);
+  }
+
+  async findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]> {
+    return findStale(this.db, filter, afterId, limit);
+  }
+
+  async replaceDescription(collection: string, change: DescriptionChange): Promise<boolean> {
+    return replaceDescription(this.db, this.collection(collection), change);
+  }
+
   // ------------------------------------------------------------ recall
 
   async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
@@ -201,10 +229,18 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     return this.recall.memes(ids);
   }
 
-  // ------------------------------------------------------------ verify
+  async filterValues(): Promise<{ categories: string[]; sources: string[] }> {
+    return this.recall.filterValues();
+  }
+
+  async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
+    return this.recall.documentFrequencies(terms);
+  }
+
+  // ------------------------------------------------------------ verify (a damaged file reads as DamagedLibraryError)
 
   async beginVerify(): Promise<void> {
-    this.verify.begin();
+    this.damaged(() => this.verify.begin());
   }
 
   async endVerify(): Promise<void> {
@@ -216,37 +252,49 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   }
 
   async audit(examples: number): Promise<AuditResult> {
-    return this.verify.audit(examples);
+    return this.damaged(() => this.verify.audit(examples));
   }
 
-  async repairDatabase(options: { removeMemesWithoutObject: boolean }): Promise<Partial<Record<VerifyCheck, number>>> {
-    return this.verify.repairDatabase(options);
+  async checkIntegrity(thorough: boolean, limit: number): Promise<string[]> {
+    return this.damaged(() => this.verify.integrity(thorough, limit));
   }
 
-  async orphanObjects(after: string, limit: number): Promise<string[]> {
-    return this.verify.orphanObjects(after, limit);
+  async memesWithoutObject(afterId: number, limit: number): Promise<MemeObject[]> {
+    return this.damaged(() => this.verify.memesWithoutObject(afterId, limit));
   }
 
-  // ------------------------------------------------------------ purge and stats
+  async memesWithObject(afterId: number, limit: number): Promise<MemeObject[]> {
+    return this.damaged(() => this.verify.memesWithObject(afterId, limit));
+  }
 
-  async preparePurge(source: string): Promise<void> {
-    this.purge.prepare(source);
+  async repairDatabase(examples: number): Promise<DatabaseRepair> {
+    return this.damaged(() => this.repair.repairDatabase(examples));
+  }
+
+  async removeMemeWithoutObject(meme: Pick<MemeObject, 'id' | 'md5' | 'storageKey'>): Promise<boolean> {
+    return this.damaged(() => this.repair.removeMemeWithoutObject(meme));
+  }
+
+  async queueOrphanDeletes(): Promise<number> {
+    return this.damaged(() => this.verify.queueOrphanDeletes());
+  }
+
+  // ------------------------------------------------------------ object deletes, purge and stats
+
+  async takeObjectDeletes(owner: string, after: string, limit: number, leaseMs: number): Promise<ObjectDeleteBatch> {
+    return takeObjectDeletes(this.db, owner, after, limit, leaseMs);
+  }
+
+  async finishObjectDeletes(owner: string, deleted: readonly string[]): Promise<void> {
+    finishObjectDeletes(this.db, owner, deleted);
   }
 
   async purgeCounts(source: string, examples: number): Promise<PurgeCounts> {
     return this.purge.counts(source, examples);
   }
 
-  async applyPurge(source: string): Promise<void> {
-    this.purge.apply(source);
-  }
-
-  async purgeObjectKeys(after: string, limit: number): Promise<string[]> {
-    return this.purge.objectKeys(after, limit);
-  }
-
-  async endPurge(): Promise<void> {
-    if (this.db.open) this.purge.end();
+  async applyPurge(source: string, examples: number): Promise<PurgeCounts> {
+    return this.damaged(() => this.purge.apply(source, examples));
   }
 
   async readStats(topReasons: number): Promise<StoreStats> {
@@ -298,6 +346,10 @@ export class SqliteStore implements LibraryStore, LibraryExport {
       memes: ready ? (this.db.prepare('SELECT count(*) FROM memes').pluck().get() as number) : 0,
       collections: ready ? listCollections(this.db).map((c) => ({ name: c.name, dims: c.dims, model: c.model })) : [],
     };
+  }
+
+  private damaged<T>(fn: () => T): T {
+    return readingDamaged(this.file, fn);
   }
 
   async close(): Promise<void> {

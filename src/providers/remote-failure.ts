@@ -2,11 +2,13 @@
  * Turns whatever a remote call threw (an `openai` APIError, a fetch network
  * error, our own timeout, a body that was not JSON) into one `RemoteCallError`
  * that says whether retrying can help and how long the server asked us to
- * wait. Whether to retry is a property of the error, decided here only.
+ * wait. Whether to retry is a property of the error; the rule itself is
+ * src/resilience/retryable.ts.
  */
-import { ProviderError, errorMessage } from '../../errors.js';
-import type { Redactor } from '../../redact.js';
-import { parseRetryAfter } from './retry-after.js';
+import { ProviderError, errorMessage } from '../errors.js';
+import type { Redactor } from '../redact.js';
+import { parseRetryAfter } from '../resilience/retry-after.js';
+import { isNetworkError, isRetryableStatus } from '../resilience/retryable.js';
 
 /** Who is being called, for messages: never the key, only the name of its variable. */
 export interface ProviderIdentity {
@@ -36,11 +38,6 @@ export class RemoteCallError extends ProviderError {
   ) {
     super(provider, message, status, retryable, options);
   }
-}
-
-/** 408 / 425 / 429 and every 5xx are worth another try; other 4xx are not. */
-export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 /** An HTTP error response, from any client. */
@@ -98,15 +95,4 @@ export function classifyFailure(
     return new RemoteCallError(id.provider, `${label}: network error: ${why}`, undefined, true);
   }
   return new RemoteCallError(id.provider, `${label}: ${message}`, undefined, false, undefined, { cause: err });
-}
-
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
-
-function isNetworkError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  // openai's APIConnectionError, undici's "fetch failed" TypeError, or a raw socket error.
-  if (err.name === 'APIConnectionError' || err.constructor.name === 'APIConnectionError') return true;
-  if (err instanceof TypeError && /fetch failed|terminated/i.test(err.message)) return true;
-  const code = (err as NodeJS.ErrnoException).code ?? ((err.cause as NodeJS.ErrnoException | undefined)?.code);
-  return typeof code === 'string' && NETWORK_CODES.has(code);
 }

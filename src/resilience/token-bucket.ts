@@ -2,29 +2,9 @@
  * A token bucket per provider: `rpm` requests per minute on average, with a
  * burst of at most `burst` requests (default: one second's worth, at least
  * one), so a fresh run cannot fire a whole minute's quota at once. Callers
- * wait in arrival order. The clock and the sleep are parameters for tests.
+ * wait in arrival order; aborting a wait gives its turn to the next caller.
  */
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal!.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+import { systemClock, untilAborted, type Clock } from './clock.js';
 
 export class TokenBucket {
   private tokens: number;
@@ -40,7 +20,7 @@ export class TokenBucket {
     readonly rpm: number,
     opts: { burst?: number; clock?: Clock } = {},
   ) {
-    this.clock = opts.clock ?? realClock;
+    this.clock = opts.clock ?? systemClock;
     if (!(rpm > 0)) throw new RangeError(`rpm must be positive, got ${rpm}`);
     this.perMs = rpm / 60_000;
     this.burst = Math.max(1, opts.burst ?? Math.ceil(rpm / 60));
@@ -52,7 +32,8 @@ export class TokenBucket {
   take(signal?: AbortSignal): Promise<void> {
     const turn = this.tail.then(() => this.waitForToken(signal));
     this.tail = turn.catch(() => undefined);
-    return turn;
+    // An aborted caller stops waiting at once; its turn, when it comes, takes no token.
+    return untilAborted(turn, signal);
   }
 
   private async waitForToken(signal?: AbortSignal): Promise<void> {
@@ -69,7 +50,7 @@ export class TokenBucket {
 
   private refill(): void {
     const now = this.clock.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perMs);
+    this.tokens = Math.min(this.burst, this.tokens + Math.max(0, now - this.last) * this.perMs);
     this.last = now;
   }
 }
