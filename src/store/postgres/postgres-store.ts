@@ -6,7 +6,7 @@
  * transaction; verify and purge hold a connection of their own for their
  * temporary tables. The SQL lives in the *-queries.ts files beside this one.
  */
-import { ConfigError, errorMessage } from '../../errors.js';
+import { ConfigError, UsageError, errorMessage } from '../../errors.js';
 import type { Description, SourceItem } from '../../ports.js';
 import type {
   AuditResult,
@@ -69,8 +69,10 @@ export interface PostgresStoreOptions {
   label: string;
   /** Connections this process opens at most (default 10). */
   poolSize?: number;
-  /** Read without writing: no migration runs (doctor). */
+  /** Read without writing: no migration runs (read-only commands, doctor). */
   readonly?: boolean;
+  /** Refuse a database without an emomo library in it instead of creating one (every command but ingest). */
+  mustExist?: boolean;
 }
 
 export class PostgresStore implements LibraryStore, LibraryImport {
@@ -98,6 +100,9 @@ export class PostgresStore implements LibraryStore, LibraryImport {
         throw new ConfigError('database.url', '', `cannot connect to ${this.options.label}: ${connectError(err)}`);
       });
       try {
+        if (this.options.mustExist && (await schemaVersion(client)) === 0) {
+          throw new UsageError(`no library in ${this.options.label}; run \`emomo ingest\` first, or point --config / --db at an existing library`);
+        }
         if (!this.options.readonly) await migrate(client, this.options.label);
       } finally {
         client.release();
