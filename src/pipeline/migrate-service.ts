@@ -55,33 +55,26 @@ export async function migrateLibrary(deps: MigrateDeps, opts: MigrateOptions): P
       copied.collections++;
     }
 
-    let seq = 0;
-    for (let done = 0; !stopped(); ) {
-      const page = await source.exportDescriptions(seq, opts.batchSize);
-      if (page.length === 0) break;
+    /** Reads a kind page by page after the last row's position (`at`), until none is left or the run is stopped. */
+    const pages = async <T>(step: MigrateStep, read: (after: number) => Promise<T[]>, at: (row: T) => number, write: (page: T[]) => Promise<void>) => {
+      for (let after = 0, done = 0; !stopped(); ) {
+        const page = await read(after);
+        if (page.length === 0) return;
+        await write(page);
+        after = at(page[page.length - 1]!);
+        opts.onProgress?.(step, (done += page.length), sourceCounts[step]);
+      }
+    };
+    await pages('descriptions', (after) => source.exportDescriptions(after, opts.batchSize), (d) => d.seq, async (page) => {
       copied.descriptions += await target.importDescriptions(page);
-      seq = page[page.length - 1]!.seq;
-      opts.onProgress?.('descriptions', (done += page.length), sourceCounts.descriptions);
-    }
-
-    let memeId = 0;
-    for (let done = 0; !stopped(); ) {
-      const page = await source.exportMemes(memeId, opts.batchSize);
-      if (page.length === 0) break;
+    });
+    await pages('memes', (after) => source.exportMemes(after, opts.batchSize), (m) => m.id, async (page) => {
       const written = await target.importMemes(page);
       for (const kind of ['memes', 'source_links', 'vectors', 'keyword_rows'] as const) copied[kind] += written[kind];
-      memeId = page[page.length - 1]!.id;
-      opts.onProgress?.('memes', (done += page.length), sourceCounts.memes);
-    }
-
-    let jobId = 0;
-    for (let done = 0; !stopped(); ) {
-      const page = await source.exportJobs(jobId, opts.batchSize);
-      if (page.length === 0) break;
+    });
+    await pages('jobs', (after) => source.exportJobs(after, opts.batchSize), (j) => j.id, async (page) => {
       copied.jobs += await target.importJobs(page);
-      jobId = page[page.length - 1]!.id;
-      opts.onProgress?.('jobs', (done += page.length), sourceCounts.jobs);
-    }
+    });
   } finally {
     await source.endExport();
   }

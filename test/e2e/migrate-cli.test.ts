@@ -7,7 +7,6 @@
  * SIGKILL halfway and run again, the move still ends exact.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,19 +20,9 @@ import { createTestDatabase, describeIfPostgres, usePostgres, type TestDatabase 
 import { recallInProcess } from '../helpers/recall-json.js';
 import { keyEnv, VLM_KEY_ENV } from '../helpers/remote-workspace.js';
 import { runIngest } from '../helpers/run-ingest.js';
-import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers/workspace.js';
+import { copySample, makeWorkspace, sampleEntries, type Workspace } from '../helpers/workspace.js';
 
-interface Sample {
-  id: string;
-  filename: string;
-  caption: string;
-}
-const samples = fs
-  .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line) as Sample);
-const md5Of = (s: Sample) => createHash('md5').update(fs.readFileSync(path.join(sampleDir, 'images', s.filename))).digest('hex');
+const samples = sampleEntries();
 
 /** A copy of a workspace's config with the library in PostgreSQL instead. */
 function postgresConfig(ws: Workspace, url: string, name: string): string {
@@ -95,7 +84,7 @@ describeIfPostgres('emomo migrate', () => {
     for (const s of samples) {
       const [a, b] = await Promise.all([ws.config, onPostgres].map((config) => recallInProcess(config, s.caption, { mode: 'hybrid', topK: 3 })));
       const tops = [a!.json.results[0]?.md5, b!.json.results[0]?.md5];
-      if (tops[0] !== tops[1] || tops[0] !== md5Of(s)) misses.push(`${s.caption}: SQLite ${tops[0]}, PostgreSQL ${tops[1]}`);
+      if (tops[0] !== tops[1] || tops[0] !== s.md5) misses.push(`${s.caption}: SQLite ${tops[0]}, PostgreSQL ${tops[1]}`);
     }
     assert.deepEqual(misses, []);
 

@@ -5,28 +5,17 @@
  * find the captions holding them.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recallInProcess } from '../helpers/recall-json.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
-import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers/workspace.js';
+import { copySample, makeWorkspace, sampleEntries, type Workspace } from '../helpers/workspace.js';
 
-interface Sample {
-  id: string;
-  filename: string;
-  caption: string;
-}
-const samples = fs
-  .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((line) => JSON.parse(line) as Sample);
-
-/** md5 of each sample image (what memes are keyed by) → its manifest id. */
-const idOf = new Map(samples.map((s) => [createHash('md5').update(fs.readFileSync(path.join(sampleDir, 'images', s.filename))).digest('hex'), s.id]));
+const samples = sampleEntries();
+/** md5 of each sample image → its manifest id. */
+const idOf = new Map(samples.map((s) => [s.md5, s.id]));
 
 function recallOverSample(backend: StoreBackend) {
   describe(`recall over the sample set: ${backend.name}`, { skip: backend.unavailable }, () => {
