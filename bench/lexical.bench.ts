@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../src/app.js';
-import { recallDeps } from '../src/cli/commands/recall.js';
+import { recallDeps } from '../src/library/recall-search.js';
 import { recall, type RecallMode } from '../src/pipeline/recall-service.js';
 import { LocalEmbedder } from '../src/providers/embedding/local-embedder.js';
 import { generateLibrary } from '../test/helpers/library-generator.js';
