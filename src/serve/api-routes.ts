@@ -4,7 +4,7 @@
  * schema and answers in the library's shapes; image URLs in answers point
  * at this server's /objects route (or at S3 / R2's public URL).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from './errors.js';
 import type { Library } from '../library/library.js';
 import type { RecallJson } from '../library/recall-json.js';
@@ -38,24 +38,25 @@ export function registerApiRoutes(server: FastifyInstance, ctx: ApiContext): voi
   const { library, settings, slots } = ctx;
   const cache = new RecallCache<RecallJson>(settings.cacheEntries, () => library.changeMark(), (r) => !r.partial && !r.failed);
 
-  const answerRecall = async (req: FastifyRequest, params: RecallParams) => {
+  const answerRecall = async (req: FastifyRequest, reply: FastifyReply, params: RecallParams) => {
     const { query, options } = recallOptions(params, settings);
     const search = () => slots.run(() => library.recall(query, options));
     // A picture is never cached (nor compared by its bytes); text queries are, keyed by every option.
     const { value, source } = options.image ? { value: await search(), source: 'miss' as const } : await cache.get(JSON.stringify([query, options]), search);
     req.recallSummary = { results: value.results.length, partial: value.partial, cache: source };
+    reply.header('x-emomo-cache', source);
     return withUrls(value, objectUrl(ctx, req));
   };
 
   server.get<{ Querystring: RecallParams }>(
     '/api/recall',
     { schema: { querystring: recallQuerySchema(settings), response: { 200: recallSchema } } },
-    (req) => answerRecall(req, req.query),
+    (req, reply) => answerRecall(req, reply, req.query),
   );
   server.post<{ Body: RecallParams }>(
     '/api/recall',
     { schema: { body: recallBodySchema(settings), response: { 200: recallSchema } } },
-    (req) => answerRecall(req, req.body ?? {}),
+    (req, reply) => answerRecall(req, reply, req.body ?? {}),
   );
 
   server.get<{ Params: { md5: string } }>('/api/memes/:md5', { schema: { response: { 200: memeSchema } } }, async (req) => {

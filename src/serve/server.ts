@@ -100,7 +100,13 @@ function bearer(req: FastifyRequest): string | undefined {
   if (match) return match[1]!.trim();
   // The page keeps the token in a cookie so that <img src="/objects/…"> carries it too.
   for (const part of (req.headers.cookie ?? '').split(/;\s*/)) {
-    if (part.startsWith(`${TOKEN_COOKIE}=`)) return decodeURIComponent(part.slice(TOKEN_COOKIE.length + 1));
+    if (!part.startsWith(`${TOKEN_COOKIE}=`)) continue;
+    const value = part.slice(TOKEN_COOKIE.length + 1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value; // not percent-encoded as the page writes it: compared as it is (and refused)
+    }
   }
   return undefined;
 }
