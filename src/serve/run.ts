@@ -19,7 +19,7 @@ export interface ServeOutput {
 export async function runServe(app: App, flags: ServeFlags, out: ServeOutput, stop: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = serveSettings(app.config.serve, flags, env);
   const library = new Library(app);
-  const { server, slots } = await buildServer(library, settings, out.log);
+  const { server, slots, drain } = await buildServer(library, settings, out.log);
   let url: string;
   try {
     url = await server.listen({ host: settings.host, port: settings.port });
@@ -41,13 +41,7 @@ export async function runServe(app: App, flags: ServeFlags, out: ServeOutput, st
 
   if (!stop.aborted) await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
   out.log('info', 'stopping: answering the requests in flight', { searches: slots.active, waiting: slots.waiting });
-  // Requests in flight end within the request timeout; past it (and a second), connections are cut.
-  const deadline = setTimeout(() => server.server.closeAllConnections(), settings.requestTimeoutMs + 1000);
-  try {
-    await server.close();
-  } finally {
-    clearTimeout(deadline);
-  }
+  await drain();
   out.log('info', 'stopped');
   return ExitCode.ok;
 }

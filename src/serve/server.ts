@@ -25,6 +25,12 @@ export const TOKEN_COOKIE = 'emomo_token';
 export interface ServerParts {
   server: FastifyInstance;
   slots: SearchSlots;
+  /**
+   * Stops taking requests and waits for the ones in flight (each ends within
+   * the request timeout; a second later, whatever is left is cut off). Their
+   * connections close after their answer instead of idling on.
+   */
+  drain(): Promise<void>;
 }
 
 export async function buildServer(library: Library, settings: ServeSettings, log: Log): Promise<ServerParts> {
@@ -52,7 +58,9 @@ export async function buildServer(library: Library, settings: ServeSettings, log
     reply.header('www-authenticate', 'Bearer realm="emomo"');
     return sendError(reply, 401, 'unauthorized', given === undefined ? 'a token is required: send "Authorization: Bearer <token>"' : 'wrong token');
   });
+  let closing = false;
   server.addHook('onSend', async (req, reply) => {
+    if (closing) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
     if (pathOf(req).startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
@@ -84,7 +92,16 @@ export async function buildServer(library: Library, settings: ServeSettings, log
   registerObjectRoutes(server, library, settings.token !== undefined);
   const storage = library.app.config.storage;
   registerPageRoutes(server, storage.type !== 'local' && storage.publicUrl ? new URL(storage.publicUrl).origin : undefined);
-  return { server, slots };
+  const drain = async () => {
+    closing = true;
+    const deadline = setTimeout(() => server.server.closeAllConnections(), settings.requestTimeoutMs + 1000);
+    try {
+      await server.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+  };
+  return { server, slots, drain };
 }
 
 /** The path without the query string: the query may hold what a user typed, and the log keeps it out. */

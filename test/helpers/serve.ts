@@ -9,6 +9,7 @@ import { Reporter } from '../../src/cli/reporter.js';
 import { Library } from '../../src/library/library.js';
 import { buildServer } from '../../src/serve/server.js';
 import { serveSettings, type ServeSettings } from '../../src/serve/settings.js';
+import { startCli, waitFor, type CliOptions } from './cli.js';
 import { Capture } from './run-ingest.js';
 
 export interface RunningServer {
@@ -91,4 +92,18 @@ export function recallPath(params: Record<string, string | number | boolean | st
 
 export function postJson(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   return request(base, path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** `emomo serve` as its own process (the launcher's way); resolves once it printed its URL on stdout. */
+export async function startServeCli(args: string[], options: CliOptions = {}) {
+  const run = startCli(['serve', '--port', '0', ...args], options);
+  let exited = false;
+  void run.done.then(() => (exited = true));
+  await waitFor(() => exited || /^http:\/\/\S+\n/.test(run.output().stdout), 60_000, 'emomo serve to print its URL');
+  if (exited) {
+    const { code, stderr } = await run.done;
+    throw new Error(`emomo serve exited ${code}: ${stderr}`);
+  }
+  const url = run.output().stdout.split('\n')[0]!;
+  return { ...run, url };
 }
