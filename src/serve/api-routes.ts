@@ -12,7 +12,7 @@ import { VERSION } from '../version.js';
 import { openApiDocument } from './openapi.js';
 import { RecallCache } from './recall-cache.js';
 import { recallBodySchema, recallOptions, recallQuerySchema, type RecallParams } from './recall-params.js';
-import { healthSchema, memeSchema, recallSchema, statsSchema } from './schemas.js';
+import { healthSchema, memeSchema, statsSchema } from './schemas.js';
 import { SearchSlots } from './search-slots.js';
 import type { ServeSettings } from './settings.js';
 
@@ -30,33 +30,42 @@ export function objectUrl(ctx: ApiContext, req: FastifyRequest): (key: string) =
   return (key) => `${base}/objects/${key}`;
 }
 
-function withUrls(result: RecallJson, url: (key: string) => string | undefined): RecallJson {
-  return { ...result, results: result.results.map((r) => ({ ...r, url: url(r.storage_key) ?? r.url })) };
+/** A recall answer as sent: the JSON text (image URLs for the asking host) and what the log and the cache need. */
+interface RenderedRecall {
+  body: string;
+  results: number;
+  partial: boolean;
+  failed: boolean;
+}
+
+function render(result: RecallJson, url: (key: string) => string | undefined): RenderedRecall {
+  const answer = { ...result, results: result.results.map((r) => ({ ...r, url: url(r.storage_key) ?? r.url })) };
+  return { body: JSON.stringify(answer), results: result.results.length, partial: result.partial, failed: result.failed };
 }
 
 export function registerApiRoutes(server: FastifyInstance, ctx: ApiContext): void {
   const { library, settings, slots } = ctx;
-  const cache = new RecallCache<RecallJson>(settings.cacheEntries, () => library.changeMark(), (r) => !r.partial && !r.failed);
+  // Answers are kept as the text sent: a hit costs a lookup, not a serialisation.
+  const cache = new RecallCache<RenderedRecall>(settings.cacheEntries, () => library.changeMark(), (r) => !r.partial && !r.failed);
 
   const answerRecall = async (req: FastifyRequest, reply: FastifyReply, params: RecallParams) => {
     const { query, options } = recallOptions(params, settings);
-    const search = () => slots.run(() => library.recall(query, options));
-    // A picture is never cached (nor compared by its bytes); text queries are, keyed by every option.
-    const { value, source } = options.image ? { value: await search(), source: 'miss' as const } : await cache.get(JSON.stringify([query, options]), search);
-    req.recallSummary = { results: value.results.length, partial: value.partial, cache: source };
-    reply.header('x-emomo-cache', source);
-    return withUrls(value, objectUrl(ctx, req));
+    const url = objectUrl(ctx, req);
+    const search = async () => render(await slots.run(() => library.recall(query, options)), url);
+    // A picture is never cached (nor compared by its bytes); text queries are, keyed by every option and the URL base.
+    const { value, source } = options.image
+      ? { value: await search(), source: 'miss' as const }
+      : await cache.get(JSON.stringify([url('') ?? '', query, options]), search);
+    req.recallSummary = { results: value.results, partial: value.partial, cache: source };
+    return reply.header('x-emomo-cache', source).type('application/json; charset=utf-8').send(value.body);
   };
 
-  server.get<{ Querystring: RecallParams }>(
-    '/api/recall',
-    { schema: { querystring: recallQuerySchema(settings), response: { 200: recallSchema } } },
-    (req, reply) => answerRecall(req, reply, req.query),
+  // The answers' schema (recallSchema) is in /api/openapi.json; they are rendered above, not by Fastify's serialiser.
+  server.get<{ Querystring: RecallParams }>('/api/recall', { schema: { querystring: recallQuerySchema(settings) } }, (req, reply) =>
+    answerRecall(req, reply, req.query),
   );
-  server.post<{ Body: RecallParams }>(
-    '/api/recall',
-    { schema: { body: recallBodySchema(settings), response: { 200: recallSchema } } },
-    (req, reply) => answerRecall(req, reply, req.body ?? {}),
+  server.post<{ Body: RecallParams }>('/api/recall', { schema: { body: recallBodySchema(settings) } }, (req, reply) =>
+    answerRecall(req, reply, req.body ?? {}),
   );
 
   server.get<{ Params: { md5: string } }>('/api/memes/:md5', { schema: { response: { 200: memeSchema } } }, async (req) => {

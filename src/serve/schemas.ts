@@ -1,8 +1,9 @@
 /**
- * The API's answers as JSON schemas: Fastify serialises each route's answer
- * with them, and the OpenAPI document (/api/openapi.json) shows them. They
- * describe the shapes of src/library (recall-json.ts, meme-json.ts,
- * health.ts, the stats service); the API tests hold the answers to them.
+ * The API's answers as JSON schemas: the OpenAPI document (/api/openapi.json)
+ * shows them, and Fastify serialises the meme, stats and health answers with
+ * them (recall answers are rendered once and cached as text). They describe
+ * the shapes of src/library (recall-json.ts, meme-json.ts, health.ts, the
+ * stats service); the API tests hold the answers to them.
  */
 const str = { type: 'string' } as const;
 const int = { type: 'integer' } as const;

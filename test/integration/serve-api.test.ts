@@ -165,6 +165,12 @@ describe('emomo serve: the API', () => {
     assert.deepEqual(Object.keys(spec.json.paths).sort(), ['/api/memes/{md5}', '/api/recall', '/api/stats', '/healthz', '/objects/{shard}/{file}']);
     const names = spec.json.paths['/api/recall'].get.parameters.map((p: { name: string }) => p.name);
     for (const name of ['q', 'tag', 'category', 'animated', 'source', 'mode', 'top_k', 'threshold', 'timeout']) assert.ok(names.includes(name), name);
+    // The documented answer is the one sent, field for field.
+    const schema = spec.json.components.schemas.Recall;
+    const answer = (await get(recallPath({ q: '开心', top_k: 1 }))).json;
+    assert.deepEqual(Object.keys(answer).sort(), [...schema.required].sort());
+    assert.deepEqual(Object.keys(answer.results[0]).sort(), [...schema.properties.results.items.required].sort());
+    assert.deepEqual(Object.keys(answer.results[0].explain).sort(), [...schema.properties.results.items.properties.explain.required].sort());
   });
 
   test('/objects: bytes with content type, md5 ETag and cache headers; 304 on a match; nothing outside the library', async () => {
