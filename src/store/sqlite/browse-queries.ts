@@ -1,21 +1,11 @@
 /** BrowseStore on SQLite: one meme with its description and sources, and the connection's view of other writers. */
 import type { MemeDetails } from '../ports.js';
 import type { Db } from './database.js';
+import { toMeme, type MemeRow } from './ingest-queries.js';
 
-interface DetailsRow {
-  id: number;
-  md5: string;
-  storage_key: string;
-  source_type: string;
-  source_id: string;
-  width: number;
-  height: number;
-  format: string;
-  is_animated: number;
+interface DetailsRow extends MemeRow {
   frames: number;
   file_size: number;
-  category: string;
-  tags: string;
   created_at: string;
   description: string | null;
   ocr_text: string | null;
@@ -44,19 +34,9 @@ export function memeDetails(db: Db, md5: string): MemeDetails | undefined {
     )
     .all(row.id) as MemeDetails['sources'];
   return {
-    id: row.id,
-    md5: row.md5,
-    storageKey: row.storage_key,
-    sourceType: row.source_type,
-    sourceId: row.source_id,
-    width: row.width,
-    height: row.height,
-    format: row.format,
-    isAnimated: row.is_animated === 1,
+    ...toMeme(row),
     frames: row.frames,
     fileSize: row.file_size,
-    category: row.category,
-    tags: JSON.parse(row.tags) as string[],
     createdAt: row.created_at,
     description: row.description ?? '',
     ocrText: row.ocr_text ?? '',
