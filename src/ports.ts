@@ -86,8 +86,12 @@ export interface ImageFacts {
 // ---------------------------------------------------------------- providers
 
 export interface DescribeInput {
-  /** First frame, EXIF-rotated, sRGB, flattened on white, at most 768 px, JPEG. */
-  jpeg: Buffer;
+  /**
+   * The picture as JPEGs, EXIF-rotated, sRGB, flattened on white, at most
+   * 768 px: one for a still; for an animation its representative frames in
+   * playing order (at most the describer's `maxFrames`), the first frame first.
+   */
+  frames: Buffer[];
   category: string;
   tags: string[];
   signal?: AbortSignal;
@@ -99,6 +103,13 @@ export interface Description {
   emotions: string[];
   /** Token usage reported by a remote model, when there is one. */
   usage?: { promptTokens: number; completionTokens: number };
+  /** What reading the image cost: frames read and wall time (recorded by the pipeline). */
+  cost?: DescribeCost;
+}
+
+export interface DescribeCost {
+  frames: number;
+  ms: number;
 }
 
 export interface Describer {
@@ -106,6 +117,8 @@ export interface Describer {
   readonly model: string;
   /** Changes whenever the prompt (or local composition) changes. */
   readonly promptVersion: string;
+  /** Frames of an animation it reads (default 1: the first frame only). */
+  readonly maxFrames?: number;
   describe(input: DescribeInput): Promise<Description>;
   close?(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
+import { registerRedescribe } from './commands/redescribe.js';
 import { registerRecall } from './commands/recall.js';
 import { registerServe } from './commands/serve.js';
 import { registerStaging } from './commands/staging.js';
@@ -42,6 +43,7 @@ Docs: README.md`,
   registerIngest(program, context);
   registerRetryPending(program, context);
   registerEmbed(program, context);
+  registerRedescribe(program, context);
   registerRecall(program, context);
   registerVerify(program, context);
   registerStats(program, context);

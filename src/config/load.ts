@@ -121,6 +121,9 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       ...optional('rpm', vlm.rpm),
       concurrency: vlm.concurrency,
       maxSide: vlm.max_side,
+      animatedFrames: vlm.animated_frames,
+      maxFrames: vlm.max_frames,
+      ...optional('ocrThreads', vlm.ocr_threads),
     },
     embeddings: c.embeddings.map(
       (e, i): EmbeddingConfig => ({

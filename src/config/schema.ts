@@ -113,6 +113,12 @@ const vlm = z
     rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
     concurrency: positiveInt().default(8).describe('Requests in flight at once'),
     max_side: positiveInt().default(768).describe('Images are downscaled so their longest side is at most this many pixels'),
+    animated_frames: z
+      .enum(['multi', 'contact_sheet', 'first'])
+      .default('multi')
+      .describe('Animated images: multi sends the chosen frames as several images in one request; contact_sheet tiles them into one image; first sends the first frame only. The local describer reads each chosen frame (first: the first only)'),
+    max_frames: integer(2, 8).default(4).describe('Animated images: at most this many representative frames are read'),
+    ocr_threads: integer(1, 16).optional().describe('Local describer: OCR worker threads; from 2 on, half detect text and half read it (default: one per core but one, at least 1, at most 4)'),
   })
   .superRefine((v: unknown, ctx) => {
     const model = field(v, 'model');

@@ -22,7 +22,15 @@ export interface VlmConfig {
   concurrency: number;
   /** Longest side, in pixels, of the image sent to the model. */
   maxSide: number;
+  /** How the frames of an animated image reach the describer. */
+  animatedFrames: AnimatedFrames;
+  /** Representative frames read from an animated image (unless animatedFrames is first). */
+  maxFrames: number;
+  /** Local describer: OCR worker threads; undefined means one per core but one (1 to 4). */
+  ocrThreads?: number;
 }
+
+export type AnimatedFrames = 'multi' | 'contact_sheet' | 'first';
 
 export interface EmbeddingConfig {
   name: string;

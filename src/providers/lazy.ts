@@ -1,8 +1,9 @@
 /**
  * Providers are built on first use: a run whose every item is skipped never
  * loads the OCR models, and a keyword recall never loads the HTTP client
- * libraries. Their identity (model, prompt version, dimensions) is known up
- * front, so dedup and start-up logs need no provider.
+ * libraries. Their identity (model, prompt version, dimensions, the frames a
+ * describer reads) is known up front, so dedup, frame preparation and start-up
+ * logs need no provider.
  */
 import type { Describer, DescribeInput, Description, EmbedMode, Embedder } from '../ports.js';
 import type { BreakerState } from '../resilience/circuit-breaker.js';
@@ -47,6 +48,7 @@ export class LazyDescriber extends Lazy<Describer> implements Describer {
     readonly model: string,
     readonly promptVersion: string,
     create: () => Promise<Describer>,
+    readonly maxFrames = 1,
   ) {
     super(create);
   }

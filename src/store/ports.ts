@@ -197,6 +197,50 @@ export interface BackfillStore {
   commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]>;
 }
 
+// ---------------------------------------------------------------- redescribe
+
+/** Which memes `redescribe` reads again: those whose vector in `collection` came from another describer or prompt. */
+export interface StaleFilter {
+  collection: string;
+  /** The describer's identity now; vectors made from this description are current. */
+  current: { vlmModel: string; promptVersion: string };
+  /** Animated memes only. */
+  animatedOnly: boolean;
+}
+
+export interface StaleMeme {
+  memeId: number;
+  md5: string;
+  storageKey: string;
+  category: string;
+  tags: string[];
+  /** A description under the current identity exists already: no describer call needed. */
+  described: boolean;
+}
+
+/** What `emomo redescribe` needs: stale memes, and re-pointing a vector at a new description. */
+export interface RedescribeStore {
+  /** How many memes match, and how many of those still need a describer call. */
+  countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }>;
+  /** The next matching memes by id, after `afterId`. */
+  findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]>;
+  /**
+   * The meme's vector in the collection, its description key and its keyword
+   * row replaced in one transaction; false (nothing written) when the meme has
+   * no vector there any more.
+   */
+  replaceDescription(collection: string, change: DescriptionChange): Promise<boolean>;
+}
+
+export interface DescriptionChange {
+  memeId: number;
+  md5: string;
+  embeddingModel: string;
+  descriptionKey: DescriptionKey;
+  description: Description;
+  vector: Float32Array;
+}
+
 // ---------------------------------------------------------------- recall
 
 /** Every filter must hold; an empty `tags` list means no tag filter. */
@@ -508,8 +552,24 @@ export interface StoreStats {
     prompt_tokens: number;
     completion_tokens: number;
   }>;
+  /** What reading an image cost, per model, prompt and still / animated; averages over the descriptions that recorded it. */
+  description_costs: DescriptionCost[];
   /** Sum of file sizes and number of memes (each image once). */
   storage: { bytes: number; memes: number };
+}
+
+export interface DescriptionCost {
+  vlm_model: string;
+  prompt_version: string;
+  kind: 'still' | 'animated';
+  count: number;
+  /** Descriptions that recorded frames and time (older ones did not). */
+  measured: number;
+  /** null when none recorded it. */
+  frames_per_image: number | null;
+  ms_per_image: number | null;
+  /** What remote models reported; null for the offline describer. */
+  prompt_tokens_per_image: number | null;
 }
 
 export interface StatsStore {
@@ -543,6 +603,7 @@ export interface LibraryStore
     ClaimStore,
     JobQueue,
     BackfillStore,
+    RedescribeStore,
     RecallIndex,
     BrowseStore,
     VerifyStore,

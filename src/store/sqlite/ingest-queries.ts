@@ -60,8 +60,8 @@ export function findLatestDescription(db: Db, md5: string): { key: DescriptionKe
 export function saveDescription(db: Db, key: DescriptionKey, d: Description): void {
   db.prepare(
     `INSERT INTO meme_descriptions
-       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
   ).run(
     key.md5,
@@ -72,6 +72,8 @@ export function saveDescription(db: Db, key: DescriptionKey, d: Description): vo
     JSON.stringify(d.emotions),
     d.usage?.promptTokens ?? null,
     d.usage?.completionTokens ?? null,
+    d.cost?.frames ?? null,
+    d.cost?.ms ?? null,
   );
 }
 

@@ -15,6 +15,7 @@ import type {
   CommitInput,
   CommitResult,
   DatabaseRepair,
+  DescriptionChange,
   DescriptionKey,
   FailureInput,
   JobCounts,
@@ -30,6 +31,8 @@ import type {
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
+  StaleFilter,
+  StaleMeme,
   TermStatistics,
   StoreDescription,
   StoreStats,
@@ -43,6 +46,7 @@ import { openDatabase, type Db } from './database.js';
 import * as ingest from './ingest-queries.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { schemaVersion, migrations } from './migrations.js';
+import { countStale, findStale, replaceDescription } from './redescribe-queries.js';
 import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
 import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
@@ -174,6 +178,20 @@ export class SqliteStore implements LibraryStore {
 
   async commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]> {
     return commitVectors(this.db, this.collection(collection), model, batch);
+  }
+
+  // ------------------------------------------------------------ redescribe
+
+  async countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }> {
+    return countStale(this.db, filter);
+  }
+
+  async findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]> {
+    return findStale(this.db, filter, afterId, limit);
+  }
+
+  async replaceDescription(collection: string, change: DescriptionChange): Promise<boolean> {
+    return replaceDescription(this.db, this.collection(collection), change);
   }
 
   // ------------------------------------------------------------ recall
