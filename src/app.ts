@@ -126,6 +126,23 @@ export class App {
     return { config, embedder };
   }
 
+  /** The embedder of an embedding config if it has been built (a health report builds none). */
+  builtEmbedder(name?: string): Embedder | undefined {
+    return this.embedders.get(selectEmbedding(this.config, name).name);
+  }
+
+  /**
+   * Closes and forgets a built embedder: the next use builds a fresh one. A
+   * server's way back from a provider whose circuit stopped (a run would
+   * have ended there; a server goes on).
+   */
+  async dropEmbedder(name?: string): Promise<void> {
+    const key = selectEmbedding(this.config, name).name;
+    const embedder = this.embedders.get(key);
+    this.embedders.delete(key);
+    await embedder?.close?.();
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([
       this.describerInstance?.close?.(),

@@ -4,6 +4,7 @@
  * src/store; the pipeline never imports an adapter directly.
  */
 import type { Stage } from './errors.js';
+import type { BreakerState } from './resilience/circuit-breaker.js';
 
 // ---------------------------------------------------------------- sources
 
@@ -149,6 +150,8 @@ export interface Embedder {
    * with the query's expansions. Models that embed meaning do without.
    */
   embedLexicalQuery?(query: LexicalQuery): Float32Array;
+  /** Remote providers: the state of their circuit breaker; undefined before the client is built. */
+  circuit?(): BreakerState | undefined;
   close?(): Promise<void>;
 }
 

@@ -11,9 +11,11 @@ import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
 import { registerRedescribe } from './commands/redescribe.js';
 import { registerRecall } from './commands/recall.js';
+import { registerServe } from './commands/serve.js';
 import { registerStaging } from './commands/staging.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
+import { VERSION } from '../version.js';
 import { CommandContext, errorJson, type GlobalOptions } from './context.js';
 
 export function buildProgram(overrides: AppOverrides = {}): { program: Command; context: CommandContext } {
@@ -49,10 +51,10 @@ Docs: README.md`,
   registerPurge(program, context);
   registerDoctor(program, context);
   registerMigrate(program, context);
+  registerServe(program, context);
   return { program, context };
 }
 
-const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<number> {
   const { program, context } = buildProgram();

@@ -80,6 +80,24 @@ export interface IngestConfig {
   minSide: number;
 }
 
+/** `emomo serve`: where it listens and the limits it enforces. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  publicUrl?: string;
+  corsOrigins: string[];
+  maxQueryChars: number;
+  maxTopK: number;
+  maxBodyBytes: number;
+  /** Searches running at once. */
+  maxSearches: number;
+  /** Searches waiting for a slot before requests are refused with 429. */
+  maxQueued: number;
+  requestTimeoutMs: number;
+  /** Complete recall results kept until the library changes; 0 = no cache. */
+  cacheEntries: number;
+}
+
 export interface Config {
   /** The file this came from, as given, or "(built-in defaults)". */
   file: string;
@@ -96,4 +114,5 @@ export interface Config {
   sources: { stagingPath: string; chinesebqbPath: string; chinesebqbEnabled: boolean };
   /** `synonyms`: the user's query expansions, term → words of the same meaning. */
   recall: { synonyms: Record<string, string[]> };
+  serve: ServeConfig;
 }

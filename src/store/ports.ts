@@ -339,6 +339,42 @@ export interface RecallIndex {
   documentFrequencies(terms: readonly string[]): Promise<TermStatistics>;
 }
 
+// ---------------------------------------------------------------- browse
+
+/** A source that offered an image (the first one and every later one). */
+export interface MemeSource {
+  sourceType: string;
+  sourceId: string;
+  sourceUrl: string | null;
+}
+
+/** One meme as a person looks at it: its row, its newest description and every source that offered it. */
+export interface MemeDetails extends MemeRecord {
+  frames: number;
+  fileSize: number;
+  /** ISO 8601 time the meme was committed. */
+  createdAt: string;
+  description: string;
+  ocrText: string;
+  emotions: string[];
+  /** Which model and prompt wrote the description; null when the meme has none. */
+  describedBy: { vlmModel: string; promptVersion: string } | null;
+  sources: MemeSource[];
+}
+
+/** What `emomo serve` reads beside recall: one meme, and whether the library changed since it last looked. */
+export interface BrowseStore {
+  /** The meme with this md5; undefined when the library has none. */
+  memeDetails(md5: string): Promise<MemeDetails | undefined>;
+  /**
+   * A mark that differs whenever another connection (an ingest, a purge, a
+   * repair) has committed since the last call; what serve's result cache is
+   * keyed on. Undefined when the backend cannot tell cheaply: callers then
+   * keep what they cached only for a short time.
+   */
+  changeMark(): Promise<string | undefined>;
+}
+
 // ---------------------------------------------------------------- verify
 
 /** Every kind of database inconsistency verify checks, in the order they are reported and repaired. */
@@ -698,6 +734,7 @@ export interface LibraryStore
     BackfillStore,
     RedescribeStore,
     RecallIndex,
+    BrowseStore,
     VerifyStore,
     ObjectDeleteQueue,
     PurgeStore,

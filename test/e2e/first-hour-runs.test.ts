@@ -108,7 +108,9 @@ describe('first hour running ingest', () => {
     }
     // `script` gives the CLI a pseudo-terminal; ^C typed into it is SIGINT, as at a keyboard.
     const cli = [process.execPath, '--import', import.meta.resolve('tsx'), path.join(projectRoot, 'src', 'cli', 'index.ts')];
-    const command = [...cli, '--config', ws.config, 'ingest', '--source', `dir:${folder}`, '--workers', '1'].map((a) => `'${a}'`).join(' ');
+    // `exec`: whatever shell `script` starts is replaced by the CLI, so ^C reaches the CLI alone (a shell that
+    // stayed between them would die of the first ^C and report 130).
+    const command = `exec ${[...cli, '--config', ws.config, 'ingest', '--source', `dir:${folder}`, '--workers', '1'].map((a) => `'${a}'`).join(' ')}`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
     let screen = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {

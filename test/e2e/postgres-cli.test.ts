@@ -1,15 +1,18 @@
 /**
  * The maintenance commands on a PostgreSQL library, as an operator runs them
  * (spawned CLI, `--json`): verify and verify --repair, stats, doctor, recall,
- * embed --watch stopped by SIGTERM, and purge. The library is a generated one
+ * embed --watch stopped by SIGTERM, serve and openLibrary, and purge. The library is a generated one
  * moved in by migrate, its objects in a local folder.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import { openLibrary } from '../../src/library/library.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { generateLibrary } from '../helpers/library-generator.js';
 import { describeIfPostgres, pgLibraryCounts, usePostgres } from '../helpers/postgres.js';
+import { RecallJson } from '../helpers/recall-json.js';
+import { recallPath, request, startServer } from '../helpers/serve.js';
 import { STORE_BACKENDS, type LibraryCopy } from '../helpers/store-backends.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
@@ -83,6 +86,35 @@ describeIfPostgres('maintenance commands on a PostgreSQL library', () => {
     assert.equal(done.code, 0, done.stderr);
     assert.equal((JSON.parse(done.stdout) as { embedded: number }).embedded, MEMES);
     assert.equal((await pgLibraryCounts(copy.db, ['vec'], 'second')).vec, MEMES);
+  });
+
+  test('serve and openLibrary answer from the PostgreSQL library; a commit by another connection drops the cached answers', async () => {
+    const server = await startServer(ws.config);
+    try {
+      const path = recallPath({ q: '文字7', mode: 'keyword', top_k: 3 });
+      const first = await request(server.url, path);
+      assert.equal(first.status, 200, first.text);
+      assert.deepEqual([RecallJson.parse(first.json).results[0]?.md5, first.headers['x-emomo-cache']], [md5(7), 'miss']);
+      assert.equal((await request(server.url, path)).headers['x-emomo-cache'], 'hit');
+      await sql('UPDATE memes SET updated_at = now() WHERE md5 = $1', [md5(8)]);
+      assert.equal((await request(server.url, path)).headers['x-emomo-cache'], 'miss', 'another connection committed');
+
+      const meme = await request(server.url, `/api/memes/${md5(7)}`);
+      assert.equal(meme.status, 200, meme.text);
+      assert.deepEqual([meme.json.md5, meme.json.sources.length], [md5(7), 1]);
+      const image = await request(server.url, `/objects/${meme.json.storage_key}`);
+      assert.deepEqual([image.status, image.headers.etag], [200, `"${md5(7)}"`]);
+    } finally {
+      await server.close();
+    }
+
+    const library = await openLibrary({ config: ws.config, db: copy.db, env: {} });
+    try {
+      assert.equal((await library.recall('文字7', { mode: 'keyword', topK: 1 })).results[0]?.md5, md5(7));
+      assert.equal((await library.stats()).storage.memes, MEMES);
+    } finally {
+      await library.close();
+    }
   });
 
   test('purge removes the source: rows in one transaction, then its objects; verify stays clean', async () => {

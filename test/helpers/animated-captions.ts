@@ -1,10 +1,12 @@
 /**
  * What the animated GIFs of shared/fixtures/real-memes say, frame by frame,
- * where reading the first frame alone misses something. Found by running the
- * offline OCR over every frame of every GIF there and looking at the frames;
- * GIFs whose caption stays the same (or that have none) are not listed.
- * Fragments are what OCR reads reliably; `frames` is the inclusive range of
- * frames showing them.
+ * where reading the first frame alone misses something: every GIF whose
+ * caption changes between frames, and the GIFs whose first frame shows a
+ * caption OCR reads only off later frames. Found by running the offline OCR
+ * over every frame of every GIF there (scripts/animated-captions.ts) and
+ * looking at the frames; the other GIFs show one caption throughout, read
+ * whole off their first frame, or none. Fragments are what OCR reads
+ * reliably; `frames` is the inclusive range of frames showing them.
  */
 export interface AnimatedCaption {
   /** Path under real-memes. */
@@ -13,8 +15,8 @@ export interface AnimatedCaption {
   stretches: Array<{ frames: [number, number]; fragments: string[] }>;
   /** Queries a user would type for what the later frames say. */
   laterQueries: string[];
-  /** True when the first frame does show the text, but too small or faint for OCR to read there. */
-  unreadFirst?: boolean;
+  /** Fragments the first frame does show, but too small, faint or blurred for OCR to read there. */
+  unreadFirst?: string[];
 }
 
 export const ANIMATED_CAPTIONS: AnimatedCaption[] = [
@@ -74,6 +76,20 @@ export const ANIMATED_CAPTIONS: AnimatedCaption[] = [
     file: '021SuDaqiang/SuDaqiang001.gif',
     stretches: [{ frames: [0, 14], fragments: ['委屈'] }],
     laterQueries: ['委屈'],
-    unreadFirst: true,
+    unreadFirst: ['委屈'],
+  },
+  {
+    // 哇~ shows in every frame, over a face in motion; OCR reads it from frame 1 on.
+    file: '003CuteBoy/CuteBoy024.gif',
+    stretches: [{ frames: [0, 30], fragments: ['哇', '糖妹'] }],
+    laterQueries: ['哇'],
+    unreadFirst: ['哇'],
+  },
+  {
+    // A menu drawn over the whole clip; 汉堡 is read only off frames 4 and 5.
+    file: '002CuteGirl/CuteGirl180.gif',
+    stretches: [{ frames: [0, 8], fragments: ['微信', '支付宝', '都可支付', '汉堡', '炸鸡', '花生米', '麻辣烫', '招手即停'] }],
+    laterQueries: ['汉堡'],
+    unreadFirst: ['汉堡'],
   },
 ];

@@ -73,6 +73,7 @@ export interface SampleEntry {
   id: string;
   filename: string;
   caption: string;
+  is_animated: boolean;
   md5: string;
 }
 
@@ -85,6 +86,6 @@ export function sampleEntries(): SampleEntry[] {
     .map((line) => {
       const entry = JSON.parse(line) as Omit<SampleEntry, 'md5'>;
       const md5 = crypto.createHash('md5').update(fs.readFileSync(path.join(sampleDir, 'images', entry.filename))).digest('hex');
-      return { id: entry.id, filename: entry.filename, caption: entry.caption, md5 };
+      return { id: entry.id, filename: entry.filename, caption: entry.caption, is_animated: entry.is_animated, md5 };
     });
 }

@@ -47,10 +47,7 @@ const sampleImage = (filename: string) => path.join(SAMPLE, 'images', filename);
 const comparable = (text: string) => text.replace(/[\s\p{P}\p{S}]/gu, '').toLowerCase();
 
 /** The caption of one frame, one row per line. */
-const captionFromLines = (lines: OcrLine[], minConfidence: number): string =>
-  captionLines(lines, minConfidence)
-    .map((l) => l.text)
-    .join('\n');
+const captionFromLines = (lines: OcrLine[], minConfidence: number): string => captionLines(lines, minConfidence).join('\n');
 
 function line(text: string, confidence: number, x: number, y: number, w = 100, h = 40): OcrLine {
   return { text, confidence, box: [[x, y], [x + w, y], [x + w, y + h], [x, y + h]] };

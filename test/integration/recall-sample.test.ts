@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openLibrary } from '../../src/library/library.js';
+import type { MemeJson } from '../../src/library/meme-json.js';
 import { recallInProcess } from '../helpers/recall-json.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
@@ -33,6 +35,26 @@ function recallOverSample(backend: StoreBackend) {
     after(async () => {
       await drop();
       ws?.cleanup();
+    });
+
+    test('the default describer reads every caption exactly, the animated ones from their chosen frames', async () => {
+      const library = await openLibrary({ config: ws.config, env: {} });
+      const read = new Map<string, MemeJson>();
+      try {
+        for (const s of samples) {
+          const meme = await library.meme(s.md5);
+          if (meme) read.set(s.id, meme);
+        }
+      } finally {
+        await library.close();
+      }
+      const misses = samples.filter((s) => read.get(s.id)?.ocr_text !== s.caption).map((s) => `${s.id}: ${s.caption} read as ${JSON.stringify(read.get(s.id)?.ocr_text)}`);
+      assert.deepEqual(misses, []);
+      assert.deepEqual([...new Set([...read.values()].map((m) => m.described_by?.prompt_version))], ['local-2-f4']);
+      // Each animation of the sample (its picture moves under one caption) was read from several frames, each still from one.
+      const frames = samples.map((s) => `${s.id}: ${s.is_animated ? 'several' : 1}`);
+      assert.deepEqual(samples.map((s) => `${s.id}: ${read.get(s.id)!.frames > 1 ? 'several' : read.get(s.id)!.frames}`), frames);
+      assert.ok(samples.some((s) => s.is_animated));
     });
 
     test('hybrid: each caption returns its own meme first', async () => {

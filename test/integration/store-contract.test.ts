@@ -268,6 +268,33 @@ function contract(backend: StoreBackend) {
       assert.deepEqual([d.exists, d.schemaVersion, d.memes], [true, d.latestVersion, 2]);
       assert.deepEqual(d.collections, [{ name: 'main', dims: DIMS, model: 'embed-a' }]);
     });
+
+    test('browse: one meme with its newest description and every source; the change mark moves with other writers', async () => {
+      const id = await addMeme(store, { name: 'b1', caption: '我太难了', tags: ['打工人'], animated: true });
+      const md5 = md5Of('b1');
+      await store.linkSource({ sourceType: 'dir:b', sourceId: 'again', path: '/x', category: 'c', tags: [], sourceUrl: 'https://example.com/b1' }, id);
+      await store.saveDescription({ md5, vlmModel: 'vlm-b', promptVersion: '2' }, { ocrText: '我太难了', description: '新的描述', emotions: ['累'] });
+      const meme = await store.memeDetails(md5);
+      assert.ok(meme);
+      assert.deepEqual(
+        { id: meme.id, key: meme.storageKey, animated: meme.isAnimated, frames: meme.frames, tags: meme.tags, size: meme.fileSize },
+        { id, key: commitInput({ name: 'b1', animated: true }).storageKey, animated: true, frames: 4, tags: ['打工人'], size: 1000 },
+      );
+      assert.deepEqual([meme.description, meme.ocrText, meme.emotions, meme.describedBy], ['新的描述', '我太难了', ['累'], { vlmModel: 'vlm-b', promptVersion: '2' }]);
+      assert.deepEqual(meme.sources, [
+        { sourceType: 'staging:a', sourceId: 'b1', sourceUrl: null },
+        { sourceType: 'dir:b', sourceId: 'again', sourceUrl: 'https://example.com/b1' },
+      ]);
+      assert.ok(!Number.isNaN(Date.parse(meme.createdAt)), meme.createdAt);
+      assert.equal(await store.memeDetails(md5Of('none')), undefined);
+
+      const reader = await lib.connect();
+      const before = await reader.changeMark();
+      if (before === undefined) return; // a backend that cannot tell: callers only cache briefly
+      assert.equal(await reader.changeMark(), before, 'nothing committed: the same mark');
+      await addMeme(store, { name: 'b2' });
+      assert.notEqual(await reader.changeMark(), before, 'another connection committed');
+    });
   });
 }
 

@@ -15,6 +15,9 @@ import { runIngest } from '../helpers/run-ingest.js';
 import type { Workspace } from '../helpers/workspace.js';
 
 const KEY = 'sk-emomo-frames-test';
+const YELLOW: Rgb = [240, 220, 40];
+const CYAN: Rgb = [40, 220, 220];
+const MAGENTA: Rgb = [220, 40, 220];
 
 /** Within JPEG rounding of the expected colour. */
 function near(actual: Rgb, expected: Rgb): boolean {
@@ -30,16 +33,16 @@ describe('VLM describer: frames of an animated meme', () => {
     for (const ws of workspaces) ws.cleanup();
   });
 
-  /** Ingests the two images in the given mode; returns the chat requests per image and the stored prompt versions. */
-  async function ingestWith(animatedFrames: 'multi' | 'contact_sheet' | 'first') {
+  /** Ingests the animations and a still in the given mode; returns the chat requests per image and the stored prompt versions. */
+  async function ingestWith(animatedFrames: 'multi' | 'contact_sheet' | 'first', animations?: Rgb[][]) {
     const ws = makeRemoteWorkspace(fake, { animatedFrames, provider: 'openai' });
     workspaces.push(ws);
-    await writeScenesStaging(ws.staging, 'anim');
+    await writeScenesStaging(ws.staging, 'anim', animations);
     const start = fake.requests.length;
     const run = await runIngest(ws, { source: 'staging:anim' }, {}, undefined, keyEnv(KEY));
     assert.equal(run.code, 0, run.log);
     const chats = fake.requests.slice(start).filter((r) => r.endpoint === 'chat');
-    assert.equal(chats.length, 2);
+    assert.equal(chats.length, (animations?.length ?? 1) + 1);
     const db = new Database(ws.db, { readonly: true });
     const versions = db.prepare('SELECT DISTINCT prompt_version FROM meme_descriptions').pluck().all() as string[];
     db.close();
@@ -55,12 +58,25 @@ describe('VLM describer: frames of an animated meme', () => {
   const isStill = (r: RecordedRequest) => userText(r).endsWith('请描述这张表情包。');
 
   test('multi: the chosen frames in playing order in one request; a still as one image with the prompt of vlm-json-1', async () => {
-    const { chats, versions } = await ingestWith('multi');
-    const animated = chats.find((r) => !isStill(r))!;
-    assert.equal(animated.images?.length, 3);
-    const colours = await Promise.all(animated.images!.map((img) => meanColour(img)));
+    // Five frames, two of them a shade off the one before (too alike to be worth reading), and six distinct frames (more than the cap of 4).
+    const shade = ([r, g, b]: Rgb): Rgb => [r - 9, g, b];
+    const distinct: Rgb[] = [YELLOW, CYAN, MAGENTA, RED, GREEN, BLUE];
+    const { chats, versions } = await ingestWith('multi', [[RED, shade(RED), GREEN, shade(GREEN), BLUE], distinct]);
+    const [scenes, many] = await Promise.all(
+      [RED, YELLOW].map(async (first) => {
+        for (const chat of chats.filter((r) => !isStill(r))) if (near(await meanColour(chat.images![0]!), first)) return chat;
+        throw new Error(`no request starts with ${first}`);
+      }),
+    );
+    const colours = await Promise.all(scenes!.images!.map((img) => meanColour(img)));
+    assert.equal(colours.length, 3, JSON.stringify(colours));
     assert.ok(near(colours[0]!, RED) && near(colours[1]!, GREEN) && near(colours[2]!, BLUE), JSON.stringify(colours));
-    assert.match(userText(animated), /3 张图片是同一张动图表情包按播放顺序取出的 3 帧/);
+    assert.match(userText(scenes!), /3 张图片是同一张动图表情包按播放顺序取出的 3 帧/);
+    // At most 4 frames, the first one first, the others in playing order.
+    const played = (await Promise.all(many!.images!.map((img) => meanColour(img)))).map((colour) => distinct.findIndex((c) => near(colour, c)));
+    assert.equal(played.length, 4);
+    assert.equal(played[0], 0);
+    assert.deepEqual(played, [...new Set(played)].sort((a, b) => a - b), JSON.stringify(played));
     const still = chats.find(isStill)!;
     assert.equal(still.images?.length, 1);
     assert.equal(userText(still), '来源提供的信息（可能不准确，仅供参考）：分类：熊猫头。请描述这张表情包。');

@@ -1,10 +1,9 @@
 /** Merging the captions read off several frames: pure, so no model is loaded. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { comparable, editDistance, mergeFrameCaptions, type CaptionLine } from '../../src/providers/vlm/caption-merge.js';
+import { comparable, editDistance, mergeFrameCaptions } from '../../src/providers/vlm/caption-merge.js';
 
-const lines = (...texts: Array<string | [string, number]>): CaptionLine[] =>
-  texts.map((t) => (typeof t === 'string' ? { text: t, confidence: 0.9 } : { text: t[0], confidence: t[1] }));
+const lines = (...texts: string[]): string[] => texts;
 
 describe('mergeFrameCaptions', () => {
   it('reads one frame exactly as its lines say, similar lines included', () => {
@@ -19,21 +18,21 @@ describe('mergeFrameCaptions', () => {
   });
 
   it('keeps one reading of a line read several times, the earliest when they agree', () => {
-    assert.equal(mergeFrameCaptions([lines('我是小仙女！！'), lines(['我是小仙女！', 0.99]), lines('我是小仙女')]), '我是小仙女！！');
+    assert.equal(mergeFrameCaptions([lines('我是小仙女！！'), lines('我是小仙女！'), lines('我是小仙女')]), '我是小仙女！！');
   });
 
   it('takes the longest of near-identical readings: a caption fading in reads short', () => {
-    assert.equal(mergeFrameCaptions([lines(['快我小么举', 0.95]), lines(['快4我小公举', 0.8])]), '快4我小公举');
+    assert.equal(mergeFrameCaptions([lines('快我小么举'), lines('快4我小公举')]), '快4我小公举');
   });
 
-  it('takes the most confident of near-identical readings of one length', () => {
-    const merged = mergeFrameCaptions([lines(['别问我，我什心都不知道', 0.8]), lines(['别问我，我什么都不知道', 0.95]), lines(['别回我，我什儿都不知道', 0.7])]);
-    assert.equal(merged, '别问我，我什么都不知道');
+  it('keeps the earliest of near-identical readings of one length: a caption the first frame reads whole reads as it did', () => {
+    assert.equal(mergeFrameCaptions([lines('围视吃蕉群尔'), lines('国观吃蕉群尔'), lines('国观吃蕉群众')]), '围视吃蕉群尔');
+    assert.equal(mergeFrameCaptions([lines('别问我，我什心都不知道'), lines('别回我，我什儿都不知道')]), '别问我，我什心都不知道');
   });
 
   it('takes the complete reading of a caption that fades in, wherever it shows first', () => {
-    assert.equal(mergeFrameCaptions([lines(['卧', 0.99]), lines(['卧槽', 0.9])]), '卧槽');
-    assert.equal(mergeFrameCaptions([lines(['卧槽', 0.9]), lines(['卧', 0.99])]), '卧槽');
+    assert.equal(mergeFrameCaptions([lines('卧'), lines('卧槽')]), '卧槽');
+    assert.equal(mergeFrameCaptions([lines('卧槽'), lines('卧')]), '卧槽');
   });
 
   it('places a new line above a known one when it shows above it', () => {

@@ -9,20 +9,14 @@
  * so lines are compared loosely: after dropping spaces and punctuation, equal,
  * one containing the other, or within a third of their length in edits. Of
  * the readings of one line the longest wins (a caption fading in or partly
- * hidden reads short), then the most confident; equal readings keep the
- * earliest.
+ * hidden reads short); of readings of one length the earliest stays, so a
+ * caption the first frame reads whole reads exactly as it did from the first
+ * frame alone. (Taking the most confident reading instead changed one
+ * misreading into another on the real memes, and never fixed one.)
  */
-
-/** One caption line as read off one frame. */
-export interface CaptionLine {
-  text: string;
-  /** Mean confidence of the line, 0..1. */
-  confidence: number;
-}
 
 interface Merged {
   text: string;
-  confidence: number;
   /** Every comparable form this line was read as. */
   keys: Set<string>;
   /** The comparable form of `text`. */
@@ -30,10 +24,10 @@ interface Merged {
 }
 
 /** Lines of every frame (each in reading order, frames in playing order) → the caption, one line per row. */
-export function mergeFrameCaptions(frames: readonly (readonly CaptionLine[])[]): string {
+export function mergeFrameCaptions(frames: readonly (readonly string[])[]): string {
   const merged: Merged[] = [];
   for (const lines of frames) {
-    const matches = lines.map((line) => findSimilar(merged, comparable(line.text)));
+    const matches = lines.map((line) => findSimilar(merged, comparable(line)));
     // Lines seen before are updated in place; new ones are inserted just
     // before the next line of the same frame that was seen before (so a line
     // that appears above a known one stays above it), or else at the end (a
@@ -49,8 +43,8 @@ export function mergeFrameCaptions(frames: readonly (readonly CaptionLine[])[]):
       } else {
         // Lines of one frame are never merged with each other: a still (one
         // frame) reads exactly as its lines say.
-        const key = comparable(line.text);
-        pending.push({ text: line.text, confidence: line.confidence, key, keys: new Set([key]) });
+        const key = comparable(line);
+        pending.push({ text: line, key, keys: new Set([key]) });
       }
     });
     if (pending.length > 0) inserts.push({ before: merged.length, entries: pending });
@@ -66,16 +60,12 @@ function findSimilar(merged: readonly Merged[], key: string): Merged | undefined
   return merged.find((m) => similar(m.keys, key));
 }
 
-function improve(entry: Merged, line: CaptionLine): void {
-  const key = comparable(line.text);
+function improve(entry: Merged, line: string): void {
+  const key = comparable(line);
   entry.keys.add(key);
-  if (key === entry.key) return;
-  if (entry.key.includes(key)) return; // a part of what is already there
-  // Longer wins (a caption fading in or half hidden reads short), then the more confident.
-  const longer = key.length - entry.key.length;
-  if (longer > 0 || (longer === 0 && line.confidence > entry.confidence)) {
-    entry.text = line.text;
-    entry.confidence = line.confidence;
+  // Longer wins (a caption fading in or half hidden reads short); otherwise the earlier reading stays.
+  if (key.length > entry.key.length) {
+    entry.text = line;
     entry.key = key;
   }
 }

@@ -4,7 +4,6 @@
  * without loading a model. Changing anything here that alters the output
  * means bumping `LocalDescriber.promptVersion`.
  */
-import type { CaptionLine } from './caption-merge.js';
 
 /**
  * Identity stored with each description; known without loading the models.
@@ -53,19 +52,16 @@ const SPACE_INSIDE_CJK = new RegExp(String.raw`(?<=${HAN_OR_CJK_PUNCT})\s+(?=${H
 
 /**
  * The caption read from an image: lines at or above `minConfidence`, top to
- * bottom, and left to right within a row; one row per line of text, with the
- * mean confidence of its lines. Lines with no Han character and fewer than
- * two letters or digits are dropped: a lone "e" or "0" read off a pattern is
- * noise, not a caption, and would only add junk to search.
+ * bottom, and left to right within a row; one row per line of text. Lines
+ * with no Han character and fewer than two letters or digits are dropped: a
+ * lone "e" or "0" read off a pattern is noise, not a caption, and would only
+ * add junk to search.
  */
-export function captionLines(lines: readonly OcrLine[], minConfidence: number): CaptionLine[] {
+export function captionLines(lines: readonly OcrLine[], minConfidence: number): string[] {
   const kept = lines.filter((line) => line.confidence >= minConfidence && !isNoise(line.text));
   return rowsOf(kept)
-    .map((row) => ({
-      text: cleanLine(row.map((line) => line.text).join(' ')),
-      confidence: row.reduce((sum, line) => sum + line.confidence, 0) / row.length,
-    }))
-    .filter((line) => line.text !== '');
+    .map((row) => cleanLine(row.map((line) => line.text).join(' ')))
+    .filter((line) => line !== '');
 }
 
 function isNoise(text: string): boolean {

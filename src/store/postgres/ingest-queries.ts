@@ -11,7 +11,7 @@ import { markJobDone } from './job-queries.js';
 import { sqlState, type Sql } from './sql.js';
 import { checkDims, deleteVector, upsertVector, type PgCollection } from './vector-tables.js';
 
-interface MemeRow {
+export interface MemeRow {
   id: number;
   md5: string;
   storage_key: string;
@@ -163,7 +163,7 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
   return { memeId: meme.id, memeCreated };
 }
 
-function toMeme(row: MemeRow): MemeRecord {
+export function toMeme(row: MemeRow): MemeRecord {
   return {
     id: row.id,
     md5: row.md5,

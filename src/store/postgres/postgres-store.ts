@@ -33,6 +33,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  MemeDetails,
   MemeObject,
   MemeRecord,
   ObjectDeleteBatch,
@@ -48,6 +49,7 @@ import type {
   VectorSearchResult,
 } from '../ports.js';
 import * as backfill from './backfill-queries.js';
+import * as browse from './browse-queries.js';
 import * as claims from './claims.js';
 import type { PgPool } from './connection.js';
 import * as imports from './import-queries.js';
@@ -261,6 +263,14 @@ export class PostgresStore implements LibraryStore, LibraryImport {
 
   async recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>> {
     return recall.recalledMemes(await this.db(), ids);
+  }
+
+  async memeDetails(md5: string): Promise<MemeDetails | undefined> {
+    return browse.memeDetails(await this.db(), md5);
+  }
+
+  async changeMark(): Promise<string | undefined> {
+    return browse.changeMark(await this.db());
   }
 
   async filterValues(): Promise<{ categories: string[]; sources: string[] }> {

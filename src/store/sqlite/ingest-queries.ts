@@ -10,7 +10,8 @@ import type { Db } from './database.js';
 import { markJobDone } from './job-queries.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
-interface MemeRow {
+/** A `memes` row as SQLite returns it (the columns MemeRecord needs). */
+export interface MemeRow {
   id: number;
   md5: string;
   storage_key: string;
@@ -160,7 +161,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
     .immediate();
 }
 
-function toMeme(row: MemeRow): MemeRecord {
+export function toMeme(row: MemeRow): MemeRecord {
   return {
     id: row.id,
     md5: row.md5,

@@ -29,6 +29,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  MemeDetails,
   MemeObject,
   MemeRecord,
   ObjectDeleteBatch,
@@ -42,6 +43,7 @@ import type {
   StoreStats,
   VectorSearchResult,
 } from '../ports.js';
+import { changeMark, memeDetails } from './browse-queries.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
 import { readingDamaged } from './damage.js';
@@ -235,6 +237,16 @@ export class SqliteStore implements LibraryStore, LibraryExport {
 
   async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
     return this.recall.documentFrequencies(terms);
+  }
+
+  // ------------------------------------------------------------ browse
+
+  async memeDetails(md5: string): Promise<MemeDetails | undefined> {
+    return memeDetails(this.db, md5);
+  }
+
+  async changeMark(): Promise<string | undefined> {
+    return changeMark(this.db);
   }
 
   // ------------------------------------------------------------ verify (a damaged file reads as DamagedLibraryError)
