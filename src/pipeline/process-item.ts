@@ -303,7 +303,7 @@ export class ItemProcessor implements ItemHandler {
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
-    await store.commitItem({
+    const committed = await store.commitItem({
       item,
       facts,
       storageKey,
@@ -314,6 +314,8 @@ export class ItemProcessor implements ItemHandler {
       vector: vector!,
       replace: force,
     });
+    // Another process took the item over (this one's claim ran out while it worked) and committed first.
+    if (committed.alreadyEmbedded) return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     return { kind, sourceId: item.sourceId, md5 };
   }
 

@@ -40,13 +40,20 @@ export interface CommitInput {
   collection: string;
   embeddingModel: string;
   vector: Float32Array;
-  /** Replace a vector already stored for (md5, collection) instead of failing. */
+  /** Replace a vector already stored for (md5, collection) instead of keeping it (see CommitResult.alreadyEmbedded). */
   replace: boolean;
 }
 
 export interface CommitResult {
   memeId: number;
   memeCreated: boolean;
+  /**
+   * The image already had a vector in the collection and `replace` was not
+   * asked: another process committed it first (it took the item over when
+   * this one's claim ran out, e.g. a worker stalled past its lease). Only the
+   * source link and the job are recorded; the stored vector stays.
+   */
+  alreadyEmbedded: boolean;
 }
 
 /** What the item pipeline (ingest, retry-pending) needs from the database. */

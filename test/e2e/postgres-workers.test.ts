@@ -20,7 +20,7 @@ import { startS3Server, useS3Storage, type S3Fixture } from '../helpers/s3-serve
 import type { Workspace } from '../helpers/workspace.js';
 
 const IMAGES = 300;
-const LEASE_S = 2;
+const LEASE_S = 4;
 const COUNTS = ['memes', 'md5s', 'sources', 'vectors', 'vec', 'descriptions', 'fts', 'openJobs', 'claims'] as const;
 const EXACT = { memes: IMAGES, md5s: IMAGES, sources: IMAGES, vectors: IMAGES, vec: IMAGES, descriptions: IMAGES, fts: IMAGES, openJobs: 0, claims: 0 };
 

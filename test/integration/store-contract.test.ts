@@ -54,7 +54,14 @@ function contract(backend: StoreBackend) {
       const first = await addMeme(store, { name: 'm1' });
       await store.ensureCollection('other', DIMS, 'embed-b');
       const again = await store.commitItem({ ...commitInput({ name: 'm1', sourceType: 'dir:b', collection: 'other' }) });
-      assert.deepEqual(again, { memeId: first, memeCreated: false });
+      assert.deepEqual(again, { memeId: first, memeCreated: false, alreadyEmbedded: false });
+      // A worker whose claim ran out while it worked commits after the one that took the item over: its vector is not stored twice.
+      const late = await store.commitItem({ ...commitInput({ name: 'm1', sourceType: 'dir:late', axis: 3 }) });
+      assert.deepEqual(late, { memeId: first, memeCreated: false, alreadyEmbedded: true });
+      assert.equal((await store.collectionInfo('main'))?.size, 1, 'still one vector');
+      const [kept] = (await store.vectorSearch('main', vectorFor(0, 'm1'), 1, { tags: [] })).hits;
+      assert.ok(kept && kept.memeId === first && kept.distance < 1e-3, `the first vector stays: ${JSON.stringify(kept)}`);
+      assert.deepEqual((await store.memeDetails(md5Of('m1')))?.sources.map((x) => x.sourceType), ['staging:a', 'dir:b', 'dir:late']);
       await store.linkSource({ sourceType: 'dir:c', sourceId: 'x', path: '/x', category: 'c', tags: [] }, first);
       for (const source of ['staging:a', 'dir:b', 'dir:c']) {
         const { hits } = await store.vectorSearch('main', vectorFor(0, 'm1'), 5, { tags: [], source });

@@ -152,15 +152,20 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
     await sql.query('DELETE FROM meme_vectors WHERE md5 = $1 AND collection = $2', [facts.md5, coll.name]);
     await deleteVector(sql, coll, meme.id);
   }
-  await sql.query(
+  // A process committing the image at the same moment waits here for the other's transaction.
+  const vectorRow = await sql.query(
     `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (md5, collection) DO NOTHING RETURNING 1`,
     [meme.id, facts.md5, coll.name, input.embeddingModel, coll.dims, input.descriptionKey.vlmModel, input.descriptionKey.promptVersion],
   );
+  if (vectorRow.rows.length === 0) {
+    await markJobDone(sql, item.sourceType, item.sourceId, coll.name);
+    return { memeId: meme.id, memeCreated, alreadyEmbedded: true };
+  }
   await upsertVector(sql, coll, meme.id, input.vector);
   await writeKeywordRows(sql, [keywordRow(meme.id, input.description, meme.tags)]);
   await markJobDone(sql, item.sourceType, item.sourceId, coll.name);
-  return { memeId: meme.id, memeCreated };
+  return { memeId: meme.id, memeCreated, alreadyEmbedded: false };
 }
 
 export function toMeme(row: MemeRow): MemeRecord {

@@ -10,8 +10,12 @@ import { jobKey, REASON_LIMIT } from '../job-key.js';
 import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from '../ports.js';
 import type { Sql } from './sql.js';
 
-/** `now() + leaseMs` for a lease given in ms as parameter `$n`. */
-export const leaseEnd = (n: number) => `now() + $${n} * interval '1 millisecond'`;
+/**
+ * The end of a lease of `$n` ms granted by this statement: from the
+ * statement's own clock, not the transaction's start (`now()`), so time the
+ * transaction spent waiting for a lock does not shorten the lease.
+ */
+export const leaseEnd = (n: number) => `clock_timestamp() + $${n} * interval '1 millisecond'`;
 
 /** The body of the failure transaction: the job row is locked, so concurrent failures of one item count up. */
 export async function recordFailure(sql: Sql, f: FailureInput, schedule: (attempt: number) => JobSchedule): Promise<JobSchedule & { attempt: number }> {
