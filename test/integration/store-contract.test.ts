@@ -123,15 +123,18 @@ function contract(backend: StoreBackend) {
     test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {
       const other = await lib.connect();
       const [a, b] = [newOwnerId(), newOwnerId()];
-      assert.deepEqual([...(await store.claimItems(['m1', 'm2'], 'main', a, 400))].sort(), ['m1', 'm2']);
-      assert.deepEqual([...(await store.claimItems(['m1'], 'main', a, 400))], ['m1'], 're-entrant');
+      // m1's lease is short enough to wait out below, and long enough to outlast the checks before it on a loaded machine.
+      const LEASE_MS = 2500;
+      assert.deepEqual([...(await store.claimItems(['m1', 'm2'], 'main', a, 60_000))].sort(), ['m1', 'm2']);
+      assert.deepEqual([...(await store.claimItems(['m1'], 'main', a, LEASE_MS))], ['m1'], 're-entrant');
+      const renewedAt = Date.now();
       assert.deepEqual([...(await other.claimItems(['m1', 'm2', 'm3'], 'main', b, 60_000))], ['m3']);
       assert.deepEqual([...(await other.claimItems(['m1'], 'other', b, 60_000))], ['m1'], 'claims are per collection');
       await other.releaseItems(['m1'], 'main', b);
       assert.equal((await other.claimItems(['m1'], 'main', b, 60_000)).size, 0, "releasing another owner's claim does nothing");
       await store.releaseItems(['m2'], 'main', a);
       assert.deepEqual([...(await other.claimItems(['m2'], 'main', b, 60_000))], ['m2'], 'released');
-      await sleep(800);
+      await sleep(renewedAt + LEASE_MS + 100 - Date.now());
       assert.deepEqual([...(await other.claimItems(['m1'], 'main', b, 60_000))], ['m1'], 'the lease ran out');
     });
 
