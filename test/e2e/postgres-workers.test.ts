@@ -49,14 +49,14 @@ describeIfPostgres('three ingest workers on one PostgreSQL library', () => {
   });
   after(() => fake?.close());
 
-  /** A fresh library: its own database and bucket, a staging source of IMAGES generated images. */
-  async function library(): Promise<Library> {
+  /** A fresh library: its own database and bucket, a staging source of `images` generated images. */
+  async function library(images = IMAGES): Promise<Library> {
     const db = await createTestDatabase();
     const s3 = await startS3Server();
     const ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64, workers: 8 });
     useS3Storage(ws, s3);
     usePostgres(ws, db.url, { lease: `${LEASE_S}s` });
-    await writeGeneratedStaging(ws.staging, 'shared', IMAGES);
+    await writeGeneratedStaging(ws.staging, 'shared', images);
     return {
       ws,
       db,
@@ -148,7 +148,7 @@ describeIfPostgres('three ingest workers on one PostgreSQL library', () => {
   });
 
   test('the cron lock is an advisory lock on the database: a second ingest exits 4 naming the holder', async () => {
-    const lib = await library();
+    const lib = await library(40);
     try {
       const locked = lib.args.filter((a) => a !== '--no-lock');
       const first = startCli([...locked, '--limit', '30'], { env: lib.env });
