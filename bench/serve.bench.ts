@@ -128,15 +128,15 @@ try {
     const paths = benchQueries.map((q) => `/api/recall?${new URLSearchParams({ q, mode, top_k: '10' })}`);
     const { child, url } = await startServer(phaseConfig, logFile);
     const pid = child.pid!;
-    const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0 };
+    const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0, every5s: [] as number[] };
     for (const p of paths) await fetch(`${url}${p}`).then((r) => r.arrayBuffer()); // warm-up: page cache, JIT, thesaurus
     rss.warm = rssMb(pid);
-    const sampler = setInterval(() => (rss.max = Math.max(rss.max, rssMb(pid))), 5000);
+    const sampler = setInterval(() => rss.every5s.push(rssMb(pid)), 5000);
     process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
     const result = await load(url, paths, duration, connections);
     clearInterval(sampler);
     rss.end = rssMb(pid);
-    rss.max = Math.max(rss.max, rss.end);
+    rss.max = Math.max(rss.end, ...rss.every5s);
     await stop(child);
     rows.push({
       phase,
@@ -151,6 +151,8 @@ try {
       'RSS warm MB': rss.warm,
       'RSS end MB': rss.end,
       'RSS max MB': rss.max,
+      // Growth shows as a climb from one 5 s sample to the next; a plateau after the warm-up is the cache and buffers filling.
+      'RSS every 5 s': rss.every5s.join(' '),
       load: os.loadavg()[0]!.toFixed(1),
     });
   }
