@@ -17,7 +17,7 @@
  *   hybrid    hybrid mode, cache on (vector and keyword).
  * Each phase gets a fresh server, a warm-up pass over the queries, then the
  * run; the server's RSS is read from /proc at start, after the warm-up,
- * every 5 s and at the end. Reports p50 / p99 latency, requests/s, errors
+ * every 5 s (each sample listed) and at the end. Reports p50 / p99 latency, requests/s, errors
  * (connection errors, timeouts and non-2xx answers). The last line is one
  * JSON object.
  */
