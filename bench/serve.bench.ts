@@ -147,6 +147,8 @@ try {
       p50_ms: result.latency.p50,
       p99_ms: result.latency.p99,
       errors: result.errors + result.non2xx,
+      // autocannon counts its own time-outs (no answer within 20 s) among errors.
+      'errors: timeouts / non-2xx / other': `${result.timeouts} / ${result.non2xx} / ${result.errors - result.timeouts}`,
       'RSS start MB': rss.start,
       'RSS warm MB': rss.warm,
       'RSS end MB': rss.end,
