@@ -73,6 +73,30 @@ const ALL_EXACT = 64;
 /** Size of that shortlist, at least (it is twice the rows asked for when that is more). */
 const SHORTLIST = 48;
 
+/** Rows sorted by a small non-negative integer key, ties by row: packed into one number and sorted natively. */
+function sortedBy(key: (row: number) => number, rows: number): number[] {
+  const packed = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) packed[r] = key(r) * 2 ** 21 + r;
+  packed.sort();
+  return Array.from(packed, (x) => x % 2 ** 21);
+}
+
+/** The vector's exact similarity to a centroid row: a dot product, over the non-zero dimensions only when the vector is sparse. */
+function scorer(c: Centroids, v: Float32Array): { score: (row: number) => number; sparse: boolean } {
+  const nonZero: number[] = [];
+  for (let i = 0; i < v.length && nonZero.length <= v.length >>> 3; i++) if (v[i] !== 0) nonZero.push(i);
+  if (nonZero.length > v.length >>> 3) return { score: (row) => dot(v, c.vectors[row]!), sparse: false };
+  return {
+    sparse: true,
+    score: (row) => {
+      const w = c.vectors[row]!;
+      let s = 0;
+      for (const i of nonZero) s += v[i]! * w[i]!;
+      return s;
+    },
+  };
+}
+
 /**
  * Row indices of `c`, nearest first. The first `exact` are ranked by the
  * exact dot product: among every centroid when there are few (or the vector
@@ -82,38 +106,34 @@ const SHORTLIST = 48;
  */
 export function rankLists(c: Centroids, v: Float32Array, exact: number): number[] {
   const n = c.lists.length;
-  const nonZero: number[] = [];
-  for (let i = 0; i < v.length && nonZero.length <= v.length >>> 3; i++) if (v[i] !== 0) nonZero.push(i);
-  const sparse = nonZero.length <= v.length >>> 3;
-  const score = (row: number): number => {
-    if (!sparse) return dot(v, c.vectors[row]!);
-    const w = c.vectors[row]!;
-    let s = 0;
-    for (const i of nonZero) s += v[i]! * w[i]!;
-    return s;
-  };
-  const scores = new Float64Array(n);
+  const { score, sparse } = scorer(c, v);
   const byScore = (rows: number[]) => {
-    for (const r of rows) scores[r] = score(r);
-    return rows.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    const scores = new Map(rows.map((r) => [r, score(r)]));
+    return rows.sort((a, b) => scores.get(b)! - scores.get(a)! || a - b);
   };
-  const all = Array.from({ length: n }, (_, i) => i);
-  if (n <= ALL_EXACT || sparse) return byScore(all);
+  if (n <= ALL_EXACT || sparse) return byScore(Array.from({ length: n }, (_, r) => r));
   const bits = signBits(v, c.origin);
-  const distance = new Int32Array(n);
-  for (let i = 0; i < n; i++) distance[i] = hamming(bits, c.bits[i]!);
-  all.sort((a, b) => distance[a]! - distance[b]! || a - b);
+  const order = sortedBy((r) => hamming(bits, c.bits[r]!), n);
   const short = Math.min(n, Math.max(SHORTLIST, 2 * exact));
-  return [...byScore(all.slice(0, short)), ...all.slice(short)];
+  return [...byScore(order.slice(0, short)), ...order.slice(short)];
 }
 
-/** Unit-length mean of the members whose side is `which`. */
-function sideMean(members: readonly Float32Array[], side: Uint8Array, which: number, dims: number): Float32Array {
-  const sum = new Float32Array(dims);
-  members.forEach((m, j) => {
-    if (side[j] === which) for (let i = 0; i < dims; i++) sum[i]! += m[i]!;
-  });
-  return unit(sum);
+/** The row of the nearest centroid (the first row `rankLists` gives), without ranking the others. */
+export function nearestList(c: Centroids, v: Float32Array): number {
+  const n = c.lists.length;
+  const { score, sparse } = scorer(c, v);
+  const candidates =
+    n <= ALL_EXACT || sparse ? Array.from({ length: n }, (_, r) => r) : (() => {
+      const bits = signBits(v, c.origin);
+      return sortedBy((r) => hamming(bits, c.bits[r]!), n).slice(0, SHORTLIST);
+    })();
+  let best = candidates[0]!;
+  let bestScore = -Infinity;
+  for (const r of candidates) {
+    const s = score(r);
+    if (s > bestScore || (s === bestScore && r < best)) [best, bestScore] = [r, s];
+  }
+  return best;
 }
 
 /**
@@ -128,21 +148,24 @@ export function splitInTwo(members: readonly Float32Array[]): { centroids: [Floa
   const dims = members[0]!.length;
   const units = members.map(unit);
   const mean = new Float32Array(dims);
-  for (const u of units) for (let i = 0; i < dims; i++) mean[i]! += u[i]! / m;
+  for (const u of units) for (let i = 0; i < dims; i++) mean[i]! += u[i]!;
+  for (let i = 0; i < dims; i++) mean[i]! /= m;
 
   // Power iteration for the principal direction of the centred members, from the member farthest from the mean.
-  let far = 0;
-  units.forEach((u, j) => {
-    if (dot(u, mean) < dot(units[far]!, mean)) far = j;
-  });
+  const toMean = units.map((u) => dot(u, mean));
+  const far = toMean.indexOf(Math.min(...toMean));
   let direction: Float32Array = Float32Array.from(units[far]!, (x, i) => x - mean[i]!);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 2; round++) {
+    // Σ p·(u − mean) with p = (u − mean)·direction, summed as Σ p·u − (Σ p)·mean.
     const next = new Float32Array(dims);
     const shift = dot(mean, direction);
+    let total = 0;
     for (const u of units) {
       const p = dot(u, direction) - shift;
-      for (let i = 0; i < dims; i++) next[i]! += p * (u[i]! - mean[i]!);
+      total += p;
+      for (let i = 0; i < dims; i++) next[i]! += p * u[i]!;
     }
+    for (let i = 0; i < dims; i++) next[i]! -= total * mean[i]!;
     if (dot(next, next) === 0) break;
     direction = unit(next);
   }
@@ -151,12 +174,26 @@ export function splitInTwo(members: readonly Float32Array[]): { centroids: [Floa
   let side = new Uint8Array(m);
   for (let r = Math.floor(m / 2); r < m; r++) side[order[r]!] = 1;
 
+  let centroids = sideMeans(units, side);
   for (let step = 0; step < 2; step++) {
-    const [a, b] = [sideMean(units, side, 0, dims), sideMean(units, side, 1, dims)];
-    const next = Uint8Array.from(units, (u) => (dot(u, b) > dot(u, a) ? 1 : 0));
+    // Nearer to b than to a: (b − a)·u > 0.
+    const towards = Float32Array.from(centroids[1], (x, i) => x - centroids[0][i]!);
+    const next = Uint8Array.from(units, (u) => (dot(u, towards) > 0 ? 1 : 0));
     const ones = next.reduce((s, x) => s + x, 0);
     if (ones < m / 4 || m - ones < m / 4) break;
     side = next;
+    centroids = sideMeans(units, side);
   }
-  return { centroids: [sideMean(units, side, 0, dims), sideMean(units, side, 1, dims)], side };
+  return { centroids, side };
+}
+
+/** Unit-length means of the members on each side. */
+function sideMeans(units: readonly Float32Array[], side: Uint8Array): [Float32Array, Float32Array] {
+  const dims = units[0]!.length;
+  const sums = [new Float32Array(dims), new Float32Array(dims)] as const;
+  units.forEach((u, j) => {
+    const sum = sums[side[j]!]!;
+    for (let i = 0; i < dims; i++) sum[i]! += u[i]!;
+  });
+  return [unit(sums[0]), unit(sums[1])];
 }

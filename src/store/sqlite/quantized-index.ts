@@ -26,7 +26,7 @@
  * bit vector fits them) and are always searched exactly.
  */
 import type { Db } from './database.js';
-import { centroidSet, rankLists, splitInTwo, unit, type Centroids } from './partitions.js';
+import { centroidSet, nearestList, splitInTwo, unit, type Centroids } from './partitions.js';
 import { blobVector, vectorBlob } from './vector-blobs.js';
 
 /** A list holding more vectors than this is split in two (unless the index records another cap). */
@@ -161,7 +161,7 @@ export class PartitionedIndex {
       this.sql.insertList.run(list, vectorBlob(unit(row.vector)), 0);
       this.renew();
     } else {
-      list = c.lists[rankLists(c, row.vector, 1)[0]!]!;
+      list = c.lists[nearestList(c, row.vector)]!;
     }
     this.sql.insertEntry.run(list, row.memeId, vectorBlob(row.vector), row.category, row.isAnimated ? 1 : 0);
     if ((this.sql.grow.get(1, list) as number) > this.listCap()) this.split(list);
@@ -187,7 +187,7 @@ export class PartitionedIndex {
     const c = this.centroids(vectors[0]!.length);
     const moves = new Map<number, number[]>();
     rows.forEach(([memeId], j) => {
-      const to = c.lists[rankLists(c, vectors[j]!, 1)[0]!]!;
+      const to = c.lists[nearestList(c, vectors[j]!)]!;
       const ids = moves.get(to) ?? [];
       if (ids.push(memeId) === 1) moves.set(to, ids);
     });
