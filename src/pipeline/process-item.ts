@@ -16,7 +16,6 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import { prepareVlmInput } from '../images/vlm-input.js';
 import { readInputFile, type InputLimits } from '../sources/input-file.js';
 import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
@@ -27,6 +26,7 @@ import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
+import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
 import { KeyedLock } from './keyed-lock.js';
 import type { ItemOutcome } from './outcome.js';
@@ -234,10 +234,8 @@ export class ItemProcessor implements ItemHandler {
       if (exact) described = { key: wanted, description: exact };
       else if (existing && !force) described = await store.findLatestDescription(md5);
       if (!described) {
-        at.stage = 'decode';
-        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
-        at.stage = 'describe';
-        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+        const image = { bytes, facts, category: item.category, tags: item.tags };
+        const description = await describeImage(describer, image, this.opts, at);
         await store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }

@@ -126,7 +126,8 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
       const embedder = deps.embedder();
       if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, coll);
-      return embedQuery(embedder, deps, req, coll);
+      // The budget counts from the start of the search: loading the client library is part of it.
+      return embedQuery(embedder, deps, req, coll, Math.max(0, req.timeoutMs - clock.since(tEmbed)));
     })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
@@ -244,9 +245,8 @@ function checkQueryVector(vector: Float32Array | undefined, coll: CollectionInfo
   }
 }
 
-/** Embeds the query within the time budget; a late provider is aborted, not awaited. */
-async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
-  await embedder.ready?.(); // loading the client library is not the provider's time
+/** Embeds the query within what is left of the time budget; a late provider is aborted, not awaited. */
+async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo, budgetMs: number): Promise<Float32Array> {
   const controller = new AbortController();
   const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
   let timer: NodeJS.Timeout | undefined;
@@ -255,9 +255,10 @@ async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallReque
       const err = new Error(`query embedding did not answer within ${req.timeoutMs} ms (--timeout)`);
       controller.abort(err);
       reject(err);
-    }, req.timeoutMs);
+    }, budgetMs);
   });
   try {
+    await Promise.race([embedder.ready?.(), timeout]);
     const [vector] = await Promise.race([embedder.embed([req.query], 'query', AbortSignal.any(signals)), timeout]);
     checkQueryVector(vector, coll);
     return vector;

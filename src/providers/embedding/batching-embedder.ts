@@ -9,6 +9,7 @@
 import { ProviderError, errorMessage } from '../../errors.js';
 import { checkVector } from '../../pipeline/vector-check.js';
 import type { Embedder, EmbedMode } from '../../ports.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 
 export interface BatchingOptions {
   batchSize: number;
@@ -63,6 +64,10 @@ export class BatchingEmbedder implements Embedder {
       batch.size += texts.length;
       if (batch.size >= this.opts.batchSize) this.flush();
     });
+  }
+
+  circuit(): BreakerState | undefined {
+    return this.inner.circuit?.();
   }
 
   async close(): Promise<void> {

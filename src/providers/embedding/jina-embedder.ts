@@ -6,6 +6,7 @@
  */
 import type { Embedder, EmbedMode } from '../../ports.js';
 import type { Redactor } from '../../redact.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 import type { ProviderGate } from '../../resilience/provider-gate.js';
 import { httpFailure, type ProviderIdentity } from '../remote-failure.js';
 import { vectorsInOrder } from './response-vectors.js';
@@ -32,6 +33,10 @@ export class JinaEmbedder implements Embedder {
     this.model = opts.model;
     this.dimensions = opts.dimensions;
     this.url = `${opts.baseURL.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/embeddings`;
+  }
+
+  circuit(): BreakerState {
+    return this.opts.gate.circuit;
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {

@@ -6,6 +6,7 @@
  */
 import OpenAI from 'openai';
 import type { Embedder, EmbedMode } from '../../ports.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 import type { ProviderGate } from '../../resilience/provider-gate.js';
 import type { ProviderIdentity } from '../remote-failure.js';
 import { acceptsDimensions, textForModel } from './query-instructions.js';
@@ -33,6 +34,10 @@ export class OpenAIEmbedder implements Embedder {
     this.dimensions = opts.dimensions;
     // Explicit baseURL and apiKey; retries are the ProviderGate's.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+  }
+
+  circuit(): BreakerState {
+    return this.opts.gate.circuit;
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {

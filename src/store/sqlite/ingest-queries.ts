@@ -10,7 +10,8 @@ import type { Db } from './database.js';
 import { markJobDone } from './job-queries.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
-interface MemeRow {
+/** A `memes` row as SQLite returns it (the columns MemeRecord needs). */
+export interface MemeRow {
   id: number;
   md5: string;
   storage_key: string;
@@ -59,8 +60,8 @@ export function findLatestDescription(db: Db, md5: string): { key: DescriptionKe
 export function saveDescription(db: Db, key: DescriptionKey, d: Description): void {
   db.prepare(
     `INSERT INTO meme_descriptions
-       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
   ).run(
     key.md5,
@@ -71,6 +72,8 @@ export function saveDescription(db: Db, key: DescriptionKey, d: Description): vo
     JSON.stringify(d.emotions),
     d.usage?.promptTokens ?? null,
     d.usage?.completionTokens ?? null,
+    d.cost?.frames ?? null,
+    d.cost?.ms ?? null,
   );
 }
 
@@ -158,7 +161,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
     .immediate();
 }
 
-function toMeme(row: MemeRow): MemeRecord {
+export function toMeme(row: MemeRow): MemeRecord {
   return {
     id: row.id,
     md5: row.md5,

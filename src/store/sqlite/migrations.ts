@@ -160,7 +160,15 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
-  // 6: the partitioned vector index (quantized-index.ts) replaces the sign-bit vec0 table,
+  // 6: what reading an image cost, per description: frames read (several for an animated
+  // meme) and wall time of the describe call. NULL for descriptions made before.
+  // (Idempotent, like 4 and 5: a file whose version was lowered by hand keeps its columns.)
+  (db) => {
+    const columns = new Set((db.pragma('table_info(meme_descriptions)') as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('frames')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER');
+    if (!columns.has('describe_ms')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER');
+  },
+  // 7: the partitioned vector index (quantized-index.ts) replaces the sign-bit vec0 table,
   // whose linear scan lost recall past ~100,000 vectors; every collection's index is built
   // here from its stored vectors.
   (db) => {
