@@ -55,6 +55,8 @@ const outDir = path.join(import.meta.dirname, 'out');
 const file = path.join(outDir, `recall-${n}x${dims}-${clusters}c.db`);
 interface Cache {
   writeSeconds: number;
+  /** Vectors written in writeSeconds (fewer than n when the run went on from an interrupted one). */
+  written?: number;
   queries: string[];
   exact?: Record<string, { p50: number; p95: number; results: number[][] }>;
 }
@@ -64,39 +66,43 @@ const writeCache = (c: Cache) => fs.writeFileSync(cacheFile, JSON.stringify(c));
 const dbBytes = () => fs.readdirSync(outDir).filter((f) => f.startsWith(path.basename(file))).reduce((s, f) => s + fs.statSync(path.join(outDir, f)).size, 0);
 
 if (!values.search) {
-  if (values.fresh || !fs.existsSync(cacheFile)) build();
+  if (values.fresh || !fs.existsSync(cacheFile)) build(values.fresh);
   // The searches run in a fresh process: its peak RSS is a searching process's, not the writer's.
   const args = process.argv.slice(2).filter((a) => a !== '--fresh');
   execFileSync(process.execPath, [...process.execArgv, import.meta.filename, ...args, '--search'], { stdio: 'inherit' });
   process.exit(0);
 }
 
-function build(): void {
+/** Writes the library, or goes on with one an interrupted run left (whole batches of 5000 are committed). */
+function build(fresh: boolean): void {
   fs.mkdirSync(outDir, { recursive: true });
-  for (const f of fs.readdirSync(outDir)) if (f.startsWith(path.basename(file))) fs.rmSync(path.join(outDir, f));
+  if (fresh) for (const f of fs.readdirSync(outDir)) if (f.startsWith(path.basename(file))) fs.rmSync(path.join(outDir, f));
   const nearData = clusteredVectors(dims, clusters);
   const db = openDatabase(file);
   const coll = ensureVectorTable(db, 'bench', dims, 'bench-random');
+  const written = db.prepare(`SELECT ifnull(max(meme_id), 0) FROM "${coll.vec_table}"`).pluck().get() as number;
+  for (let id = 1; id <= written; id++) nearData(); // the same sequence as an uninterrupted run
+  if (written > 0) process.stderr.write(`  going on after the ${written} vectors an earlier run wrote\n`);
   const started = performance.now();
   const batch = db.transaction((from: number, to: number) => {
     for (let id = from; id < to; id++) insertVector(db, coll, id, nearData(), meta(id));
   });
-  for (let from = 1; from <= n; from += 5000) {
+  for (let from = written + 1; from <= n; from += 5000) {
     batch(from, Math.min(n + 1, from + 5000));
     if (from % 100_000 === 1 && from > 1) process.stderr.write(`  ${from - 1} vectors written (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   }
   const writeSeconds = (performance.now() - started) / 1000;
   const qs = Array.from({ length: queries }, () => Buffer.from(nearData().buffer).toString('base64'));
   db.close();
-  writeCache({ writeSeconds, queries: qs });
-  process.stderr.write(`wrote ${n} × ${dims}-d clustered vectors (${clusters} clusters) and their index in ${writeSeconds.toFixed(1)} s\n`);
+  writeCache({ writeSeconds, written: n - written, queries: qs });
+  process.stderr.write(`wrote ${n - written} × ${dims}-d clustered vectors (${clusters} clusters) and their index in ${writeSeconds.toFixed(1)} s\n`);
 }
 
 const cache = readCache();
 const db = openDatabase(file);
 const coll = listCollections(db).find((c) => c.name === 'bench')!;
 process.stderr.write(
-  `library: ${n} × ${dims}-d in ${file} (${(dbBytes() / 2 ** 30).toFixed(2)} GiB), written with its index in ${cache.writeSeconds.toFixed(0)} s\n`,
+  `library: ${n} × ${dims}-d in ${file} (${(dbBytes() / 2 ** 30).toFixed(2)} GiB), ${cache.written ?? n} written with their index in ${cache.writeSeconds.toFixed(0)} s\n`,
 );
 if (values.rebuild) {
   const t = performance.now();
