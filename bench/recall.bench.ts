@@ -153,7 +153,7 @@ process.stderr.write(`${lists} lists; first search of the process ${coldMs.toFix
 if (values.sweep) {
   const sweep: Array<Record<string, number>> = [];
   for (const probes of [8, 16, 32, 64]) {
-    for (const depth of [320, 640, 1000, 2000]) {
+    for (const depth of [320, 1000, 2000, 4000]) {
       const r = await search(none, { ...fast, probes, depth });
       const rc = await search(category, { ...fast, probes, depth });
       sweep.push({
