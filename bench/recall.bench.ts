@@ -89,7 +89,7 @@ function build(fresh: boolean): void {
   });
   for (let from = written + 1; from <= n; from += 5000) {
     batch(from, Math.min(n + 1, from + 5000));
-    if (from % 100_000 === 1 && from > 1) process.stderr.write(`  ${from - 1} vectors written (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
+    if (Math.floor((from - 1) / 100_000) !== Math.floor((from + 4999) / 100_000)) process.stderr.write(`  ${Math.min(n, from + 4999)} vectors written (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
   }
   const writeSeconds = (performance.now() - started) / 1000;
   const qs = Array.from({ length: queries }, () => Buffer.from(nearData().buffer).toString('base64'));

@@ -118,15 +118,18 @@ export function rankLists(c: Centroids, v: Float32Array, exact: number): number[
   return [...byScore(order.slice(0, short)), ...order.slice(short)];
 }
 
-/** The row of the nearest centroid (the first row `rankLists` gives), without ranking the others. */
-export function nearestList(c: Centroids, v: Float32Array): number {
+/**
+ * The row of the nearest centroid (the first row `rankLists` gives), without
+ * ranking the others; or the nearest among `among` rows, compared exactly.
+ */
+export function nearestList(c: Centroids, v: Float32Array, among?: readonly number[]): number {
   const n = c.lists.length;
   const { score, sparse } = scorer(c, v);
   const candidates =
-    n <= ALL_EXACT || sparse ? Array.from({ length: n }, (_, r) => r) : (() => {
+    among ?? (n <= ALL_EXACT || sparse ? Array.from({ length: n }, (_, r) => r) : (() => {
       const bits = signBits(v, c.origin);
       return sortedBy((r) => hamming(bits, c.bits[r]!), n).slice(0, SHORTLIST);
-    })();
+    })());
   let best = candidates[0]!;
   let bestScore = -Infinity;
   for (const r of candidates) {
