@@ -106,8 +106,12 @@ process.stderr.write(
 );
 if (values.rebuild) {
   const t = performance.now();
+  const cpu = process.cpuUsage();
   const built = db.transaction(() => rebuildIndex(db, coll.vec_table, dims)).immediate();
-  process.stderr.write(`index rebuilt: ${built.vectors} vectors in ${built.lists} lists, ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+  const { user, system } = process.cpuUsage(cpu);
+  process.stderr.write(
+    `index rebuilt: ${built.vectors} vectors in ${built.lists} lists, ${((performance.now() - t) / 1000).toFixed(1)} s (CPU ${((user + system) / 1e6).toFixed(1)} s)\n`,
+  );
 }
 
 const index = new SqliteRecallQueries(db);
