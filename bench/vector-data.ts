@@ -6,11 +6,16 @@
  */
 import { seededRandom } from '../test/helpers/seeded-random.js';
 
-/** Vectors near the data; the same seed, dims and clusters give the same sequence on every run. */
-export function clusteredVectors(dims: number, clusters: number): () => Float32Array {
+/**
+ * Vectors near the data; the same seed, dims and clusters give the same
+ * sequence on every run. `skip` starts it that many vectors in (each draws
+ * 1 + 2 × dims random numbers), without computing them.
+ */
+export function clusteredVectors(dims: number, clusters: number, skip = 0): () => Float32Array {
   const random = seededRandom(0x9e3779b9);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const centroids = Array.from({ length: clusters }, () => normalise(Float32Array.from({ length: dims }, gaussian)));
+  for (let i = skip * (1 + 2 * dims); i > 0; i--) random();
   const sigma = 1 / Math.sqrt(dims);
   return () => {
     const c = centroids[Math.floor(random() * clusters)]!;

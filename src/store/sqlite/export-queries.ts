@@ -5,7 +5,7 @@
  */
 import type { JobPayload, LibraryCounts, LibraryDescription, LibraryJob, LibraryMeme } from '../ports.js';
 import type { Db } from './database.js';
-import { fastIndexTables, hasFastIndex } from './quantized-index.js';
+import { hasIndex, indexTables } from './quantized-index.js';
 import { listCollections, type CollectionRow } from './vector-tables.js';
 
 interface MemeRow {
@@ -40,7 +40,7 @@ export class SqliteExportQueries {
     if (!this.vectorReads) {
       this.vectorReads = new Map(
         listCollections(this.db).map((c: CollectionRow) => {
-          const table = hasFastIndex(this.db, c.vec_table) ? fastIndexTables(c.vec_table).f32 : c.vec_table;
+          const table = hasIndex(this.db, c.vec_table) ? indexTables(c.vec_table).f32 : c.vec_table;
           const stmt = this.db.prepare(`SELECT embedding FROM "${table}" WHERE meme_id = ?`).pluck();
           return [c.name, (id: number) => stmt.get(id) as Buffer | undefined];
         }),

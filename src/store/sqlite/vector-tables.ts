@@ -5,7 +5,8 @@
  */
 import { DimensionMismatchError } from '../../errors.js';
 import type { Db } from './database.js';
-import { createFastIndex, deleteFastIndex, insertFastIndex } from './quantized-index.js';
+import { createIndex, indexVector, unindexVector } from './quantized-index.js';
+import { vectorBlob } from './vector-blobs.js';
 
 export interface CollectionRow {
   name: string;
@@ -24,47 +25,41 @@ export function vecTableName(collection: string): string {
 }
 
 export function ensureVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
-  const existing = db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
-    | CollectionRow
-    | undefined;
-  if (existing) {
-    if (existing.dims !== dims) {
-      throw new DimensionMismatchError(
-        `collection "${name}" stores ${existing.dims}-dimensional vectors but the embedding config asks for ${dims}; ` +
-          `give this embedding its own collection name, or purge the collection first`,
-      );
-    }
-    return existing;
+  // Read and create in one IMMEDIATE transaction: two ingests starting together on a new library would
+  // otherwise both see no row and the second would fail on collections.vec_table's UNIQUE constraint.
+  const existing = db.transaction(() => existingCollection(db, name) ?? createVectorTable(db, name, dims, model)).immediate();
+  if (existing.dims !== dims) {
+    throw new DimensionMismatchError(
+      `collection "${name}" stores ${existing.dims}-dimensional vectors but the embedding config asks for ${dims}; ` +
+        `give this embedding its own collection name, or purge the collection first`,
+    );
   }
+  return existing;
+}
+
+function existingCollection(db: Db, name: string): CollectionRow | undefined {
+  return db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as CollectionRow | undefined;
+}
+
+function createVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
   const row: CollectionRow = { name, dims, model, vec_table: vecTableName(name) };
-  db.transaction(() => {
-    db.exec(
-      `CREATE VIRTUAL TABLE IF NOT EXISTS "${row.vec_table}" USING vec0(
-         meme_id INTEGER PRIMARY KEY,
-         embedding float[${dims}] distance_metric=cosine,
-         category TEXT,
-         is_animated INTEGER,
-         source TEXT
-       )`,
-    );
-    // The quantised companion tables (see quantized-index.ts), written alongside from the start.
-    createFastIndex(db, row.vec_table, dims);
-    db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(
-      name,
-      dims,
-      model,
-      row.vec_table,
-    );
-  }).immediate();
+  db.exec(
+    `CREATE VIRTUAL TABLE IF NOT EXISTS "${row.vec_table}" USING vec0(
+       meme_id INTEGER PRIMARY KEY,
+       embedding float[${dims}] distance_metric=cosine,
+       category TEXT,
+       is_animated INTEGER,
+       source TEXT
+     )`,
+  );
+  // The partitioned index (see quantized-index.ts), written alongside from the start.
+  createIndex(db, row.vec_table, dims);
+  db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(name, dims, model, row.vec_table);
   return row;
 }
 
 export function listCollections(db: Db): CollectionRow[] {
   return db.prepare('SELECT name, dims, model, vec_table FROM collections ORDER BY name').all() as CollectionRow[];
-}
-
-export function vectorBlob(vector: Float32Array): Buffer {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
 export interface VectorMeta {
@@ -80,11 +75,11 @@ export function insertVector(db: Db, coll: CollectionRow, memeId: number, vector
     `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
      VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
   ).run(memeId, blob, meta.category, meta.isAnimated ? 1 : 0, meta.source);
-  insertFastIndex(db, coll.vec_table, { memeId, blob, ...meta });
+  indexVector(db, coll.vec_table, { memeId, vector, category: meta.category, isAnimated: meta.isAnimated });
 }
 
 /** Removes a meme's vector from a collection's vector table(s). The only deleter. */
 export function deleteVector(db: Db, coll: CollectionRow, memeId: number): void {
   db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(memeId);
-  deleteFastIndex(db, coll.vec_table, memeId);
+  unindexVector(db, coll.vec_table, memeId);
 }
