@@ -5,6 +5,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { registerCrawl } from './commands/crawl.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
@@ -49,6 +50,7 @@ Docs: README.md`,
   registerStats(program, context);
   registerPurge(program, context);
   registerDoctor(program, context);
+  registerMigrate(program, context);
   registerServe(program, context);
   return { program, context };
 }

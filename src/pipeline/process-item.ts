@@ -12,7 +12,6 @@
  * A storage failure that will fail every item (access denied, no such bucket,
  * disk full) stops the run before more descriptions are paid for.
  */
-import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
@@ -29,6 +28,7 @@ import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
 import { embeddingText } from './embedding-text.js';
 import { KeyedLock } from './keyed-lock.js';
+import { LaneSlots } from './lane-slots.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
@@ -45,6 +45,8 @@ export interface ItemDeps {
   owner?: string;
   /** Where a failed undo step is reported. */
   log?: Log;
+  /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /** How often an item claimed by another process is checked again. */
@@ -52,13 +54,26 @@ const CLAIM_POLL_MS = 100;
 
 /** What `ingestSource` needs from a processor; retry-pending wraps one. */
 export interface ItemHandler {
-  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue>;
+  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue | BusyOutcome>;
   fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
 }
 
 export interface ItemRun {
   /** The run would take the item again later: hand back a transient failure instead of recording it. */
   mayRequeue?: boolean;
+  /**
+   * When another process holds the image's claim: `wait` for it (the
+   * default), or `defer`: come back at once with a BusyOutcome, so the run
+   * can work on other items first (many workers on one source).
+   */
+  busy?: 'wait' | 'defer';
+}
+
+/** An image another process is working on right now: the run takes the item again later. */
+export interface BusyOutcome {
+  kind: 'busy';
+  sourceId: string;
+  md5: string;
 }
 
 /** A transient failure handed back to the run, not recorded (yet): the run queues the item again. */
@@ -102,18 +117,18 @@ export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
   private readonly owner: string;
   private readonly lease: LeaseKeeper;
-  private readonly lane: LimitFunction;
+  private readonly lanes: LaneSlots;
 
   constructor(
     private readonly deps: ItemDeps,
     private readonly opts: ItemOptions,
   ) {
     this.owner = deps.owner ?? newOwnerId();
-    this.lease = new LeaseKeeper(deps.store, this.owner);
-    this.lane = pLimit(opts.lanes);
+    this.lease = new LeaseKeeper(deps.store, this.owner, deps.leaseMs);
+    this.lanes = new LaneSlots(opts.lanes);
   }
 
-  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue> {
+  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue | BusyOutcome> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
       // Opened once and checked on the handle: a file swapped after listing is never read.
@@ -127,10 +142,10 @@ export class ItemProcessor implements ItemHandler {
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
       const attempt = () =>
-        this.claimed(md5, async () => {
+        this.claimed(md5, run.busy === 'defer' ? item.sourceId : undefined, async (lane) => {
           const undo: Undo[] = [];
           try {
-            return await this.run(item, bytes, facts, at, undo);
+            return await this.run(item, bytes, facts, at, undo, lane);
           } catch (err) {
             await this.undo(item, md5, undo, err);
             throw err;
@@ -191,30 +206,51 @@ export class ItemProcessor implements ItemHandler {
   }
 
   /**
-   * Runs `work` holding the cross-process claim on (md5, collection). While
-   * another live process holds it, waits, unless that process commits the
-   * image meanwhile: then `work` finds the vector and skips.
+   * Runs `work` holding a describe lane and the cross-process claim on (md5,
+   * collection); the lane is taken first, so the claim is only held while
+   * work can go on (`work` gives the lane back once the image is described
+   * and stored). While another live process holds the claim, waits without a
+   * lane (or, given `deferAs`, returns a BusyOutcome for that source id at
+   * once), unless that process commits the image meanwhile: then `work`,
+   * given no lane, finds the vector and skips.
    */
-  private async claimed(md5: string, work: () => Promise<ItemOutcome>): Promise<ItemOutcome> {
+  private async claimed(
+    md5: string,
+    deferAs: string | undefined,
+    work: (lane?: () => void) => Promise<ItemOutcome>,
+  ): Promise<ItemOutcome | BusyOutcome> {
     const { store } = this.deps;
     const { collection } = this.opts;
     const dedup = !this.opts.force && !this.opts.dryRun;
     // Already done: no claim (and no write) needed just to say so.
     if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
-    while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+    for (;;) {
+      const lane = await this.lanes.acquire();
+      if ((await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+        const release = this.lease.hold();
+        try {
+          return await work(lane);
+        } finally {
+          lane();
+          release();
+          await store.releaseItems([md5], collection, this.owner);
+        }
+      }
+      lane();
       if (dedup && (await store.hasVector(md5, collection))) return work();
+      if (deferAs !== undefined) return { kind: 'busy', sourceId: deferAs, md5 };
       await sleep(CLAIM_POLL_MS);
-    }
-    const release = this.lease.hold();
-    try {
-      return await work();
-    } finally {
-      release();
-      await store.releaseItems([md5], collection, this.owner);
     }
   }
 
-  private async run(item: SourceItem, bytes: Buffer, facts: ImageFacts, at: { stage: Stage }, undo: Undo[]): Promise<ItemOutcome> {
+  private async run(
+    item: SourceItem,
+    bytes: Buffer,
+    facts: ImageFacts,
+    at: { stage: Stage },
+    undo: Undo[],
+    lane?: () => void,
+  ): Promise<ItemOutcome> {
     const { store, storage, describer, embedder } = this.deps;
     const { collection, force } = this.opts;
     const { md5 } = facts;
@@ -226,7 +262,9 @@ export class ItemProcessor implements ItemHandler {
     const kind = existing ? 'reused' : 'added';
     if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
 
-    const { described, storageKey } = await this.lane(async () => {
+    // The item's describe lane (taken before its claim), given back once the image is described and stored.
+    const laneDone = lane ?? (await this.lanes.acquire());
+    const { described, storageKey } = await (async () => {
       at.stage = 'describe';
       const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
       let described: { key: DescriptionKey; description: Description } | undefined;
@@ -257,7 +295,7 @@ export class ItemProcessor implements ItemHandler {
         }
       }
       return { described, storageKey };
-    });
+    })().finally(laneDone);
 
     at.stage = 'embed';
     const tags = existing?.tags ?? item.tags;
@@ -265,7 +303,7 @@ export class ItemProcessor implements ItemHandler {
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
-    await store.commitItem({
+    const committed = await store.commitItem({
       item,
       facts,
       storageKey,
@@ -276,6 +314,8 @@ export class ItemProcessor implements ItemHandler {
       vector: vector!,
       replace: force,
     });
+    // Another process took the item over (this one's claim ran out while it worked) and committed first.
+    if (committed.alreadyEmbedded) return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     return { kind, sourceId: item.sourceId, md5 };
   }
 
