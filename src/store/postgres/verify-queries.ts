@@ -35,7 +35,7 @@ export class PgVerifyQueries {
   private readonly withoutObject: MemeWalk;
   private readonly withObject: MemeWalk;
 
-  constructor(pool: PgPool) {
+  constructor(private readonly pool: PgPool) {
     this.session = new HeldConnection(() => pool.connect(), 'beginVerify()', CLEANUP);
     this.withoutObject = new MemeWalk(() => this.client, 'verify_memes_without_object', relation(checks([]).meme_without_object));
     this.withObject = new MemeWalk(
@@ -97,10 +97,10 @@ export class PgVerifyQueries {
    * PostgreSQL keeps its own checksums; what emomo can ask for is amcheck's
    * check of every B-tree index of the library (`thorough`: also that every
    * heap row is indexed), when the extension is installed. [] when sound or
-   * when amcheck is not there.
+   * when amcheck is not there. Runs before the run's connection is taken.
    */
   async integrity(thorough: boolean, limit: number): Promise<string[]> {
-    const c = this.client;
+    const c = this.pool;
     const { rows: installed } = await c.query(`SELECT 1 FROM pg_extension WHERE extname = 'amcheck'`);
     if (installed.length === 0) return [];
     const { rows: indexes } = await c.query<{ name: string }>(
