@@ -37,12 +37,9 @@ describeIfPostgres('verify on PostgreSQL reads through a server-side cursor', ()
   let copy: LibraryCopy;
 
   before(async () => {
-    sqliteFile = generateLibrary({ db: path.join(dir, 'emomo.db'), objects, memes: MEMES, dims: 16 }).db;
-    // The generator links every object to one seed file; each gets bytes of its own md5, so only the damage below is damage.
-    for (let i = 1; i <= MEMES; i++) {
-      fs.rmSync(file(i));
-      if (!LOST.includes(i)) fs.writeFileSync(file(i), OVERWRITTEN.includes(i) ? `overwritten ${i}` : `meme-${i}`);
-    }
+    sqliteFile = generateLibrary({ db: path.join(dir, 'emomo.db'), objects, memes: MEMES, dims: 16, ownBytes: true }).db;
+    for (const i of LOST) fs.rmSync(file(i));
+    for (const i of OVERWRITTEN) fs.writeFileSync(file(i), `overwritten ${i}`);
     copy = await STORE_BACKENDS.find((b) => b.name === 'PostgreSQL')!.copyOf(sqliteFile);
   });
   after(async () => {
