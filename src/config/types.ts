@@ -7,6 +7,8 @@
 
 export type VlmProvider = 'local' | 'openai';
 export type EmbeddingProvider = 'local' | 'jina' | 'openai' | 'modelscope';
+/** What a collection's vectors are made from. */
+export type EmbeddingInput = 'text' | 'image';
 export type StorageType = 'local' | 's3' | 'r2';
 
 export interface VlmConfig {
@@ -27,6 +29,8 @@ export interface VlmConfig {
 export interface EmbeddingConfig {
   name: string;
   provider: EmbeddingProvider;
+  /** `image`: memes are embedded from their picture (the collection holds image vectors). */
+  input: EmbeddingInput;
   model: string;
   /** Name of the env variable holding the key, never the key. */
   apiKeyEnv?: string;

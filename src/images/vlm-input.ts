@@ -8,7 +8,7 @@ import { ItemError, errorMessage } from '../errors.js';
 import type { ImageFacts } from '../ports.js';
 import { sniffFormat } from './format.js';
 import { corrupt, tooManyPixels, unsupportedFormat } from './image-errors.js';
-import type { ImageLimits } from './probe.js';
+import { probeImage, type ImageLimits } from './probe.js';
 
 // Every image is decoded once and never again, so libvips' operation cache
 // would only hold memory (up to 50 MB by default) without ever being hit.
@@ -52,4 +52,9 @@ export async function prepareVlmInput(
     }
     throw corrupt('corrupt or truncated image', err);
   }
+}
+
+/** The same still from a file's bytes alone (a stored object, a query image): probed first, so every check applies. */
+export async function stillFromFile(bytes: Buffer, limits: ImageLimits, maxSide = 768): Promise<Buffer> {
+  return prepareVlmInput(bytes, await probeImage(bytes, limits), limits, maxSide);
 }

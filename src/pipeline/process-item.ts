@@ -15,6 +15,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
+import { hashImage } from '../images/phash.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
 import { prepareVlmInput } from '../images/vlm-input.js';
 import { readInputFile, type InputLimits } from '../sources/input-file.js';
@@ -27,13 +28,15 @@ import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
-import { embeddingText } from './embedding-text.js';
+import { DuplicateCheck, type DuplicateCheckDeps } from './duplicate-check.js';
 import { KeyedLock } from './keyed-lock.js';
+import { embedMemes, embedsPictures } from './meme-vector.js';
+import type { FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
 export interface ItemDeps {
-  store: IngestStore & ClaimStore & Pick<JobQueue, 'recordFailure'>;
+  store: IngestStore & ClaimStore & Pick<JobQueue, 'recordFailure'> & DuplicateCheckDeps['store'];
   storage: ObjectStorage;
   describer: Describer;
   embedder: Embedder;
@@ -45,33 +48,14 @@ export interface ItemDeps {
   owner?: string;
   /** Where a failed undo step is reported. */
   log?: Log;
+  /** Reads captions offline for `skipDuplicates` (see duplicate-check.ts). */
+  captionReader?: Describer;
 }
 
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
-/** What `ingestSource` needs from a processor; retry-pending wraps one. */
-export interface ItemHandler {
-  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue>;
-  fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
-}
-
-export interface ItemRun {
-  /** The run would take the item again later: hand back a transient failure instead of recording it. */
-  mayRequeue?: boolean;
-}
-
-/** A transient failure handed back to the run, not recorded (yet): the run queues the item again. */
-export interface Requeue {
-  kind: 'requeue';
-  sourceId: string;
-  stage: Stage;
-  reason: string;
-  error: unknown;
-}
-
-/** A source item, or what is known of an entry that never became one. */
-export type FailedItem = Pick<SourceItem, 'sourceType' | 'sourceId'> & Partial<Omit<SourceItem, 'sourceType' | 'sourceId'>>;
+export type { FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 
 export interface ItemOptions {
   collection: string;
@@ -90,6 +74,8 @@ export interface ItemOptions {
   force: boolean;
   dryRun: boolean;
   failurePolicy: FailurePolicy;
+  /** Skip an image whose picture and caption a meme already has, before describing it. */
+  skipDuplicates?: boolean;
 }
 
 /** One step that takes back what an item created; `leaves` says what stays behind if it fails. */
@@ -103,6 +89,7 @@ export class ItemProcessor implements ItemHandler {
   private readonly owner: string;
   private readonly lease: LeaseKeeper;
   private readonly lane: LimitFunction;
+  private readonly duplicates: DuplicateCheck;
 
   constructor(
     private readonly deps: ItemDeps,
@@ -111,6 +98,7 @@ export class ItemProcessor implements ItemHandler {
     this.owner = deps.owner ?? newOwnerId();
     this.lease = new LeaseKeeper(deps.store, this.owner);
     this.lane = pLimit(opts.lanes);
+    this.duplicates = new DuplicateCheck(deps, opts.skipDuplicates ?? false);
   }
 
   async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue> {
@@ -225,8 +213,17 @@ export class ItemProcessor implements ItemHandler {
     }
     const kind = existing ? 'reused' : 'added';
     if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
+    at.stage = 'decode';
+    const hashes = await hashImage(bytes, this.opts.limits);
+    let jpeg: Buffer | undefined;
+    const picture = async () => (jpeg ??= await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide));
 
-    const { described, storageKey } = await this.lane(async () => {
+    type Laned = { duplicate: ItemOutcome } | { described: { key: DescriptionKey; description: Description }; storageKey: string };
+    const laned = await this.lane(async (): Promise<Laned> => {
+      if (!existing && !force) {
+        const duplicate = await this.duplicates.check(item, facts, hashes, picture);
+        if (duplicate) return { duplicate };
+      }
       at.stage = 'describe';
       const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
       let described: { key: DescriptionKey; description: Description } | undefined;
@@ -235,9 +232,9 @@ export class ItemProcessor implements ItemHandler {
       else if (existing && !force) described = await store.findLatestDescription(md5);
       if (!described) {
         at.stage = 'decode';
-        const jpeg = await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide);
+        const input = await picture();
         at.stage = 'describe';
-        const description = await describer.describe({ jpeg, category: item.category, tags: item.tags });
+        const description = await describer.describe({ jpeg: input, category: item.category, tags: item.tags });
         await store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }
@@ -260,10 +257,13 @@ export class ItemProcessor implements ItemHandler {
       }
       return { described, storageKey };
     });
+    if ('duplicate' in laned) return laned.duplicate;
+    const { described, storageKey } = laned;
 
+    at.stage = embedsPictures(embedder) ? 'decode' : 'embed';
+    const meme = { description: described.description, tags: existing?.tags ?? item.tags, picture: embedsPictures(embedder) ? await picture() : undefined };
     at.stage = 'embed';
-    const tags = existing?.tags ?? item.tags;
-    const [vector] = await embedder.embed([embeddingText(described.description, tags)], 'document');
+    const [vector] = await embedMemes(embedder, [meme]);
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
@@ -277,6 +277,7 @@ export class ItemProcessor implements ItemHandler {
       embeddingModel: embedder.model,
       vector: vector!,
       replace: force,
+      hashes,
     });
     return { kind, sourceId: item.sourceId, md5 };
   }

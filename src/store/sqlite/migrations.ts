@@ -154,6 +154,39 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
+  // 6: pictures (see src/images/phash.ts). Two perceptual hashes per meme (filled at
+  // ingest, and by `emomo dupes` for memes from before); the picture hash's bytes as
+  // bands for the candidate lookup; md5s merged into (or skipped as duplicates of) a
+  // meme; and template variants linked to their template.
+  (db) => {
+    const columns = new Set((db.prepare('PRAGMA table_info(memes)').all() as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('phash')) db.exec('ALTER TABLE memes ADD COLUMN phash TEXT');
+    if (!columns.has('picture_hash')) db.exec('ALTER TABLE memes ADD COLUMN picture_hash TEXT');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS picture_bands (
+        band    INTEGER NOT NULL,
+        value   INTEGER NOT NULL,
+        meme_id INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, value, meme_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS picture_bands_meme ON picture_bands(meme_id);
+
+      CREATE TABLE IF NOT EXISTS meme_aliases (
+        md5        TEXT PRIMARY KEY,
+        meme_id    INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS meme_aliases_meme ON meme_aliases(meme_id);
+
+      CREATE TABLE IF NOT EXISTS meme_variants (
+        meme_id     INTEGER PRIMARY KEY REFERENCES memes(id) ON DELETE CASCADE,
+        template_id INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        created_at  TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS meme_variants_template ON meme_variants(template_id);
+    `);
+  },
 ];
 
 /** The schema version of an open database (0: empty). */

@@ -42,6 +42,7 @@ import * as ingest from './ingest-queries.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { schemaVersion, migrations } from './migrations.js';
 import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
+import { SqlitePictureQueries } from './picture-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
 import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
 import { SqliteRepairQueries } from './repair-queries.js';
@@ -64,6 +65,7 @@ export class SqliteStore implements LibraryStore {
   private readonly verify: SqliteVerifyQueries;
   private readonly repair: SqliteRepairQueries;
   private readonly purge: SqlitePurgeQueries;
+  private readonly pictures: SqlitePictureQueries;
 
   constructor(
     private readonly file: string,
@@ -76,6 +78,7 @@ export class SqliteStore implements LibraryStore {
     this.verify = new SqliteVerifyQueries(this.db);
     this.repair = new SqliteRepairQueries(this.db);
     this.purge = new SqlitePurgeQueries(this.db);
+    this.pictures = new SqlitePictureQueries(this.db);
   }
 
   private collection(name: string): CollectionRow {
@@ -275,6 +278,18 @@ export class SqliteStore implements LibraryStore {
   async readStats(topReasons: number): Promise<StoreStats> {
     return new SqliteStatsQueries(this.db).read(topReasons);
   }
+
+  // ------------------------------------------------------------ pictures (see PictureStore; the SQL is in picture-queries.ts)
+
+  readonly memesWithoutHashes: LibraryStore['memesWithoutHashes'] = async (afterId, limit) => this.pictures.memesWithoutHashes(afterId, limit);
+  readonly saveHashes: LibraryStore['saveHashes'] = async (rows) => this.pictures.saveHashes(rows);
+  readonly hashedMemes: LibraryStore['hashedMemes'] = async (afterId, limit) => this.pictures.hashedMemes(afterId, limit);
+  readonly pictureCandidates: LibraryStore['pictureCandidates'] = async (picture) => this.pictures.pictureCandidates(picture);
+  readonly pictureFacts: LibraryStore['pictureFacts'] = async (ids) => this.pictures.pictureFacts(ids);
+  readonly mergeDuplicates: LibraryStore['mergeDuplicates'] = async (group, reason) => this.damaged(() => this.pictures.mergeDuplicates(group, reason));
+  readonly linkVariants: LibraryStore['linkVariants'] = async (groups) => this.pictures.linkVariants(groups);
+  readonly aliasOf: LibraryStore['aliasOf'] = async (md5) => this.pictures.aliasOf(md5);
+  readonly addAlias: LibraryStore['addAlias'] = async (md5, memeId, reason) => this.pictures.addAlias(md5, memeId, reason);
 
   // ------------------------------------------------------------ health
 
