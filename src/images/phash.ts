@@ -19,6 +19,7 @@
  * share at least one band exactly (pigeonhole), and looking up the 8 bands of
  * a hash finds every such neighbour without comparing all pairs.
  */
+import { colourGrid, encodeColours } from './colour-grid.js';
 import { lowFrequencies } from './dct.js';
 import { frameRegions, luminance, type FrameRegions } from './frame-regions.js';
 import type { ImageLimits } from './probe.js';
@@ -36,6 +37,12 @@ export interface PictureHashes {
   phash: string;
   /** Its picture zone: the caption left out. */
   picture: string;
+  /**
+   * The picture zone's colour layout (colour-grid.ts: 2×2 mean CIELAB, 24
+   * hex digits). Grey hashes cannot tell a template drawn on pink from the
+   * same drawn on blue; this can.
+   */
+  colours: string;
 }
 
 /** The hash of 32×32 grey levels (row-major). Pure. */
@@ -54,7 +61,11 @@ export function phashOfGrey(grey: ArrayLike<number>): string {
 }
 
 export function hashesOfRegions(regions: FrameRegions): PictureHashes {
-  return { phash: phashOfGrey(luminance(regions.whole)), picture: phashOfGrey(luminance(regions.picture)) };
+  return {
+    phash: phashOfGrey(luminance(regions.whole)),
+    picture: phashOfGrey(luminance(regions.picture)),
+    colours: encodeColours(colourGrid(regions.picture, 2, 'mean')),
+  };
 }
 
 /** Both hashes of an image file's first frame (decodes it: check the pixel limit first). */

@@ -16,6 +16,7 @@
  * Mirroring keeps the colours but not the layout: a mirror is similar, not equal.
  */
 import { LOCAL_PICTURE_DIMENSIONS } from '../config/limits.js';
+import { colourGrid } from './colour-grid.js';
 import { lowFrequencies } from './dct.js';
 import { frameRegions, luminance, type FrameRegions } from './frame-regions.js';
 import type { ImageLimits } from './probe.js';
@@ -37,8 +38,8 @@ export function signatureOfRegions(regions: FrameRegions): Float32Array {
   const angle = ASPECT_TURN * Math.log(regions.aspect);
   const blocks: Array<[ArrayLike<number>, number]> = [
     [lowFrequencies(luminance(regions.picture), LAYOUT), WEIGHTS.layout],
-    [colourGrid(regions.picture), WEIGHTS.colours],
-    [colourGrid(regions.whole), WEIGHTS.frameColours],
+    [colours(regions.picture), WEIGHTS.colours],
+    [colours(regions.whole), WEIGHTS.frameColours],
     [[Math.cos(angle), Math.sin(angle)], WEIGHTS.aspect],
   ];
   const out = new Float32Array(SIGNATURE_DIMENSIONS);
@@ -56,39 +57,7 @@ export function signatureOfRegions(regions: FrameRegions): Float32Array {
   return out;
 }
 
-/** Median CIELAB (L/100, a/100, b/100) of each cell of a GRID×GRID split of 32×32 RGB. */
-function colourGrid(rgb: Uint8Array): number[] {
-  const side = Math.round(Math.sqrt(rgb.length / 3));
-  const cell = side / GRID;
-  const out: number[] = [];
-  const channel = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-  for (let gy = 0; gy < GRID; gy++) {
-    for (let gx = 0; gx < GRID; gx++) {
-      const rs: number[] = [];
-      const gs: number[] = [];
-      const bs: number[] = [];
-      for (let y = gy * cell; y < (gy + 1) * cell; y++) {
-        for (let x = gx * cell; x < (gx + 1) * cell; x++) {
-          const i = (y * side + x) * 3;
-          rs.push(rgb[i]!);
-          gs.push(rgb[i + 1]!);
-          bs.push(rgb[i + 2]!);
-        }
-      }
-      const [l, a, b] = lab(channel(rs), channel(gs), channel(bs));
-      out.push(l / 100, a / 100, b / 100);
-    }
-  }
-  return out;
-}
-
-/** sRGB (0..255) to CIELAB under D65. */
-function lab(r: number, g: number, b: number): [number, number, number] {
-  const linear = (c: number) => ((c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-  const [R, G, B] = [linear(r), linear(g), linear(b)];
-  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
-  const x = f((0.4124 * R + 0.3576 * G + 0.1805 * B) / 0.95047);
-  const y = f(0.2126 * R + 0.7152 * G + 0.0722 * B);
-  const z = f((0.0193 * R + 0.1192 * G + 0.9505 * B) / 1.08883);
-  return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+/** The GRID×GRID colour layout as numbers of about -1..1. */
+function colours(rgb: Uint8Array): number[] {
+  return colourGrid(rgb, GRID, 'median').flatMap(([l, a, b]) => [l / 100, a / 100, b / 100]);
 }

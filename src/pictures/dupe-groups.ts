@@ -37,7 +37,7 @@ export interface ComponentGroups {
   variants?: VariantGroup;
 }
 
-const keyOf = (m: PictureFacts): PictureKey => ({ phash: m.phash, picture: m.picture, caption: foldCaption(m.caption), isAnimated: m.isAnimated });
+const keyOf = (m: PictureFacts): PictureKey => ({ phash: m.phash, picture: m.picture, colours: m.colours, caption: foldCaption(m.caption), isAnimated: m.isAnimated });
 
 export function groupComponent(members: readonly PictureFacts[]): ComponentGroups {
   const remaining = [...members].sort(compareKeepers).map((m) => ({ meme: m, key: keyOf(m) }));

@@ -2,21 +2,25 @@
  * The memes that show the same picture, found without comparing all pairs:
  * hashes are bucketed by each of their 8 bands (bytes), only hashes sharing
  * a bucket are compared, and pairs within `maxDistance` are joined by
- * union-find. For maxDistance ≤ 7 no pair is missed (phash.ts). Identical
- * hashes are joined first and compared once. Pure, and memory stays at a few
+ * union-find, when their colour layouts also agree (similarity.ts). For
+ * maxDistance ≤ 7 no pair is missed (phash.ts). Identical hashes and colours
+ * are joined first and compared once. Pure, and memory stays at a few
  * typed arrays of the library's size: 100,000 hashes in about a second (see
  * BENCHMARKS.md).
  */
+import { colourDistance } from '../images/colour-grid.js';
 import { PHASH_BANDS, phashHalves, popcount32 } from '../images/phash.js';
 
 export interface HashedPicture {
   id: number;
   /** The picture hash (phash.ts), 16 hex digits. */
   picture: string;
+  /** Its colour layout (colour-grid.ts). */
+  colours: string;
 }
 
-/** Groups of ids (two or more each) whose pictures connect within `maxDistance`, smallest id first. */
-export function samePictureComponents(memes: readonly HashedPicture[], maxDistance: number): number[][] {
+/** Groups of ids (two or more each) whose pictures connect within `maxDistance` bits and `maxColours` ΔE, smallest id first. */
+export function samePictureComponents(memes: readonly HashedPicture[], maxDistance: number, maxColours: number): number[][] {
   const parent = Int32Array.from(memes, (_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -30,13 +34,14 @@ export function samePictureComponents(memes: readonly HashedPicture[], maxDistan
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
   };
 
-  // Identical hashes: joined at once; only one of each is compared with the others.
+  // Identical hashes and colours: joined at once; only one of each is compared with the others.
   const first = new Map<string, number>();
   const distinct: number[] = [];
   memes.forEach((m, i) => {
-    const seen = first.get(m.picture);
+    const key = m.picture + m.colours;
+    const seen = first.get(key);
     if (seen === undefined) {
-      first.set(m.picture, i);
+      first.set(key, i);
       distinct.push(i);
     } else union(seen, i);
   });
@@ -61,7 +66,9 @@ export function samePictureComponents(memes: readonly HashedPicture[], maxDistan
         const [ah, al] = [hi[a]!, lo[a]!];
         for (let k = j + 1; k < to; k++) {
           const b = order[k]!;
-          if (popcount32(ah ^ hi[b]!) + popcount32(al ^ lo[b]!) <= maxDistance) union(distinct[a]!, distinct[b]!);
+          if (popcount32(ah ^ hi[b]!) + popcount32(al ^ lo[b]!) > maxDistance) continue;
+          const [ma, mb] = [distinct[a]!, distinct[b]!];
+          if (colourDistance(memes[ma]!.colours, memes[mb]!.colours) <= maxColours) union(ma, mb);
         }
       }
     }

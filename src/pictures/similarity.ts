@@ -4,7 +4,9 @@
  * variants, and on the real-memes fixture: see docs/dupes.md).
  *
  *   same picture  the picture zones' hashes (caption left out) are within
- *                 SAME_PICTURE_DISTANCE bits;
+ *                 SAME_PICTURE_DISTANCE bits and their colour layouts within
+ *                 SAME_COLOURS (ΔE of the worst cell: one template drawn on
+ *                 pink and on blue is two pictures);
  *   duplicate     same picture, the whole frames within DUPLICATE_DISTANCE
  *                 bits, the same caption (caption.ts), and both animated or
  *                 both still: mergeable;
@@ -15,11 +17,13 @@
  * same-picture pair shares a band, so candidates are found without comparing
  * all pairs. A meme without hashes (not backfilled yet) is like no other.
  */
+import { colourDistance } from '../images/colour-grid.js';
 import { MAX_BANDED_DISTANCE, hammingDistance, type PictureHashes } from '../images/phash.js';
 import { sameFoldedCaption } from './caption.js';
 
 export const SAME_PICTURE_DISTANCE = MAX_BANDED_DISTANCE;
 export const DUPLICATE_DISTANCE = 10;
+export const SAME_COLOURS = 8;
 
 export type PictureRelation = 'duplicate' | 'variant';
 
@@ -31,7 +35,7 @@ export interface PictureKey extends PictureHashes {
 }
 
 export function samePicture(a: PictureHashes, b: PictureHashes): boolean {
-  return hammingDistance(a.picture, b.picture) <= SAME_PICTURE_DISTANCE;
+  return hammingDistance(a.picture, b.picture) <= SAME_PICTURE_DISTANCE && colourDistance(a.colours, b.colours) <= SAME_COLOURS;
 }
 
 /** How two memes relate, or undefined when they are different pictures. */

@@ -57,7 +57,7 @@ function captionBand(f: { data: Buffer; width: number; height: number }): { top:
 }
 
 /** One variant of an image's bytes, in a format fitting the kind; `caption` is the new line of a re-caption. */
-export async function makeVariant(bytes: Buffer, kind: VariantKind, caption = '换个说法'): Promise<{ bytes: Buffer; ext: string }> {
+export async function makeVariant(bytes: Buffer, kind: VariantKind, caption = 'NO WAY'): Promise<{ bytes: Buffer; ext: string }> {
   const f = await firstFrame(bytes);
   const { width, height } = f;
   switch (kind) {
@@ -103,10 +103,20 @@ export interface VariantFile {
   caption: string;
 }
 
-/** Re-captions use the caption of another sample entry, so the new line is one the OCR reads well. */
+/**
+ * New lines for re-captions: Latin, so any machine's fonts draw them (CJK
+ * fonts may be missing) and the OCR reads them; one per sample entry, since
+ * two near-identical drawings given the same new line are copies of each other.
+ */
+const NEW_LINES = [
+  'NO WAY', 'OK FINE', 'WHY ME', 'SO TIRED', 'GOOD NIGHT', 'HELP ME', 'YES BOSS', 'NOT TODAY', 'LOL', 'TOO HOT', 'I QUIT', 'BRB',
+  'NICE TRY', 'SEE YOU', 'OH NO', 'WOW', 'STOP IT', 'MY BAD', 'SO WHAT', 'COME ON', 'GOT IT', 'HOLD ON', 'NO COMMENT', 'ME TOO',
+  'AGAIN', 'BYE', 'THANKS', 'WAIT', 'SORRY', 'HELLO', 'CHEERS', 'RELAX', 'SURE', 'MAYBE', 'NEVER', 'ALWAYS',
+  'OOPS', 'YAY', 'UGH', 'HMM', 'PLEASE', 'READY', 'DONE', 'LATER', 'NOW', 'WHO', 'WHAT', 'WHERE',
+];
+
 export function newCaptionFor(entry: SampleEntry, all: readonly SampleEntry[]): string {
-  const i = all.findIndex((e) => e.id === entry.id);
-  return all[(i + 7) % all.length]!.caption;
+  return NEW_LINES[all.findIndex((e) => e.id === entry.id) % NEW_LINES.length]!;
 }
 
 /**
@@ -130,4 +140,20 @@ export async function writeVariants(dir: string, ids: readonly string[], kinds: 
     }
   }
   return out;
+}
+
+/**
+ * A staging set `id` under `stagingRoot` holding the variants (manifest and
+ * images), each tagged `tag` so a merge's folded tags can be checked.
+ */
+export async function writeVariantStaging(stagingRoot: string, id: string, originals: readonly string[], kinds: readonly VariantKind[] = VARIANT_KINDS, tag = '转发'): Promise<VariantFile[]> {
+  const dir = path.join(stagingRoot, id);
+  const files = await writeVariants(path.join(dir, 'images'), originals, kinds);
+  const all = sampleEntries();
+  const lines = files.map((f) => {
+    const entry = all.find((e) => e.id === f.of)!;
+    return JSON.stringify({ id: f.id, filename: f.filename, category: entry.category, tags: [entry.category, tag] });
+  });
+  fs.writeFileSync(path.join(dir, 'manifest.jsonl'), lines.join('\n') + '\n');
+  return files;
 }

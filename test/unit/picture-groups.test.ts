@@ -19,40 +19,44 @@ function flipped(hash: string, random: () => number, bits: number): string {
 }
 
 /** Components by comparing every pair (the reference). */
-function bruteForce(memes: Array<{ id: number; picture: string }>, max: number): number[][] {
+function bruteForce(memes: Array<{ id: number; picture: string; colours: string }>, max: number): number[][] {
   const parent = memes.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (let i = 0; i < memes.length; i++) {
     for (let j = i + 1; j < memes.length; j++) {
-      if (hammingDistance(memes[i]!.picture, memes[j]!.picture) <= max) parent[find(j)] = find(i);
+      const [a, b] = [memes[i]!, memes[j]!];
+      if (hammingDistance(a.picture, b.picture) <= max && a.colours === b.colours) parent[find(j)] = find(i);
     }
   }
   const groups = new Map<number, number[]>();
   memes.forEach((m, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), m.id]));
   return [...groups.values()].filter((g) => g.length > 1).map((g) => g.sort((a, b) => a - b));
 }
+/** Colour layouts (colour-grid.ts): mid grey, and a blue far from it. */
+const GREY = '808080'.repeat(4);
+const BLUE = '80a040'.repeat(4);
 const canonical = (groups: number[][]) => groups.map((g) => g.join(',')).sort();
 
 function facts(id: number, over: Partial<PictureFacts> = {}): PictureFacts {
   return {
     id, md5: `m${id}`, storageKey: `k${id}`, width: 100, height: 100, format: 'jpeg', isAnimated: false, fileSize: 1000,
     createdAt: `2025-01-0${id}T00:00:00Z`, caption: '我太难了', tags: [], sources: 1,
-    phash: '00000000ffffffff', picture: 'ffffffff00000000', ...over,
+    phash: '00000000ffffffff', picture: 'ffffffff00000000', colours: 'c08080'.repeat(4), ...over,
   };
 }
 
 describe('same-picture components (banded)', () => {
-  test('match comparing every pair: planted neighbours, chains and identical hashes', () => {
+  test('match comparing every pair: planted neighbours, chains, identical hashes, another colour', () => {
     const random = seededRandom(5);
-    const memes: Array<{ id: number; picture: string }> = [];
+    const memes: Array<{ id: number; picture: string; colours: string }> = [];
     for (let i = 0; i < 600; i++) {
       const base = hex(random() * 2 ** 32, random() * 2 ** 32);
-      memes.push({ id: memes.length + 1, picture: base });
-      if (i % 3 === 0) memes.push({ id: memes.length + 1, picture: flipped(base, random, 1 + Math.floor(random() * 7)) });
-      if (i % 7 === 0) memes.push({ id: memes.length + 1, picture: base });
-      if (i % 11 === 0) memes.push({ id: memes.length + 1, picture: flipped(flipped(base, random, 6), random, 6) });
+      memes.push({ id: memes.length + 1, picture: base, colours: GREY });
+      if (i % 3 === 0) memes.push({ id: memes.length + 1, picture: flipped(base, random, 1 + Math.floor(random() * 7)), colours: GREY });
+      if (i % 7 === 0) memes.push({ id: memes.length + 1, picture: base, colours: i % 14 === 0 ? GREY : BLUE });
+      if (i % 11 === 0) memes.push({ id: memes.length + 1, picture: flipped(flipped(base, random, 6), random, 6), colours: GREY });
     }
-    const found = samePictureComponents(memes, 7);
+    const found = samePictureComponents(memes, 7, 12);
     assert.deepEqual(canonical(found), canonical(bruteForce(memes, 7)));
     assert.ok(found.length > 200, `${found.length} groups`);
   });
@@ -60,8 +64,8 @@ describe('same-picture components (banded)', () => {
   test('a pair one bit beyond the distance stays apart', () => {
     const a = '0123456789abcdef';
     const random = seededRandom(2);
-    assert.deepEqual(samePictureComponents([{ id: 1, picture: a }, { id: 2, picture: flipped(a, random, 8) }], 7), []);
-    assert.deepEqual(samePictureComponents([{ id: 1, picture: a }, { id: 2, picture: flipped(a, random, 7) }], 7), [[1, 2]]);
+    assert.deepEqual(samePictureComponents([{ id: 1, picture: a, colours: GREY }, { id: 2, picture: flipped(a, random, 8), colours: GREY }], 7, 12), []);
+    assert.deepEqual(samePictureComponents([{ id: 1, picture: a, colours: GREY }, { id: 2, picture: flipped(a, random, 7), colours: GREY }], 7, 12), [[1, 2]]);
   });
 });
 

@@ -154,7 +154,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
-  // 6: pictures (see src/images/phash.ts). Two perceptual hashes per meme (filled at
+  // 6: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
   // ingest, and by `emomo dupes` for memes from before); the picture hash's bytes as
   // bands for the candidate lookup; md5s merged into (or skipped as duplicates of) a
   // meme; and template variants linked to their template.
@@ -162,6 +162,7 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     const columns = new Set((db.prepare('PRAGMA table_info(memes)').all() as Array<{ name: string }>).map((c) => c.name));
     if (!columns.has('phash')) db.exec('ALTER TABLE memes ADD COLUMN phash TEXT');
     if (!columns.has('picture_hash')) db.exec('ALTER TABLE memes ADD COLUMN picture_hash TEXT');
+    if (!columns.has('picture_colours')) db.exec('ALTER TABLE memes ADD COLUMN picture_colours TEXT');
     db.exec(`
       CREATE TABLE IF NOT EXISTS picture_bands (
         band    INTEGER NOT NULL,

@@ -14,7 +14,7 @@ import { deleteVector, listCollections } from './vector-tables.js';
 
 const LATEST_OCR = `(SELECT ocr_text FROM meme_descriptions WHERE md5 = m.md5 ORDER BY created_at DESC, rowid DESC LIMIT 1)`;
 const FACTS = `SELECT m.id, m.md5, m.storage_key, m.width, m.height, m.format, m.is_animated, m.file_size, m.created_at,
-                      m.tags, m.phash, m.picture_hash, coalesce(${LATEST_OCR}, '') AS caption,
+                      m.tags, m.phash, m.picture_hash, m.picture_colours, coalesce(${LATEST_OCR}, '') AS caption,
                       (SELECT count(*) FROM meme_sources s WHERE s.meme_id = m.id) AS sources
                FROM memes m`;
 const CHUNK = 500;
@@ -32,6 +32,7 @@ interface FactsRow {
   tags: string;
   phash: string;
   picture_hash: string;
+  picture_colours: string;
   caption: string;
   sources: number;
 }
@@ -52,12 +53,13 @@ function toFacts(r: FactsRow): PictureFacts {
     sources: r.sources,
     phash: r.phash,
     picture: r.picture_hash,
+    colours: r.picture_colours,
   };
 }
 
 /** Writes a meme's hashes and their bands (inside the caller's transaction). */
 export function writeHashes(db: Db, memeId: number, hashes: PictureHashes): void {
-  db.prepare('UPDATE memes SET phash = ?, picture_hash = ? WHERE id = ?').run(hashes.phash, hashes.picture, memeId);
+  db.prepare('UPDATE memes SET phash = ?, picture_hash = ?, picture_colours = ? WHERE id = ?').run(hashes.phash, hashes.picture, hashes.colours, memeId);
   db.prepare('DELETE FROM picture_bands WHERE meme_id = ?').run(memeId);
   const band = db.prepare('INSERT OR IGNORE INTO picture_bands (band, value, meme_id) VALUES (?, ?, ?)');
   phashBands(hashes.picture).forEach((value, i) => band.run(i, value, memeId));
@@ -93,9 +95,9 @@ export class SqlitePictureQueries {
   hashedMemes(afterId: number, limit: number): HashedMeme[] {
     return (
       this.db
-        .prepare('SELECT id, phash, picture_hash FROM memes WHERE id > ? AND picture_hash IS NOT NULL ORDER BY id LIMIT ?')
-        .all(afterId, limit) as Array<{ id: number; phash: string; picture_hash: string }>
-    ).map((r) => ({ id: r.id, phash: r.phash, picture: r.picture_hash }));
+        .prepare('SELECT id, phash, picture_hash, picture_colours FROM memes WHERE id > ? AND picture_hash IS NOT NULL ORDER BY id LIMIT ?')
+        .all(afterId, limit) as Array<{ id: number; phash: string; picture_hash: string; picture_colours: string }>
+    ).map((r) => ({ id: r.id, phash: r.phash, picture: r.picture_hash, colours: r.picture_colours }));
   }
 
   pictureCandidates(picture: string): PictureFacts[] {
