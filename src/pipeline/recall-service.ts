@@ -9,14 +9,21 @@
  * own terms, backoff characters and expansions, weighed by the library's
  * document frequencies. Keyword search uses all three; a lexical embedder
  * (the offline `local` one) builds its query vector from them too.
+ *
+ * A query picture (`recall --image`) is searched through the image side of
+ * an image collection's model, beside the text (or alone), and fused by
+ * reciprocal rank. Copies of one meme are folded into one hit unless the
+ * caller asks for all of them (recall-collapse.ts).
  */
 import { errorMessage } from '../errors.js';
 import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
 import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
+import type { CollectionInfo, PictureStore, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
 import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
-import { describeHits, rankHits, type RecallHit } from './recall-hits.js';
+import { checkQueryVector, embedQueryWithin, NoTextSide } from './query-embedding.js';
+import { collapseDuplicates } from './recall-collapse.js';
+import { describeHits, rankHits, type Ranked, type RecallHit } from './recall-hits.js';
 
 export type { RecallHit } from './recall-hits.js';
 
@@ -39,10 +46,14 @@ export interface RecallRequest {
   exact?: boolean;
   /** Only the query's own words: no backoff characters, no expansions, no IDF weighting. */
   literal?: boolean;
+  /** A query picture (a still as DescribeInput.jpeg), searched through the collection's image side. */
+  picture?: Buffer;
+  /** Show every copy of a meme instead of folding duplicates into one hit (default false). */
+  allDuplicates?: boolean;
 }
 
 export interface RecallDeps {
-  index: RecallIndex;
+  index: RecallIndex & Pick<PictureStore, 'pictureFacts'>;
   /** The collection searched and its embedder, built lazily: building it may fail (e.g. a missing key). */
   collection: string;
   embedder: () => Embedder;
@@ -53,7 +64,7 @@ export interface RecallDeps {
   signal?: AbortSignal;
 }
 
-export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'fetch';
+export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'image' | 'collapse' | 'fetch';
 
 export interface RecallResult {
   query: string;
@@ -71,6 +82,10 @@ export interface RecallResult {
   expansions: Array<Expansion & { weight: number }>;
   vectorMethod?: VectorMethod;
   candidates?: number;
+  /** A query picture was searched. */
+  picture: boolean;
+  /** Hits folded into a better-ranked copy of the same meme. */
+  collapsed: number;
   errors: Array<{ stage: RecallStage; message: string }>;
   timings: Partial<Record<RecallStage | 'fuse', number>> & { total: number };
   hits: RecallHit[];
@@ -102,14 +117,22 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     terms: [],
     characters: [],
     expansions: [],
+    picture: req.picture !== undefined,
+    collapsed: 0,
     errors: [],
     timings: { total: 0 },
     hits: [],
   };
   const fail = (stage: RecallStage, err: unknown) => result.errors.push({ stage, message: redact(errorMessage(err)) });
-  const depth = req.mode === 'hybrid' ? req.topK * HYBRID_OVERFETCH : req.topK;
-  const wantVector = req.mode !== 'keyword';
-  const wantKeyword = req.mode !== 'vector';
+  const withText = req.query.trim().length > 0;
+  const fused = req.mode === 'hybrid' || (req.picture !== undefined && withText);
+  // Fused rankings fetch more per side. So does a vector search whose copies are folded (its k nearest stay
+  // its k nearest); keyword mode does not, since its tiers are merged within what each one fetched.
+  const depth = fused ? req.topK * HYBRID_OVERFETCH : req.topK;
+  const vectorDepth = fused || !req.allDuplicates ? req.topK * HYBRID_OVERFETCH : req.topK;
+  let wantVector = withText && req.mode !== 'keyword';
+  const wantKeyword = withText && req.mode !== 'vector';
+  const wantImage = req.picture !== undefined;
 
   // Weighing the query (thesaurus, document frequencies) starts at once and never rejects.
   const tTerms = clock.now();
@@ -118,18 +141,27 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   // A model that embeds meaning gets the query text, and starts first (it may be remote):
   // keyword search runs while it is in flight. A lexical embedder waits for the weighed query.
   let coll: CollectionInfo | undefined;
+  const collection = (async () => {
+    coll = await deps.index.collectionInfo(deps.collection);
+    if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
+    return coll;
+  })();
+  collection.catch(() => undefined);
   let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
   const tEmbed = clock.now();
   if (wantVector) {
     embedding = (async () => {
-      coll = await deps.index.collectionInfo(deps.collection);
-      if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
+      const info = await collection;
       const embedder = deps.embedder();
-      if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, coll);
-      return embedQuery(embedder, deps, req, coll);
+      if (embedder.embedsText === false) throw new NoTextSide(embedder.model, info.name);
+      if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, info);
+      return embedQueryWithin(embedder, { text: req.query }, info, req.timeoutMs, deps.signal);
     })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
+  const tImage = clock.now();
+  const picturing = wantImage ? searchPicture(deps, req, collection, vectorDepth) : undefined;
+  picturing?.catch(() => undefined);
 
   const { plan, weighed } = await weighing;
   result.terms = plan.terms;
@@ -155,11 +187,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       result.timings.embed = clock.since(tEmbed);
       const t = clock.now();
       try {
-        const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
-        // Without a threshold, hybrid drops similarities of 0 or less: they share nothing with the query and would
+        const found = await deps.index.vectorSearch(coll!.name, vector!, vectorDepth, req.filters, { exact: req.exact });
+        // Without a threshold, fused rankings drop similarities of 0 or less: they share nothing with the query and would
         // still earn a fused rank. Vector mode returns the k nearest, as asked.
-        const noise = (h: VectorHit) => req.mode === 'hybrid' && h.distance >= 1;
-        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? !noise(h) : 1 - h.distance >= req.threshold));
+        vectorHits = found.hits.filter(keepVectorHit(req, fused));
         result.vectorMethod = found.method;
         result.candidates = found.candidates;
       } catch (err) {
@@ -168,34 +199,70 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       result.timings.vector = clock.since(t);
     } catch (err) {
       result.timings.embed = clock.since(tEmbed);
-      fail('embed', err);
+      // A picture-only collection in a mixed search: its text side is simply not there.
+      if (err instanceof NoTextSide && (wantKeyword || wantImage)) wantVector = false;
+      else fail('embed', err);
     }
   }
 
-  const searched = [wantVector && vectorHits, wantKeyword && keywordHits].filter(Boolean).length;
-  const wanted = Number(wantVector) + Number(wantKeyword);
-  result.failed = searched === 0;
-  result.partial = !result.failed && searched < wanted;
-  if (result.errors.length > 0) {
-    result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
+  let imageHits: VectorHit[] | undefined;
+  if (picturing) {
+    try {
+      const found = await picturing;
+      imageHits = found.hits.filter(keepVectorHit(req, fused));
+      result.vectorMethod ??= found.method;
+      result.candidates ??= found.candidates;
+    } catch (err) {
+      fail('image', err);
+    }
+    result.timings.image = clock.since(tImage);
   }
 
+  const searched = [wantVector && vectorHits, wantKeyword && keywordHits, wantImage && imageHits].filter(Boolean).length;
+  const wanted = Number(wantVector) + Number(wantKeyword) + Number(wantImage);
+  result.failed = searched === 0;
+  result.partial = !result.failed && searched < wanted;
+
   const t = clock.now();
-  const ranked = rankHits(req.mode, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
+  let ranked: Array<Ranked & { duplicates?: number[] }> = rankHits(req.mode, vectorHits ?? [], keywordHits ?? [], imageHits, withText);
   result.timings.fuse = clock.since(t);
+  if (!req.allDuplicates && ranked.length > 1) {
+    const tc = clock.now();
+    try {
+      const collapsed = await collapseDuplicates(deps.index, ranked);
+      result.collapsed = ranked.length - collapsed.length;
+      ranked = collapsed;
+    } catch (err) {
+      fail('collapse', err);
+    }
+    result.timings.collapse = clock.since(tc);
+  }
+  ranked = ranked.slice(0, req.topK);
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = await describeHits(deps, ranked, result);
+      result.hits = await describeHits(deps, ranked, { ...result, picture: wantImage });
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
-      result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
     }
     result.timings.fetch = clock.since(tf);
   }
+  if (result.errors.length > 0) result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
   result.timings.total = clock.total();
   return result;
+}
+
+/** Without a threshold, a fused ranking drops similarities of 0 or less; with one, what is below it. */
+function keepVectorHit(req: RecallRequest, fused: boolean): (h: VectorHit) => boolean {
+  return (h) => (req.threshold === undefined ? !(fused && h.distance >= 1) : 1 - h.distance >= req.threshold);
+}
+
+/** The query picture through the collection's image side, within the time budget, and its nearest memes. */
+async function searchPicture(deps: RecallDeps, req: RecallRequest, collection: Promise<CollectionInfo>, depth: number) {
+  const info = await collection;
+  const vector = await embedQueryWithin(deps.embedder(), { picture: req.picture! }, info, req.timeoutMs, deps.signal);
+  return deps.index.vectorSearch(info.name, vector, depth, req.filters, { exact: req.exact });
 }
 
 /**
@@ -236,32 +303,4 @@ function lexicalEmbedding(
   });
   checkQueryVector(vector, coll);
   return vector;
-}
-
-function checkQueryVector(vector: Float32Array | undefined, coll: CollectionInfo): asserts vector is Float32Array {
-  if (!vector || vector.length !== coll.dims) {
-    throw new Error(`the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`);
-  }
-}
-
-/** Embeds the query within the time budget; a late provider is aborted, not awaited. */
-async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo): Promise<Float32Array> {
-  await embedder.ready?.(); // loading the client library is not the provider's time
-  const controller = new AbortController();
-  const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new Error(`query embedding did not answer within ${req.timeoutMs} ms (--timeout)`);
-      controller.abort(err);
-      reject(err);
-    }, req.timeoutMs);
-  });
-  try {
-    const [vector] = await Promise.race([embedder.embed([req.query], 'query', AbortSignal.any(signals)), timeout]);
-    checkQueryVector(vector, coll);
-    return vector;
-  } finally {
-    clearTimeout(timer);
-  }
 }

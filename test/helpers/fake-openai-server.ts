@@ -4,7 +4,11 @@
  *
  *   POST /v1/chat/completions  a JSON description derived from the image bytes
  *   POST /v1/embeddings        OpenAI shape, or Jina's (body has `task`);
- *                              deterministic unit vectors of the requested size
+ *                              deterministic unit vectors of the requested size;
+ *                              multimodal items too: `{"text": …}`, and
+ *                              `{"image": base64 or data URL}` embedded from a
+ *                              12×12 downscale of the decoded pixels, so similar
+ *                              pictures get similar vectors
  *
  * Every request is recorded (time, endpoint, auth header presence, body, what
  * was answered), latency is configurable per endpoint, and faults are scripted
@@ -19,6 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import sharp from 'sharp';
 import type { AddressInfo } from 'node:net';
 import { seededRandom } from './seeded-random.js';
 
@@ -142,8 +147,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (record.endpoint === 'other') return error(404, `no route ${record.path}`);
     if (record.body === undefined) return error(400, 'body is not JSON');
     if (record.endpoint === 'chat') return send(200, JSON.stringify(chatReply(record.body, fault)));
-    const reply = embeddingsReply(record.body, fault, options.defaultDims ?? 1024);
-    return typeof reply === 'string' ? error(400, reply) : send(200, JSON.stringify(reply));
+    void multimodalEmbeddingsReply(record.body, fault, options.defaultDims ?? 1024).then((reply) =>
+      typeof reply === 'string' ? error(400, reply) : send(200, JSON.stringify(reply)),
+    );
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -210,19 +216,72 @@ export function chatReply(body: any, fault?: Fault) {
   };
 }
 
-/** An embeddings response (OpenAI or Jina shape) with the fake vectors, or the text of a 400. */
+/** An embeddings response (OpenAI or Jina shape) with the fake vectors for text inputs, or the text of a 400. */
 export function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
   const input: unknown = body?.input;
   const texts = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) return 'input must be a string or an array of strings';
   const dims = typeof body.dimensions === 'number' ? body.dimensions : defaultDims;
-  const data = (texts as string[]).map((text, index) => {
-    const v = fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims);
+  return reply(body, (texts as string[]).map((text) => fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims)), texts as string[]);
+}
+
+/** The same, also for multimodal items: `{"text": …}` and `{"image": base64 or data URL}` (see fakeImageVector). */
+export async function multimodalEmbeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
+  const input: unknown = body?.input;
+  const items = (typeof input === 'string' ? [input] : Array.isArray(input) ? input : [undefined]) as unknown[];
+  if (items.every((i) => typeof i === 'string')) return embeddingsReply(body, fault, defaultDims);
+  const dims = typeof body.dimensions === 'number' ? body.dimensions : defaultDims;
+  const texts: string[] = [];
+  const vectors: Float32Array[] = [];
+  for (const item of items) {
+    const text = typeof item === 'string' ? item : (item as { text?: unknown })?.text;
+    const image = (item as { image?: unknown })?.image;
+    if (typeof text === 'string') {
+      texts.push(text);
+      vectors.push(fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims));
+    } else if (typeof image === 'string') {
+      const vector = await fakeImageVector(image, dims).catch(() => undefined);
+      if (!vector) return 'image is not a picture';
+      vectors.push(vector);
+    } else return 'each input item must be a string, {"text": …} or {"image": …}';
+  }
+  return reply(body, vectors, texts);
+}
+
+function reply(body: any, vectors: Float32Array[], texts: string[]) {
+  const data = vectors.map((v, index) => {
     const embedding = body.encoding_format === 'base64' ? Buffer.from(v.buffer).toString('base64') : Array.from(v);
     return { object: 'embedding', index, embedding };
   });
-  const tokens = (texts as string[]).reduce((n, t) => n + t.length, 0);
+  const tokens = texts.reduce((n, t) => n + t.length, 0) + (vectors.length - texts.length) * 256;
   return { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+}
+
+const FAKE_SIDE = 12;
+const projections = new Map<number, Float32Array>();
+
+/**
+ * A picture's fake embedding: its 12×12 RGB downscale, centred, through a
+ * fixed random projection to `dims` (which keeps angles roughly as they
+ * are), as a unit vector. Copies of a picture come out close, others far.
+ */
+export async function fakeImageVector(image: string, dims: number): Promise<Float32Array> {
+  const bytes = Buffer.from(image.replace(/^data:[^,]*,/, ''), 'base64');
+  const pixels = await sharp(bytes).flatten({ background: '#ffffff' }).removeAlpha().resize(FAKE_SIDE, FAKE_SIDE, { fit: 'fill' }).raw().toBuffer();
+  let projection = projections.get(dims);
+  if (!projection) {
+    const random = seededRandom(dims);
+    projection = Float32Array.from({ length: dims * pixels.length }, () => random() * 2 - 1);
+    projections.set(dims, projection);
+  }
+  const v = new Float32Array(dims);
+  for (let d = 0; d < dims; d++) {
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i++) sum += (pixels[i]! - 128) * projection[d * pixels.length + i]!;
+    v[d] = sum;
+  }
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
 }
 
 /** A unit vector seeded by `seed`: the same text always gets the same vector. */

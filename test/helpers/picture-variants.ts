@@ -157,3 +157,26 @@ export async function writeVariantStaging(stagingRoot: string, id: string, origi
   fs.writeFileSync(path.join(dir, 'manifest.jsonl'), lines.join('\n') + '\n');
   return files;
 }
+
+/**
+ * Sample entries drawn as the very same picture as `id`: the same category
+ * (face), background colour and aspect ratio; only caption and expression
+ * differ. A re-caption of one of them is a re-caption of the others too, so
+ * a search by picture may rightly rank any of them first.
+ */
+export async function twinsOf(id: string): Promise<string[]> {
+  const all = sampleEntries();
+  const look = async (e: SampleEntry) => {
+    const { data, info } = await sharp(path.join(sampleDir, 'images', e.filename), { pages: 1 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return { colour: [...data.subarray((2 * info.width + 2) * 3, (2 * info.width + 2) * 3 + 3)].join(','), aspect: info.height / info.width };
+  };
+  const me = all.find((e) => e.id === id)!;
+  const mine = await look(me);
+  const twins: string[] = [];
+  for (const e of all) {
+    if (e.id === id || e.category !== me.category) continue;
+    const other = await look(e);
+    if (other.colour === mine.colour && Math.abs(other.aspect / mine.aspect - 1) < 0.02) twins.push(e.id);
+  }
+  return twins;
+}

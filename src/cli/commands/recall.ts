@@ -1,4 +1,4 @@
-/** `emomo recall "<query>"`: read flags, run the recall service, print a table or one JSON object. */
+/** `emomo recall "<query>" [--image <file|url>]`: read flags, run the recall service, print a table or one JSON object. */
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
@@ -25,6 +25,9 @@ export interface RecallFlags {
   exact: boolean;
   explain: boolean;
   literal?: boolean;
+  /** A picture to search by (file or http(s) URL). */
+  image?: string;
+  allDuplicates?: boolean;
 }
 
 function similarity(value: string): number {
@@ -49,8 +52,8 @@ const MAX_TOP_K = 1000;
 export function registerRecall(program: Command, context: CommandContext): void {
   program
     .command('recall')
-    .description('search the library: vector similarity, BM25 keywords, or both fused (hybrid)')
-    .argument('<query>', 'what to look for, e.g. "我太难了"')
+    .description('search the library: vector similarity, BM25 keywords, or both fused (hybrid); or by picture (--image)')
+    .argument('[query]', 'what to look for, e.g. "我太难了" (may be left out with --image)')
     .addOption(new Option('--mode <mode>', 'hybrid (both, fused by reciprocal rank), vector, or keyword').choices(RECALL_MODES).default('hybrid'))
     .option('--embedding <name>', 'embedding config whose collection is searched (default: the one marked is_default)')
     .option('--top-k <n>', `results to return, 1 to ${MAX_TOP_K}`, positiveIntUpTo(MAX_TOP_K), 10)
@@ -68,6 +71,8 @@ export function registerRecall(program: Command, context: CommandContext): void 
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
     .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms, characters and expansions', false)
     .option('--literal', 'search only the words as typed: no words of the same meaning (synonyms, slang), no single-character matches, no IDF weighting')
+    .option('--image <file|url>', 'search by picture ("is this meme already in the library?", "more like this"), alone or with a query; uses an embedding with input: image (--embedding, or the first one)')
+    .option('--all-duplicates', 'show every copy of a meme (same picture and caption) instead of one hit for them all')
     .addHelpText(
       'after',
       `
@@ -77,11 +82,13 @@ Examples:
   emomo recall "下班" --mode keyword --json | jq '.results[].url'
   emomo recall "打工人" --embedding jina --timeout 1s --explain
   emomo recall 栓Q --explain          # shows the slang expansions that matched (无语, 谢谢...)
+  emomo recall --image ./saw-this.jpg  # is this meme already in the library? (needs an input: image embedding)
+  emomo recall 熊猫头 --image https://example.com/m.gif --top-k 5
 
 Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or config error,
 3 nothing could be searched (e.g. vector mode and the embedding provider is down).`,
     )
-    .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal), 'read'));
+    .action((query: string | undefined, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query ?? '', flags, app, reporter, signal), 'read'));
 }
 
 /** What the recall service needs, from the app (the CLI, the recall-quality test and the benchmark search alike). */
@@ -100,9 +107,30 @@ export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): 
   };
 }
 
+/** The embedding searched by picture: the one named (it must embed pictures), else the first that does. */
+function pictureEmbedding(app: App, name?: string): string {
+  if (name !== undefined) {
+    if (app.embeddingConfig(name).input !== 'image') throw new UsageError(`--image needs an embedding with input: image; "${name}" embeds text`);
+    return name;
+  }
+  const found = app.config.embeddings.find((e) => e.input === 'image');
+  if (!found) {
+    throw new UsageError(`--image needs an embedding with input: image in ${app.config.file} (e.g. provider: local, input: image, dimensions: 192); see docs/recall.md`);
+  }
+  return found.name;
+}
+
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
-  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了"');
-  const deps = recallDeps(app, flags.embedding, signal);
+  if (!query.trim() && flags.image === undefined) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了", or give a picture with --image');
+  const embedding = flags.image === undefined ? flags.embedding : pictureEmbedding(app, flags.embedding);
+  const deps = recallDeps(app, embedding, signal);
+  let picture: Buffer | undefined;
+  if (flags.image !== undefined) {
+    // Loaded here: decoding needs sharp, which a text recall never loads.
+    const { loadQueryPicture } = await import('../../images/query-picture.js');
+    const { ingest, vlm } = app.config;
+    picture = await loadQueryPicture(flags.image, { maxBytes: ingest.maxFileBytes, maxPixels: ingest.maxPixels, maxSide: vlm.maxSide, timeoutMs: flags.timeout }, signal);
+  }
   // Filter values as recorded, for `--source` spelled another way and for a hint when nothing matches.
   const known = flags.category !== undefined || flags.source !== undefined ? await app.store.filterValues() : undefined;
   const source = flags.source === undefined ? undefined : sourceName(flags.source, known?.sources);
@@ -122,19 +150,23 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       timeoutMs: flags.timeout,
       exact: flags.exact,
       literal: flags.literal,
+      ...(picture ? { picture } : {}),
+      allDuplicates: flags.allDuplicates ?? false,
     },
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
   if (result.hits.length === 0 && !result.failed && known) hintKnownValues(reporter, flags.category, source, known);
-  if (reporter.flags.json) reporter.json(recallJson(result));
-  else printRecall(reporter, result, flags.explain);
+  if (reporter.flags.json) reporter.json(recallJson(result, flags.image));
+  else printRecall(reporter, result, flags.explain, flags.image);
   return result.failed ? ExitCode.aborted : ExitCode.ok;
 }
 
 /** The --json shape (validated by a zod schema in the test suite; documented in docs/recall.md). */
-export function recallJson(r: RecallResult) {
+export function recallJson(r: RecallResult, image?: string) {
   return {
     query: r.query,
+    image: image ?? null,
+    collapsed: r.collapsed,
     mode: r.mode,
     collection: r.collection,
     partial: r.partial,
@@ -154,9 +186,10 @@ export function recallJson(r: RecallResult) {
       storage_key: h.storageKey,
       url: h.url,
       score: h.score,
-      scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused },
+      scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused, image: h.imageSimilarity },
       explain: {
         vector_rank: h.vectorRank,
+        image_rank: h.imageRank,
         keyword_rank: h.keywordRank,
         matched_terms: h.matchedTerms,
         matched_characters: h.matchedCharacters,
@@ -170,6 +203,7 @@ export function recallJson(r: RecallResult) {
       tags: h.tags,
       category: h.category,
       is_animated: h.isAnimated,
+      duplicates: h.duplicates,
     })),
   };
 }
@@ -178,7 +212,11 @@ const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(
 
 /** What matched, readable without knowing the fusion: "words" for a keyword hit, the vector similarity in percent. */
 function relevance(h: RecallHit): string {
-  const parts = [h.keywordRank !== null ? 'words' : '', h.vectorSimilarity !== null ? `${Math.round(h.vectorSimilarity * 100)}%` : ''];
+  const parts = [
+    h.keywordRank !== null ? 'words' : '',
+    h.vectorSimilarity !== null ? `${Math.round(h.vectorSimilarity * 100)}%` : '',
+    h.imageSimilarity !== null ? `picture ${Math.round(h.imageSimilarity * 100)}%` : '',
+  ];
   return parts.filter(Boolean).join(' + ');
 }
 
@@ -210,7 +248,7 @@ function matchedSummary(h: RecallHit): string {
   return [...h.matchedTerms, ...h.matchedCharacters, ...h.matchedExpansions.map((e) => `${e.term}←${e.for}`)].join(' ');
 }
 
-function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): void {
+function printRecall(reporter: Reporter, r: RecallResult, explain: boolean, image?: string): void {
   const tty = reporter.stdoutTty;
   const headers = ['#', 'match', 'category', 'tags', 'text', tty ? 'file' : 'path / url'];
   if (explain) headers.splice(2, 0, 'score', 'vector (rank)', 'bm25 (rank)', 'matched');
@@ -220,7 +258,7 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
       relevance(h),
       truncateToWidth(h.category, 10) + (h.isAnimated ? ' (anim)' : ''),
       truncateToWidth(h.tags.join(','), tty ? 12 : 20),
-      truncateToWidth(h.ocrText || h.description, tty ? 16 : 24),
+      truncateToWidth(h.ocrText || h.description, tty ? 16 : 24) + (h.duplicates.length > 0 ? ` (+${h.duplicates.length} copies)` : ''),
       location(h.url, tty),
     ];
     if (explain) {
@@ -235,8 +273,9 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
     }
     return row;
   });
-  const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
-  reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  const how = !r.query ? `picture, ${r.vectorMethod ?? 'no vector'} search` : r.mode === 'keyword' && !r.picture ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
+  const what = [r.query ? `"${r.query}"` : '', image !== undefined ? `picture ${image}` : ''].filter(Boolean).join(' + ');
+  reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for ${what} (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
   if (explain) {
     const searched = [`terms: ${r.terms.join(' ') || '-'}`];
     if (r.characters.length > 0) searched.push(`characters: ${r.characters.join(' ')}`);
