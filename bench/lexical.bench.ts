@@ -14,17 +14,13 @@
  * set (the recall-quality queries plus the sample captions), after a warm-up
  * pass. The last line is one JSON object.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp, type App } from '../src/app.js';
-import { recallDeps } from '../src/cli/commands/recall.js';
+import { recallDeps } from '../src/library/recall-search.js';
 import { recall, type RecallMode } from '../src/pipeline/recall-service.js';
-import { LocalEmbedder } from '../src/providers/embedding/local-embedder.js';
-import { generateLibrary } from '../test/helpers/library-generator.js';
 import { runIngest } from '../test/helpers/run-ingest.js';
-import { seededRandom } from '../test/helpers/seeded-random.js';
-import { copySample, makeWorkspace, projectRoot, sampleDir, type Workspace } from '../test/helpers/workspace.js';
+import { copySample, makeWorkspace, type Workspace } from '../test/helpers/workspace.js';
+import { benchQueries, generateWordLibrary } from './meme-words.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,15 +33,7 @@ const n = Number(values.n);
 const dims = Number(values.dims);
 const repeat = Number(values.repeat);
 
-const captions = fs
-  .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
-  .split('\n')
-  .filter(Boolean)
-  .map((l) => (JSON.parse(l) as { caption: string }).caption);
-const fixture = JSON.parse(fs.readFileSync(path.join(projectRoot, 'test/fixtures/recall-paraphrases.json'), 'utf8')) as {
-  queries: Array<{ query: string; kind: string }>;
-};
-const queries = [...new Set([...fixture.queries.map((q) => q.query), ...captions])];
+const queries = benchQueries;
 
 function percentile(samples: number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -87,27 +75,6 @@ async function measure(app: App, library: string) {
   return rows;
 }
 
-/** Captions from real meme words: one to three of them (common words more often), sometimes a particle. */
-function captionMaker(): (i: number) => string {
-  const table = JSON.parse(fs.readFileSync(path.join(projectRoot, 'configs/slang.json'), 'utf8')) as Record<string, Record<string, string[]>>;
-  const words = [
-    ...new Set([
-      ...captions,
-      ...fixture.queries.filter((q) => q.kind === 'caption' || q.kind === 'two-char').map((q) => q.query),
-      ...Object.entries({ ...table.slang, ...table.synonyms }).flat(2),
-    ]),
-  ];
-  const random = seededRandom(0x5eed);
-  const particles = ['了', '啊', '吧', '呢', '吗', '哦', '我', '你'];
-  const pick = () => words[Math.floor(words.length * random() ** 2)]!; // skewed: a few words are everywhere
-  return () => {
-    const count = 1 + Math.floor(random() * 3);
-    let caption = Array.from({ length: count }, pick).join('');
-    if (random() < 0.4) caption += particles[Math.floor(random() * particles.length)];
-    return caption;
-  };
-}
-
 const workspaces: Workspace[] = [];
 const embeddings = `embeddings:\n  - name: local\n    provider: local\n    dimensions: ${dims}\n    collection: emomo-local\n`;
 const results: Array<Record<string, string | number>> = [];
@@ -123,21 +90,8 @@ try {
 
   const big = makeWorkspace('', embeddings);
   workspaces.push(big);
-  const caption = captionMaker();
-  const embedder = new LocalEmbedder({ dimensions: dims });
   const started = performance.now();
-  generateLibrary({
-    db: big.db,
-    objects: big.objects,
-    memes: n,
-    dims,
-    collection: 'emomo-local',
-    text: (_, category) => {
-      const ocr = caption(0);
-      return { ocr, description: `${category}表情包，配文「${ocr}」，标签：${category}`, tags: [category] };
-    },
-    embed: { model: embedder.model, vector: (text) => embedder.embedText(text) },
-  });
+  generateWordLibrary(big, n, dims);
   process.stderr.write(`generated ${n} memes in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   app = createApp({ configPath: big.config });
   results.push(...(await measure(app, `generated (${n})`)));

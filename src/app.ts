@@ -12,9 +12,9 @@ import { loadThesaurus, type Thesaurus } from './lexicon/thesaurus.js';
 import type { Describer, Embedder, Log, ObjectStorage } from './ports.js';
 import { LocalEmbedder } from './providers/embedding/local-embedder.js';
 import { LazyDescriber, LazyEmbedder } from './providers/lazy.js';
-import { LOCAL_DESCRIBER_ID } from './providers/vlm/local-description.js';
+import { localDescriberId } from './providers/vlm/local-description.js';
 import type { RemoteOptions } from './providers/remote.js';
-import { PROMPT_VERSION } from './providers/vlm/prompt.js';
+import { promptVersion } from './providers/vlm/prompt.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { ProviderPauses } from './resilience/provider-pause.js';
 import { LocalStorage } from './storage/local-storage.js';
@@ -105,7 +105,8 @@ export class App {
    */
   get captionReader(): Describer {
     if (this.config.vlm.provider === 'local') return this.describer;
-    return (this.captionReaderInstance ??= new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, async () =>
+    const { model, promptVersion } = localDescriberId(1);
+    return (this.captionReaderInstance ??= new LazyDescriber(model, promptVersion, async () =>
       (await import('./providers/vlm/local-describer.js')).LocalDescriber.create(),
     ));
   }
@@ -136,6 +137,23 @@ export class App {
     return { config, embedder };
   }
 
+  /** The embedder of an embedding config if it has been built (a health report builds none). */
+  builtEmbedder(name?: string): Embedder | undefined {
+    return this.embedders.get(selectEmbedding(this.config, name).name);
+  }
+
+  /**
+   * Closes and forgets a built embedder: the next use builds a fresh one. A
+   * server's way back from a provider whose circuit stopped (a run would
+   * have ended there; a server goes on).
+   */
+  async dropEmbedder(name?: string): Promise<void> {
+    const key = selectEmbedding(this.config, name).name;
+    const embedder = this.embedders.get(key);
+    this.embedders.delete(key);
+    await embedder?.close?.();
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([
       this.describerInstance?.close?.(),
@@ -154,16 +172,27 @@ export class App {
 
   private buildDescriber(): Describer {
     const vlm = this.config.vlm;
+    // Frames read of an animated image; its describer's identity says how (prompt version).
+    const maxFrames = vlm.animatedFrames === 'first' ? 1 : vlm.maxFrames;
     if (vlm.provider === 'local') {
       // The OCR stack (sharp, onnxruntime) loads only when a first image is described.
-      return new LazyDescriber(LOCAL_DESCRIBER_ID.model, LOCAL_DESCRIBER_ID.promptVersion, async () =>
-        (await import('./providers/vlm/local-describer.js')).LocalDescriber.create(),
+      // It reads every chosen frame: a contact sheet is for models taking one image.
+      const { model, promptVersion: version } = localDescriberId(maxFrames);
+      const workers = vlm.ocrThreads;
+      return new LazyDescriber(
+        model,
+        version,
+        async () => (await import('./providers/vlm/local-describer.js')).LocalDescriber.create({ maxFrames, ...(workers ? { workers } : {}) }),
+        maxFrames,
       );
     }
     // Read only now: a missing key is a config error (exit 2) before any item is touched.
     const apiKey = requireSecret(this.env, vlm.apiKeyEnv, `vlm "${vlm.provider}"`);
-    return new LazyDescriber(vlm.model, PROMPT_VERSION, async () =>
-      (await import('./providers/remote.js')).createRemoteDescriber(vlm, this.remoteOptions(apiKey)),
+    return new LazyDescriber(
+      vlm.model,
+      promptVersion(vlm.animatedFrames, maxFrames),
+      async () => (await import('./providers/remote.js')).createRemoteDescriber(vlm, this.remoteOptions(apiKey)),
+      maxFrames,
     );
   }
 

@@ -4,6 +4,7 @@
  * src/store; the pipeline never imports an adapter directly.
  */
 import type { Stage } from './errors.js';
+import type { BreakerState } from './resilience/circuit-breaker.js';
 
 // ---------------------------------------------------------------- sources
 
@@ -85,8 +86,12 @@ export interface ImageFacts {
 // ---------------------------------------------------------------- providers
 
 export interface DescribeInput {
-  /** First frame, EXIF-rotated, sRGB, flattened on white, at most 768 px, JPEG. */
-  jpeg: Buffer;
+  /**
+   * The picture as JPEGs, EXIF-rotated, sRGB, flattened on white, at most
+   * 768 px: one for a still; for an animation its representative frames in
+   * playing order (at most the describer's `maxFrames`), the first frame first.
+   */
+  frames: Buffer[];
   category: string;
   tags: string[];
   signal?: AbortSignal;
@@ -98,6 +103,13 @@ export interface Description {
   emotions: string[];
   /** Token usage reported by a remote model, when there is one. */
   usage?: { promptTokens: number; completionTokens: number };
+  /** What reading the image cost: frames read and wall time (recorded by the pipeline). */
+  cost?: DescribeCost;
+}
+
+export interface DescribeCost {
+  frames: number;
+  ms: number;
 }
 
 export interface Describer {
@@ -105,6 +117,8 @@ export interface Describer {
   readonly model: string;
   /** Changes whenever the prompt (or local composition) changes. */
   readonly promptVersion: string;
+  /** Frames of an animation it reads (default 1: the first frame only). */
+  readonly maxFrames?: number;
   describe(input: DescribeInput): Promise<Description>;
   close?(): Promise<void>;
 }
@@ -141,7 +155,7 @@ export interface Embedder {
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
   /**
    * Image embedders: one vector per picture, in order. Each picture is a
-   * still as `DescribeInput.jpeg` (first frame, upright, flattened, JPEG).
+   * first frame as a describer sees it (upright, flattened, JPEG).
    */
   embedImages?(pictures: Buffer[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
   /** Optional: loads the client library (no network call), so a time budget counts only the request. */
@@ -152,6 +166,8 @@ export interface Embedder {
    * with the query's expansions. Models that embed meaning do without.
    */
   embedLexicalQuery?(query: LexicalQuery): Float32Array;
+  /** Remote providers: the state of their circuit breaker; undefined before the client is built. */
+  circuit?(): BreakerState | undefined;
   close?(): Promise<void>;
 }
 

@@ -69,8 +69,9 @@ export class CommandContext {
         process.stderr.write(`${terminalText(redact(err.stack), { multiline: true })}\n`);
       }
     } finally {
-      dispose();
+      // Closing (OCR workers, connections) can take a moment: a Ctrl+C meanwhile still exits cleanly (code 3).
       await app?.close();
+      dispose();
     }
   }
 }

@@ -9,10 +9,13 @@ import { registerIngest } from './commands/ingest.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
+import { registerRedescribe } from './commands/redescribe.js';
 import { registerRecall } from './commands/recall.js';
+import { registerServe } from './commands/serve.js';
 import { registerStaging } from './commands/staging.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
+import { VERSION } from '../version.js';
 import { CommandContext, errorJson, type GlobalOptions } from './context.js';
 
 export function buildProgram(overrides: AppOverrides = {}): { program: Command; context: CommandContext } {
@@ -41,16 +44,17 @@ Docs: README.md`,
   registerIngest(program, context);
   registerRetryPending(program, context);
   registerEmbed(program, context);
+  registerRedescribe(program, context);
   registerRecall(program, context);
   registerVerify(program, context);
   registerStats(program, context);
   registerPurge(program, context);
   registerDupes(program, context);
   registerDoctor(program, context);
+  registerServe(program, context);
   return { program, context };
 }
 
-const VERSION = '0.1.0';
 
 export async function main(argv: string[]): Promise<number> {
   const { program, context } = buildProgram();

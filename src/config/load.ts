@@ -62,7 +62,7 @@ function parseYaml(file: string, text: string): unknown {
   }
   if (raw === null || raw === undefined) return {}; // an empty file means "all defaults"
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources, recall)');
+    throw new ConfigError(file, '', 'expected a mapping of sections (database, vlm, embeddings, storage, ingest, sources, recall, serve)');
   }
   return raw;
 }
@@ -121,6 +121,9 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       ...optional('rpm', vlm.rpm),
       concurrency: vlm.concurrency,
       maxSide: vlm.max_side,
+      animatedFrames: vlm.animated_frames,
+      maxFrames: vlm.max_frames,
+      ...optional('ocrThreads', vlm.ocr_threads),
     },
     embeddings: c.embeddings.map(
       (e, i): EmbeddingConfig => ({
@@ -165,6 +168,19 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       chinesebqbEnabled: c.sources.chinesebqb.enabled,
     },
     recall: { synonyms: c.recall.synonyms },
+    serve: {
+      host: c.serve.host,
+      port: c.serve.port,
+      ...optional('publicUrl', c.serve.public_url),
+      corsOrigins: c.serve.cors_origins,
+      maxQueryChars: c.serve.max_query_chars,
+      maxTopK: c.serve.max_top_k,
+      maxBodyBytes: c.serve.max_body,
+      maxSearches: c.serve.max_searches,
+      maxQueued: c.serve.max_queued,
+      requestTimeoutMs: c.serve.request_timeout,
+      cacheEntries: c.serve.cache_entries,
+    },
   };
 }
 

@@ -113,6 +113,12 @@ const vlm = z
     rpm: positiveInt().optional().describe('Requests per minute allowed (unset: no limit)'),
     concurrency: positiveInt().default(8).describe('Requests in flight at once'),
     max_side: positiveInt().default(768).describe('Images are downscaled so their longest side is at most this many pixels'),
+    animated_frames: z
+      .enum(['multi', 'contact_sheet', 'first'])
+      .default('multi')
+      .describe('Animated images: multi sends the chosen frames as several images in one request; contact_sheet tiles them into one image; first sends the first frame only. The local describer reads each chosen frame (first: the first only)'),
+    max_frames: integer(2, 8).default(4).describe('Animated images: at most this many representative frames are read'),
+    ocr_threads: integer(1, 16).optional().describe('Local describer: OCR worker threads; from 2 on, half detect text and half read it (default: one per core but one, at least 1, at most 4)'),
   })
   .superRefine((v: unknown, ctx) => {
     const model = field(v, 'model');
@@ -264,7 +270,28 @@ const recall = z
   })
   .prefault({ synonyms: {} });
 
-export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall });
+const serve = z
+  .strictObject({
+    host: text().default('127.0.0.1').describe('Address `emomo serve` listens on (--host); anything but loopback needs a token or --public'),
+    port: integer(0, 65535).default(8787).describe('TCP port (--port); 0 picks a free one'),
+    public_url: httpUrl()
+      .optional()
+      .describe('Base URL clients reach the server at (behind a proxy), for the image URLs in results; default: from each request'),
+    cors_origins: z
+      .array(z.string().refine((v) => v === '*' || isHttpUrl(v), { error: 'expected an origin such as https://chat.example.com, or "*"' }))
+      .default([])
+      .describe('Web origins whose pages may call the API (CORS); none: no CORS headers at all'),
+    max_query_chars: integer(1, 10_000).default(200).describe('Longest query accepted, in characters'),
+    max_top_k: integer(1, 1000).default(100).describe('Most results one request may ask for'),
+    max_body: byteSize().prefault('8MiB').describe('Largest request body (an uploaded image included)'),
+    max_searches: positiveInt().default(4).describe('Searches running at once'),
+    max_queued: integer(0).default(256).describe('Searches waiting for a free slot; beyond that, 429 with Retry-After'),
+    request_timeout: duration().prefault('10s').describe('Longest a request may take to arrive and be answered (503 past it)'),
+    cache_entries: integer(0).default(1000).describe('Recent complete recall results kept until the library changes (0: no cache)'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({ database, vlm, embeddings, storage, ingest, sources, recall, serve });
 
 /** The file as validated: snake_case, defaults applied. */
 export type ConfigFile = z.output<typeof configSchema>;

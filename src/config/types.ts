@@ -24,7 +24,15 @@ export interface VlmConfig {
   concurrency: number;
   /** Longest side, in pixels, of the image sent to the model. */
   maxSide: number;
+  /** How the frames of an animated image reach the describer. */
+  animatedFrames: AnimatedFrames;
+  /** Representative frames read from an animated image (unless animatedFrames is first). */
+  maxFrames: number;
+  /** Local describer: OCR worker threads; undefined means one per core but one (1 to 4). */
+  ocrThreads?: number;
 }
+
+export type AnimatedFrames = 'multi' | 'contact_sheet' | 'first';
 
 export interface EmbeddingConfig {
   name: string;
@@ -76,6 +84,24 @@ export interface IngestConfig {
   minSide: number;
 }
 
+/** `emomo serve`: where it listens and the limits it enforces. */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  publicUrl?: string;
+  corsOrigins: string[];
+  maxQueryChars: number;
+  maxTopK: number;
+  maxBodyBytes: number;
+  /** Searches running at once. */
+  maxSearches: number;
+  /** Searches waiting for a slot before requests are refused with 429. */
+  maxQueued: number;
+  requestTimeoutMs: number;
+  /** Complete recall results kept until the library changes; 0 = no cache. */
+  cacheEntries: number;
+}
+
 export interface Config {
   /** The file this came from, as given, or "(built-in defaults)". */
   file: string;
@@ -88,4 +114,5 @@ export interface Config {
   sources: { stagingPath: string; chinesebqbPath: string; chinesebqbEnabled: boolean };
   /** `synonyms`: the user's query expansions, term → words of the same meaning. */
   recall: { synonyms: Record<string, string[]> };
+  serve: ServeConfig;
 }

@@ -11,7 +11,7 @@ import { errorMessage } from '../errors.js';
 import { retryDelayMs, type RetryPolicy } from '../resilience/backoff.js';
 import { sleep } from '../resilience/clock.js';
 import { parseRetryAfter } from '../resilience/retry-after.js';
-import { errorCode, isRetryableStatus, isTlsError } from '../resilience/retryable.js';
+import { isRetryableStatus, isTlsError, networkCause } from '../resilience/retryable.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { RobotsCache, type RobotsFetch } from './robots.js';
 
@@ -236,8 +236,7 @@ function asFailure(err: unknown, timeoutMs: number): FetchFailure {
   if (err instanceof TimeoutSignal || (err as { cause?: unknown })?.cause instanceof TimeoutSignal) {
     return new FetchFailure(`timed out after ${timeoutMs / 1000} s without data`, true);
   }
-  const cause = (err as { cause?: { message?: string } })?.cause;
-  const detail = errorCode(err) ?? cause?.message ?? errorMessage(err);
+  const detail = networkCause(err);
   // A certificate problem will not fix itself: no retry, and never a fallback to no verification.
   if (isTlsError(err)) {
     return new FetchFailure(`TLS verification failed: ${detail}`, false, { transient: true });

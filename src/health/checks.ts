@@ -79,8 +79,7 @@ async function probeImage(): Promise<Buffer> {
 }
 
 export async function checkDescriber(describer: Describer, signal: AbortSignal): Promise<string> {
-  const jpeg = await probeImage();
-  const result = await describer.describe({ jpeg, category: 'doctor', tags: [], signal });
+  const result = await describer.describe({ frames: [await probeImage()], category: 'doctor', tags: [], signal });
   const read = result.ocrText.trim() ? `read "${result.ocrText.trim().slice(0, 40)}"` : 'answered (no text read)';
   return `${describer.model} (prompt ${describer.promptVersion}): ${read}`;
 }

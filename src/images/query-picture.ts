@@ -1,34 +1,24 @@
 /**
  * The picture of `recall --image <file|url>`: read from a file or fetched
- * over http(s) (at most `maxBytes`, within `timeoutMs`), then checked like
- * any input (format by magic bytes, pixel limit) and turned into the still
- * every embedder takes (vlm-input.ts). Any problem is a UsageError naming
- * the picture.
+ * over http(s), at most `maxBytes` within `timeoutMs`. Only read here (no
+ * decoder is loaded): the search checks and decodes it like any input
+ * (library/recall-search.ts), the same way as a picture sent to `emomo
+ * serve`. Any problem is a UsageError naming the picture.
  */
 import { promises as fs } from 'node:fs';
 import { formatBytes } from '../config/byte-size.js';
 import { UsageError, errorMessage } from '../errors.js';
-import type { ImageLimits } from './probe.js';
-import { stillFromFile } from './vlm-input.js';
 
-export interface QueryPictureLimits extends ImageLimits {
+export interface QueryPictureLimits {
   maxBytes: number;
-  maxSide: number;
   timeoutMs: number;
 }
 
-export async function loadQueryPicture(source: string, limits: QueryPictureLimits, signal?: AbortSignal): Promise<Buffer> {
-  const problem = (why: string) => new UsageError(`--image ${source}: ${why}`);
-  let bytes: Buffer;
+export async function readQueryPicture(source: string, limits: QueryPictureLimits, signal?: AbortSignal): Promise<Buffer> {
   try {
-    bytes = /^https?:\/\//i.test(source) ? await fetchPicture(source, limits, signal) : await readPicture(source, limits.maxBytes);
+    return /^https?:\/\//i.test(source) ? await fetchPicture(source, limits, signal) : await readPicture(source, limits.maxBytes);
   } catch (err) {
-    throw err instanceof UsageError ? err : problem(errorMessage(err));
-  }
-  try {
-    return await stillFromFile(bytes, limits, limits.maxSide);
-  } catch (err) {
-    throw problem(errorMessage(err));
+    throw err instanceof UsageError ? err : new UsageError(`--image ${source}: ${errorMessage(err)}`);
   }
 }
 
@@ -47,12 +37,17 @@ async function fetchPicture(url: string, limits: QueryPictureLimits, signal?: Ab
     throw new UsageError(`--image ${url}: ${timeout.aborted ? `no answer within ${limits.timeoutMs} ms (--timeout)` : errorMessage(err)}`);
   });
   if (!response.ok || !response.body) throw new UsageError(`--image ${url}: HTTP ${response.status}`);
+  const reader = response.body.getReader();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > limits.maxBytes) throw new UsageError(`--image ${url}: larger than the ${formatBytes(limits.maxBytes)} limit (ingest.max_file_bytes)`);
-    chunks.push(Buffer.from(chunk));
+  try {
+    for (let part = await reader.read(); !part.done; part = await reader.read()) {
+      size += part.value.byteLength;
+      if (size > limits.maxBytes) throw new UsageError(`--image ${url}: larger than the ${formatBytes(limits.maxBytes)} limit (ingest.max_file_bytes)`);
+      chunks.push(Buffer.from(part.value));
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined); // stops a transfer cut short
   }
   return Buffer.concat(chunks);
 }

@@ -1,12 +1,14 @@
 /**
- * The picture a describer sees: one still, upright, sRGB, opaque JPEG no
- * larger than `maxSide`. This is the only place that decodes pixels, so it
- * is also where truncated and corrupt files are caught.
+ * The pictures a describer sees: upright, sRGB, opaque JPEGs no larger than
+ * `maxSide`: one for a still, the representative frames of an animation in
+ * playing order (see frames.ts). This is the only place that decodes pixels
+ * for a describer, so it is also where truncated and corrupt files are caught.
  */
 import sharp from 'sharp';
 import { ItemError, errorMessage } from '../errors.js';
 import type { ImageFacts } from '../ports.js';
 import { sniffFormat } from './format.js';
+import { chooseFrames } from './frames.js';
 import { corrupt, tooManyPixels, unsupportedFormat } from './image-errors.js';
 import { probeImage, type ImageLimits } from './probe.js';
 
@@ -16,18 +18,35 @@ sharp.cache(false);
 
 const WHITE = { r: 255, g: 255, b: 255 };
 
-export async function prepareVlmInput(
-  bytes: Buffer,
-  facts: ImageFacts,
-  limits: ImageLimits,
-  maxSide = 768,
-): Promise<Buffer> {
-  // Callers normally probe first; checking again keeps this function safe on
-  // its own (an SVG must never reach the decoder, a bomb must never be decoded).
+export interface VlmInputOptions {
+  /** Longest side of each JPEG (default 768). */
+  maxSide?: number;
+  /** At most this many frames of an animation (default 1: the first frame only). */
+  maxFrames?: number;
+}
+
+/** The describer's input: one JPEG per chosen frame, in playing order, the first frame first. */
+export async function prepareVlmFrames(bytes: Buffer, facts: ImageFacts, limits: ImageLimits, options: VlmInputOptions = {}): Promise<Buffer[]> {
+  checkDecodable(bytes, facts, limits);
+  const pages = await chooseFrames(bytes, facts, limits, options.maxFrames ?? 1);
+  const frames: Buffer[] = [];
+  // One at a time: each frame holds a full decode of the animation up to it.
+  for (const page of pages) frames.push(await renderFrame(bytes, limits, options.maxSide ?? 768, page));
+  return frames;
+}
+
+/**
+ * Callers normally probe first; checking again keeps this module safe on
+ * its own (an SVG must never reach the decoder, a bomb must never be decoded).
+ */
+function checkDecodable(bytes: Buffer, facts: ImageFacts, limits: ImageLimits): void {
   const sniffed = sniffFormat(bytes);
   if ('unsupported' in sniffed) throw unsupportedFormat(sniffed.unsupported);
   if (facts.width * facts.height > limits.maxPixels) throw tooManyPixels(facts.width, facts.height, limits.maxPixels);
+}
 
+/** Frame `page` alone, as a describer sees it. Call only on bytes already checked (see checkDecodable). */
+export async function renderFrame(bytes: Buffer, limits: ImageLimits, maxSide: number, page: number): Promise<Buffer> {
   try {
     return await sharp(bytes, {
       // 'error' aborts on truncation and real decode errors. The default,
@@ -37,7 +56,8 @@ export async function prepareVlmInput(
       // sharp re-checks the header's size itself, in case `facts` is stale.
       limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)),
       sequentialRead: true,
-      pages: 1, // first frame only: the describer gets a still
+      page,
+      pages: 1,
     })
       .autoOrient()
       .flatten({ background: WHITE })
@@ -56,5 +76,11 @@ export async function prepareVlmInput(
 
 /** The same still from a file's bytes alone (a stored object, a query image): probed first, so every check applies. */
 export async function stillFromFile(bytes: Buffer, limits: ImageLimits, maxSide = 768): Promise<Buffer> {
-  return prepareVlmInput(bytes, await probeImage(bytes, limits), limits, maxSide);
+  return prepareStill(bytes, await probeImage(bytes, limits), limits, maxSide);
+}
+
+/** The first frame alone, as a describer sees it: what picture hashes and image embeddings are made from. */
+export async function prepareStill(bytes: Buffer, facts: ImageFacts, limits: ImageLimits, maxSide = 768): Promise<Buffer> {
+  const [first] = await prepareVlmFrames(bytes, facts, limits, { maxSide, maxFrames: 1 });
+  return first!;
 }

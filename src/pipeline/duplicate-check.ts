@@ -58,9 +58,10 @@ export class DuplicateCheck {
 
   private async readCaption(item: SourceItem, facts: ImageFacts, jpeg: Buffer): Promise<Description> {
     const reader = this.deps.captionReader!;
-    const description = await reader.describe({ jpeg, category: item.category, tags: item.tags });
+    const description = await reader.describe({ frames: [jpeg], category: item.category, tags: item.tags });
     const { describer } = this.deps;
-    if (reader.model === describer.model && reader.promptVersion === describer.promptVersion) {
+    // Kept for a still only: an animation's description reads several frames, this read the first.
+    if (!facts.isAnimated && reader.model === describer.model && reader.promptVersion === describer.promptVersion) {
       await this.deps.store.saveDescription({ md5: facts.md5, vlmModel: reader.model, promptVersion: reader.promptVersion }, description);
     }
     return description;

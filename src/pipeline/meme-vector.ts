@@ -9,7 +9,7 @@ import { embeddingText } from './embedding-text.js';
 export interface MemeToEmbed {
   description: Description;
   tags: readonly string[];
-  /** The picture as `DescribeInput.jpeg`; needed by image collections only. */
+  /** The first frame as a describer sees it (vlm-input.ts prepareStill); needed by image collections only. */
   picture?: Buffer;
 }
 

@@ -17,7 +17,7 @@ import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type
 import { contentTypeFor } from '../images/format.js';
 import { hashImage } from '../images/phash.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import { prepareVlmInput } from '../images/vlm-input.js';
+import { prepareStill } from '../images/vlm-input.js';
 import { readInputFile, type InputLimits } from '../sources/input-file.js';
 import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
@@ -28,6 +28,7 @@ import { objectKey } from '../storage/object-key.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
+import { describeImage } from './describe-image.js';
 import { DuplicateCheck, type DuplicateCheckDeps } from './duplicate-check.js';
 import { KeyedLock } from './keyed-lock.js';
 import { embedMemes, embedsPictures } from './meme-vector.js';
@@ -216,7 +217,7 @@ export class ItemProcessor implements ItemHandler {
     at.stage = 'decode';
     const hashes = await hashImage(bytes, this.opts.limits);
     let jpeg: Buffer | undefined;
-    const picture = async () => (jpeg ??= await prepareVlmInput(bytes, facts, this.opts.limits, this.opts.maxSide));
+    const picture = async () => (jpeg ??= await prepareStill(bytes, facts, this.opts.limits, this.opts.maxSide));
 
     type Laned = { duplicate: ItemOutcome } | { described: { key: DescriptionKey; description: Description }; storageKey: string };
     const laned = await this.lane(async (): Promise<Laned> => {
@@ -231,10 +232,8 @@ export class ItemProcessor implements ItemHandler {
       if (exact) described = { key: wanted, description: exact };
       else if (existing && !force) described = await store.findLatestDescription(md5);
       if (!described) {
-        at.stage = 'decode';
-        const input = await picture();
-        at.stage = 'describe';
-        const description = await describer.describe({ jpeg: input, category: item.category, tags: item.tags });
+        const image = { bytes, facts, category: item.category, tags: item.tags };
+        const description = await describeImage(describer, image, this.opts, at);
         await store.saveDescription(wanted, description);
         described = { key: wanted, description };
       }

@@ -1,8 +1,8 @@
 /**
  * A recall query embedded within its time budget (`--timeout`): a text
  * through the model's text side, or a picture through its image side. A late
- * provider is aborted, not awaited; loading the client library is not the
- * provider's time.
+ * provider is aborted, not awaited; loading the client library counts
+ * against the budget, which starts with the search.
  */
 import type { Embedder } from '../ports.js';
 import type { CollectionInfo } from '../store/ports.js';
@@ -20,14 +20,19 @@ export function checkQueryVector(vector: Float32Array | undefined, coll: Collect
   }
 }
 
+/** The `--timeout` asked for, and what is left of it when the embedding starts. */
+export interface QueryBudget {
+  timeoutMs: number;
+  leftMs: number;
+}
+
 export async function embedQueryWithin(
   embedder: Embedder,
   query: { text: string } | { picture: Buffer },
   coll: CollectionInfo,
-  timeoutMs: number,
+  { timeoutMs, leftMs }: QueryBudget,
   stop?: AbortSignal,
 ): Promise<Float32Array> {
-  await embedder.ready?.();
   const controller = new AbortController();
   const signal = AbortSignal.any(stop ? [controller.signal, stop] : [controller.signal]);
   let timer: NodeJS.Timeout | undefined;
@@ -36,7 +41,7 @@ export async function embedQueryWithin(
       const err = new Error(`query embedding did not answer within ${timeoutMs} ms (--timeout)`);
       controller.abort(err);
       reject(err);
-    }, timeoutMs);
+    }, leftMs);
   });
   const call = (): Promise<Float32Array[]> => {
     if ('text' in query) return embedder.embed([query.text], 'query', signal);
@@ -44,6 +49,7 @@ export async function embedQueryWithin(
     return embedder.embedImages([query.picture], 'query', signal);
   };
   try {
+    await Promise.race([embedder.ready?.(), timeout]);
     const [vector] = await Promise.race([call(), timeout]);
     checkQueryVector(vector, coll);
     return vector;

@@ -21,7 +21,7 @@ import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
 import type { CollectionInfo, PictureStore, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
 import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
-import { checkQueryVector, embedQueryWithin, NoTextSide } from './query-embedding.js';
+import { checkQueryVector, embedQueryWithin, NoTextSide, type QueryBudget } from './query-embedding.js';
 import { collapseDuplicates } from './recall-collapse.js';
 import { describeHits, rankHits, type Ranked, type RecallHit } from './recall-hits.js';
 
@@ -46,7 +46,7 @@ export interface RecallRequest {
   exact?: boolean;
   /** Only the query's own words: no backoff characters, no expansions, no IDF weighting. */
   literal?: boolean;
-  /** A query picture (a still as DescribeInput.jpeg), searched through the collection's image side. */
+  /** A query picture (its first frame as a describer sees it), searched through the collection's image side. */
   picture?: Buffer;
   /** Show every copy of a meme instead of folding duplicates into one hit (default false). */
   allDuplicates?: boolean;
@@ -155,12 +155,13 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
       const embedder = deps.embedder();
       if (embedder.embedsText === false) throw new NoTextSide(embedder.model, info.name);
       if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, info);
-      return embedQueryWithin(embedder, { text: req.query }, info, req.timeoutMs, deps.signal);
+      // The budget counts from the start of the search: loading the client library is part of it.
+      return embedQueryWithin(embedder, { text: req.query }, info, budget(req, clock, tEmbed), deps.signal);
     })();
     embedding.catch(() => undefined); // handled below; never an unhandled rejection
   }
   const tImage = clock.now();
-  const picturing = wantImage ? searchPicture(deps, req, collection, vectorDepth) : undefined;
+  const picturing = wantImage ? searchPicture(deps, req, collection, vectorDepth, () => budget(req, clock, tImage)) : undefined;
   picturing?.catch(() => undefined);
 
   const { plan, weighed } = await weighing;
@@ -253,15 +254,20 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   return result;
 }
 
+/** What is left of the time budget, counted from the start of the search. */
+function budget(req: RecallRequest, clock: Stopwatch, started: number): QueryBudget {
+  return { timeoutMs: req.timeoutMs, leftMs: Math.max(0, req.timeoutMs - clock.since(started)) };
+}
+
 /** Without a threshold, a fused ranking drops similarities of 0 or less; with one, what is below it. */
 function keepVectorHit(req: RecallRequest, fused: boolean): (h: VectorHit) => boolean {
   return (h) => (req.threshold === undefined ? !(fused && h.distance >= 1) : 1 - h.distance >= req.threshold);
 }
 
 /** The query picture through the collection's image side, within the time budget, and its nearest memes. */
-async function searchPicture(deps: RecallDeps, req: RecallRequest, collection: Promise<CollectionInfo>, depth: number) {
+async function searchPicture(deps: RecallDeps, req: RecallRequest, collection: Promise<CollectionInfo>, depth: number, left: () => QueryBudget) {
   const info = await collection;
-  const vector = await embedQueryWithin(deps.embedder(), { picture: req.picture! }, info, req.timeoutMs, deps.signal);
+  const vector = await embedQueryWithin(deps.embedder(), { picture: req.picture! }, info, left(), deps.signal);
   return deps.index.vectorSearch(info.name, vector, depth, req.filters, { exact: req.exact });
 }
 

@@ -15,6 +15,7 @@
  *   6. damaged objects (deep) are re-stored from the sources' files;
  *   7. leftover temporary files go.
  */
+import { errorMessage } from '../errors.js';
 import type { ObjectStorage } from '../ports.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import { VERIFY_CHECKS, type DatabaseRepair, type VerifyCheck } from '../store/ports.js';
@@ -167,17 +168,20 @@ async function removeLost(store: VerifyDeps, storage: ObjectStorage): Promise<nu
   }
 }
 
-async function removeLeftovers(storage: ObjectStorage, options: VerifyOptions): Promise<{ fixed: number; failed: number }> {
+async function removeLeftovers(storage: ObjectStorage, options: VerifyOptions): Promise<{ fixed: number; failed: number; examples?: string[] }> {
   let fixed = 0;
   let failed = 0;
+  // `name: reason` of the first failures: a repair never drops why it could not fix something.
+  const examples: string[] = [];
   if (!storage.leftovers || !storage.removeLeftover) return { fixed, failed };
   for await (const name of storage.leftovers(options.leftoverAgeMs ?? DEFAULT_LEFTOVER_AGE_MS)) {
     try {
       await storage.removeLeftover(name);
       fixed++;
-    } catch {
+    } catch (err) {
       failed++;
+      if (examples.length < options.examples) examples.push(`${name}: ${errorMessage(err)}`);
     }
   }
-  return { fixed, failed };
+  return examples.length > 0 ? { fixed, failed, examples } : { fixed, failed };
 }

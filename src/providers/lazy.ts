@@ -1,10 +1,12 @@
 /**
  * Providers are built on first use: a run whose every item is skipped never
  * loads the OCR models, and a keyword recall never loads the HTTP client
- * libraries. Their identity (model, prompt version, dimensions) is known up
- * front, so dedup and start-up logs need no provider.
+ * libraries. Their identity (model, prompt version, dimensions, the frames a
+ * describer reads) is known up front, so dedup, frame preparation and start-up
+ * logs need no provider.
  */
 import type { Describer, DescribeInput, Description, EmbedInput, EmbedMode, Embedder } from '../ports.js';
+import type { BreakerState } from '../resilience/circuit-breaker.js';
 
 function once<T>(create: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
@@ -20,10 +22,15 @@ function once<T>(create: () => Promise<T>): () => Promise<T> {
 /** Builds the provider on first use; closes it only if it was ever built. */
 abstract class Lazy<T extends { close?(): Promise<void> }> {
   protected readonly get: () => Promise<T>;
+  /** The provider once built. */
+  protected built?: T;
   private started = false;
 
   constructor(create: () => Promise<T>) {
-    this.get = once(() => ((this.started = true), create()));
+    this.get = once(async () => {
+      this.started = true;
+      return (this.built = await create());
+    });
   }
 
   /** Builds it now (loading its modules) without using it. */
@@ -41,6 +48,7 @@ export class LazyDescriber extends Lazy<Describer> implements Describer {
     readonly model: string,
     readonly promptVersion: string,
     create: () => Promise<Describer>,
+    readonly maxFrames = 1,
   ) {
     super(create);
   }
@@ -70,5 +78,9 @@ export class LazyEmbedder extends Lazy<Embedder> implements Embedder {
     const embedder = await this.get();
     if (!embedder.embedImages) throw new Error(`embedding model ${this.model} does not embed pictures`);
     return embedder.embedImages(pictures, mode, signal);
+  }
+
+  circuit(): BreakerState | undefined {
+    return this.built?.circuit?.();
   }
 }

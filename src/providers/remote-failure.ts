@@ -8,7 +8,7 @@
 import { ProviderError, errorMessage } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { parseRetryAfter } from '../resilience/retry-after.js';
-import { isNetworkError, isRetryableStatus } from '../resilience/retryable.js';
+import { isNetworkError, isRetryableStatus, networkCause } from '../resilience/retryable.js';
 
 /** Who is being called, for messages: never the key, only the name of its variable. */
 export interface ProviderIdentity {
@@ -90,9 +90,8 @@ export function classifyFailure(
     return new RemoteCallError(id.provider, `${label}: the response was not valid JSON (${message})`, undefined, true);
   }
   if (isNetworkError(err)) {
-    const cause = (err as { cause?: unknown }).cause;
-    const why = cause ? `${message}: ${redact(errorMessage(cause)).slice(0, 200)}` : message;
-    return new RemoteCallError(id.provider, `${label}: network error: ${why}`, undefined, true);
+    // "Connection error.: fetch failed" says nothing: name the cause (ECONNREFUSED, ENOTFOUND, the address).
+    return new RemoteCallError(id.provider, `${label}: network error: ${redact(networkCause(err)).slice(0, 300)}`, undefined, true);
   }
   return new RemoteCallError(id.provider, `${label}: ${message}`, undefined, false, undefined, { cause: err });
 }

@@ -78,7 +78,15 @@ export function createRemoteDescriber(vlm: VlmConfig, opts: RemoteOptions): Desc
   };
   const baseURL = vlm.baseUrl ?? OPENAI_DEFAULT_BASE_URL;
   const gate = gateFor({ identity, baseURL, timeoutMs: vlm.timeoutMs, concurrency: vlm.concurrency, rpm: vlm.rpm }, opts);
-  return new OpenAIDescriber({ model: vlm.model, baseURL, apiKey: opts.apiKey, gate });
+  return new OpenAIDescriber({
+    model: vlm.model,
+    baseURL,
+    apiKey: opts.apiKey,
+    gate,
+    animatedFrames: vlm.animatedFrames,
+    maxFrames: vlm.maxFrames,
+    maxSide: vlm.maxSide,
+  });
 }
 
 export function createRemoteEmbedder(e: EmbeddingConfig, opts: RemoteOptions): Embedder {

@@ -51,6 +51,24 @@ export function errorCode(err: unknown): string | undefined {
   return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
+/**
+ * What really went wrong under a wrapped network error ("Connection error." ←
+ * "fetch failed" ← "connect ECONNREFUSED 127.0.0.1:9"): the innermost cause's
+ * message, which names the code and the address, or its code alone.
+ */
+export function networkCause(err: unknown): string {
+  let inner: unknown = err;
+  for (let depth = 0; depth < 8; depth++) {
+    const next = (inner as { cause?: unknown } | null)?.cause;
+    if (!next || typeof next !== 'object') break;
+    inner = next;
+  }
+  const code = errorCode(inner) ?? errorCode(err);
+  const message = inner instanceof Error ? inner.message : '';
+  if (message && code && message.includes(code)) return message;
+  return [code, message].filter(Boolean).join(': ') || (err instanceof Error ? err.message : String(err));
+}
+
 /** A TLS verification failure: never retried, and never answered by switching verification off. */
 export function isTlsError(err: unknown): boolean {
   const code = errorCode(err);

@@ -202,6 +202,50 @@ export interface BackfillStore {
   commitVectors(collection: string, model: string, batch: readonly BackfillVector[]): Promise<string[]>;
 }
 
+// ---------------------------------------------------------------- redescribe
+
+/** Which memes `redescribe` reads again: those whose vector in `collection` came from another describer or prompt. */
+export interface StaleFilter {
+  collection: string;
+  /** The describer's identity now; vectors made from this description are current. */
+  current: { vlmModel: string; promptVersion: string };
+  /** Animated memes only. */
+  animatedOnly: boolean;
+}
+
+export interface StaleMeme {
+  memeId: number;
+  md5: string;
+  storageKey: string;
+  category: string;
+  tags: string[];
+  /** A description under the current identity exists already: no describer call needed. */
+  described: boolean;
+}
+
+/** What `emomo redescribe` needs: stale memes, and re-pointing a vector at a new description. */
+export interface RedescribeStore {
+  /** How many memes match, and how many of those still need a describer call. */
+  countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }>;
+  /** The next matching memes by id, after `afterId`. */
+  findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]>;
+  /**
+   * The meme's vector in the collection, its description key and its keyword
+   * row replaced in one transaction; false (nothing written) when the meme has
+   * no vector there any more.
+   */
+  replaceDescription(collection: string, change: DescriptionChange): Promise<boolean>;
+}
+
+export interface DescriptionChange {
+  memeId: number;
+  md5: string;
+  embeddingModel: string;
+  descriptionKey: DescriptionKey;
+  description: Description;
+  vector: Float32Array;
+}
+
 // ---------------------------------------------------------------- recall
 
 /** Every filter must hold; an empty `tags` list means no tag filter. */
@@ -294,6 +338,42 @@ export interface RecallIndex {
   filterValues(): Promise<{ categories: string[]; sources: string[] }>;
   /** Document frequencies of the given index terms and the document count, live from the keyword index. */
   documentFrequencies(terms: readonly string[]): Promise<TermStatistics>;
+}
+
+// ---------------------------------------------------------------- browse
+
+/** A source that offered an image (the first one and every later one). */
+export interface MemeSource {
+  sourceType: string;
+  sourceId: string;
+  sourceUrl: string | null;
+}
+
+/** One meme as a person looks at it: its row, its newest description and every source that offered it. */
+export interface MemeDetails extends MemeRecord {
+  frames: number;
+  fileSize: number;
+  /** ISO 8601 time the meme was committed. */
+  createdAt: string;
+  description: string;
+  ocrText: string;
+  emotions: string[];
+  /** Which model and prompt wrote the description; null when the meme has none. */
+  describedBy: { vlmModel: string; promptVersion: string } | null;
+  sources: MemeSource[];
+}
+
+/** What `emomo serve` reads beside recall: one meme, and whether the library changed since it last looked. */
+export interface BrowseStore {
+  /** The meme with this md5; undefined when the library has none. */
+  memeDetails(md5: string): Promise<MemeDetails | undefined>;
+  /**
+   * A mark that differs whenever another connection (an ingest, a purge, a
+   * repair) has committed since the last call; what serve's result cache is
+   * keyed on. Undefined when the backend cannot tell cheaply: callers then
+   * keep what they cached only for a short time.
+   */
+  changeMark(): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------- verify
@@ -570,8 +650,24 @@ export interface StoreStats {
     prompt_tokens: number;
     completion_tokens: number;
   }>;
+  /** What reading an image cost, per model, prompt and still / animated; averages over the descriptions that recorded it. */
+  description_costs: DescriptionCost[];
   /** Sum of file sizes and number of memes (each image once). */
   storage: { bytes: number; memes: number };
+}
+
+export interface DescriptionCost {
+  vlm_model: string;
+  prompt_version: string;
+  kind: 'still' | 'animated';
+  count: number;
+  /** Descriptions that recorded frames and time (older ones did not). */
+  measured: number;
+  /** null when none recorded it. */
+  frames_per_image: number | null;
+  ms_per_image: number | null;
+  /** What remote models reported; null for the offline describer. */
+  prompt_tokens_per_image: number | null;
 }
 
 export interface StatsStore {
@@ -605,7 +701,9 @@ export interface LibraryStore
     ClaimStore,
     JobQueue,
     BackfillStore,
+    RedescribeStore,
     RecallIndex,
+    BrowseStore,
     VerifyStore,
     ObjectDeleteQueue,
     PurgeStore,

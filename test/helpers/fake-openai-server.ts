@@ -10,8 +10,8 @@
  *                              12×12 downscale of the decoded pixels, so similar
  *                              pictures get similar vectors
  *
- * Every request is recorded (time, endpoint, auth header presence, body, what
- * was answered), latency is configurable per endpoint, and faults are scripted
+ * Every request is recorded (time, endpoint, auth header presence, body, the
+ * pictures of a chat request, what was answered), latency is configurable per endpoint, and faults are scripted
  * per request: 429 with Retry-After, 5xx, 401, a connection that never
  * answers, a body that is not JSON, a reply that is not the JSON asked for,
  * vectors of the wrong size.
@@ -48,6 +48,8 @@ export interface RecordedRequest {
   retryAfter?: string;
   /** Texts in an embeddings request. */
   batchSize?: number;
+  /** Pictures of a chat request, decoded from their data URLs, in message order. */
+  images?: Buffer[];
 }
 
 /** What to do with one request instead of (or on top of) the normal answer. */
@@ -119,6 +121,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         status: 0,
       };
       if (endpoint === 'embeddings' && Array.isArray(record.body?.input)) record.batchSize = record.body.input.length;
+      if (endpoint === 'chat') record.images = imageUrls(record.body).map((url) => Buffer.from(url.replace(/^data:[^,]*,/, ''), 'base64'));
       requests.push(record);
       const fault = endpoint === 'other' ? undefined : faults[endpoint]?.(record);
       if (fault?.hang) return; // the socket stays open; close() destroys it
@@ -200,19 +203,26 @@ export function fakeDescriptionFor(imageDataUrl: string): { ocr_text: string; de
   };
 }
 
-/** A chat completion whose reply is the fake description of the request's image (or `fault.content`). */
-export function chatReply(body: any, fault?: Fault) {
-  const image = (body?.messages ?? [])
+/** The image URLs of a chat request, in message order. */
+function imageUrls(body: any): string[] {
+  return (body?.messages ?? [])
     .flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))
-    .find((p: any) => p?.type === 'image_url')?.image_url?.url as string | undefined;
-  const content = fault?.content ?? JSON.stringify(fakeDescriptionFor(image ?? ''));
+    .filter((p: any) => p?.type === 'image_url' && typeof p.image_url?.url === 'string')
+    .map((p: any) => p.image_url.url as string);
+}
+
+/** A chat completion whose reply is the fake description of the request's images (or `fault.content`). */
+export function chatReply(body: any, fault?: Fault) {
+  // Several frames of one animation are described as one image.
+  const image = imageUrls(body).join('');
+  const content = fault?.content ?? JSON.stringify(fakeDescriptionFor(image));
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: body?.model ?? 'fake',
     choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 100 + (image?.length ?? 0) / 1000, completion_tokens: content.length, total_tokens: 0 },
+    usage: { prompt_tokens: 100 + image.length / 1000, completion_tokens: content.length, total_tokens: 0 },
   };
 }
 

@@ -16,7 +16,7 @@ export class FakeDescriber implements Describer {
   async describe(input: DescribeInput): Promise<Description> {
     this.calls++;
     if (this.failWhen?.(input)) throw new Error('fake describer refused this image');
-    const digest = createHash('md5').update(input.jpeg).digest('hex').slice(0, 8);
+    const digest = createHash('md5').update(Buffer.concat(input.frames)).digest('hex').slice(0, 8);
     return {
       ocrText: `文字${digest}`,
       description: `${input.category} 表情包 ${input.tags.join(' ')}`,

@@ -41,3 +41,53 @@ export async function writeGeneratedStaging(
   fs.writeFileSync(path.join(dir, 'manifest.jsonl'), manifest.join('\n') + '\n');
   return items;
 }
+
+export type Rgb = [number, number, number];
+
+/**
+ * An animated GIF of solid-colour frames, in the order given. The encoder
+ * folds the `repeat` identical frames of a colour into one longer frame.
+ */
+export async function solidColourGif(colours: readonly Rgb[], repeat = 2, side = 48): Promise<Buffer> {
+  const frame = side * side * 3;
+  const pixels = Buffer.alloc(frame * colours.length * repeat);
+  colours.forEach((rgb, c) => {
+    for (let r = 0; r < repeat; r++) {
+      const start = (c * repeat + r) * frame;
+      for (let p = start; p < start + frame; p += 3) pixels.set(rgb, p);
+    }
+  });
+  return sharp(pixels, { raw: { width: side, height: side * colours.length * repeat, channels: 3, pageHeight: side } })
+    .gif({ delay: 100 })
+    .toBuffer();
+}
+
+/** The mean colour of a picture, or of one region of it. */
+export async function meanColour(image: Buffer, region?: { left: number; top: number; width: number; height: number }): Promise<Rgb> {
+  // stats() reads its input, not the pipeline's result: cut the region out first.
+  const input = region ? await sharp(image).extract(region).png().toBuffer() : image;
+  const { channels } = await sharp(input).stats();
+  return [channels[0]!.mean, channels[1]!.mean, channels[2]!.mean].map(Math.round) as Rgb;
+}
+
+export const RED: Rgb = [230, 30, 30];
+export const GREEN: Rgb = [30, 200, 40];
+export const BLUE: Rgb = [30, 40, 220];
+
+/**
+ * A staging set `id` of animated GIFs of solid-colour scenes (one per colour
+ * list, ids scenes0, scenes1, ...) and one still (id still), category 熊猫头.
+ */
+export async function writeScenesStaging(stagingRoot: string, id: string, animations: readonly Rgb[][] = [[RED, GREEN, BLUE]]): Promise<void> {
+  const dir = path.join(stagingRoot, id);
+  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+  const entries: Array<{ id: string; filename: string; category: string; tags: string[] }> = [];
+  for (const [i, colours] of animations.entries()) {
+    fs.writeFileSync(path.join(dir, 'images', `scenes${i}.gif`), await solidColourGif(colours));
+    entries.push({ id: `scenes${i}`, filename: `scenes${i}.gif`, category: '熊猫头', tags: [] });
+  }
+  const still = await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: GREEN[0], g: GREEN[1], b: GREEN[2] } } }).png().toBuffer();
+  fs.writeFileSync(path.join(dir, 'images', 'still.png'), still);
+  entries.push({ id: 'still', filename: 'still.png', category: '熊猫头', tags: [] });
+  fs.writeFileSync(path.join(dir, 'manifest.jsonl'), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+}

@@ -12,7 +12,7 @@ const expansion = z.object({ term: z.string().min(1), for: z.string().min(1), so
 export const RecallJson = z
   .object({
     query: z.string(),
-    image: z.string().nullable(),
+    picture: z.boolean(),
     collapsed: z.number().int().nonnegative(),
     mode: z.enum(['hybrid', 'vector', 'keyword']),
     collection: z.string(),

@@ -21,6 +21,8 @@ export interface RemoteWorkspaceOptions {
   vlmTimeout?: string;
   /** `image`: a multimodal model whose collection holds picture vectors. */
   input?: 'text' | 'image';
+  /** vlm.animated_frames (default: the config default). */
+  animatedFrames?: 'multi' | 'contact_sheet' | 'first';
   /** ingest.probe_interval and ingest.max_outage. */
   probeInterval?: string;
   maxOutage?: string;
@@ -37,6 +39,7 @@ export function makeRemoteWorkspace(fake: Pick<FakeOpenAI, 'url' | 'baseURL'>, o
   const extra =
     `vlm:\n  provider: openai\n  model: fake-vlm\n  base_url: ${fake.baseURL}\n  api_key_env: ${VLM_KEY_ENV}\n` +
     `  timeout: ${o.vlmTimeout ?? '5s'}\n  concurrency: ${o.vlmConcurrency ?? o.workers ?? 8}\n` +
+    (o.animatedFrames ? `  animated_frames: ${o.animatedFrames}\n` : '') +
     `ingest:\n  workers: ${o.workers ?? 8}\n  retry_count: ${o.retryCount ?? 3}\n` +
     (o.probeInterval ? `  probe_interval: ${o.probeInterval}\n` : '') +
     (o.maxOutage ? `  max_outage: ${o.maxOutage}\n` : '');

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { ItemError } from '../../src/errors.js';
 import { LocalDescriber } from '../../src/providers/vlm/local-describer.js';
-import { captionFromLines, composeDescription, type OcrLine } from '../../src/providers/vlm/local-description.js';
+import { captionLines, composeDescription, type OcrLine } from '../../src/providers/vlm/local-description.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLE = path.join(ROOT, 'staging/sample');
@@ -34,7 +34,7 @@ function readSample(): SampleEntry[] {
     .map((line) => JSON.parse(line) as SampleEntry);
 }
 
-/** The image as the pipeline hands it to a describer (see DescribeInput.jpeg). */
+/** The image as the pipeline hands it to a describer (see DescribeInput.frames). */
 function asVlmInput(file: string | Buffer): Promise<Buffer> {
   return sharp(file, { pages: 1 })
     .flatten({ background: '#fff' })
@@ -45,6 +45,9 @@ function asVlmInput(file: string | Buffer): Promise<Buffer> {
 
 const sampleImage = (filename: string) => path.join(SAMPLE, 'images', filename);
 const comparable = (text: string) => text.replace(/[\s\p{P}\p{S}]/gu, '').toLowerCase();
+
+/** The caption of one frame, one row per line. */
+const captionFromLines = (lines: OcrLine[], minConfidence: number): string => captionLines(lines, minConfidence).join('\n');
 
 function line(text: string, confidence: number, x: number, y: number, w = 100, h = 40): OcrLine {
   return { text, confidence, box: [[x, y], [x + w, y], [x + w, y + h], [x, y + h]] };
@@ -121,7 +124,7 @@ describe('LocalDescriber', () => {
     for (const entry of sample) {
       const jpeg = await asVlmInput(sampleImage(entry.filename));
       const start = performance.now();
-      const result = await describer.describe({ jpeg, category: entry.category, tags: entry.tags });
+      const result = await describer.describe({ frames: [jpeg], category: entry.category, tags: entry.tags });
       times.push(performance.now() - start);
       if (comparable(result.ocrText) !== comparable(entry.caption)) {
         misses.push(`${entry.filename}: expected ${entry.caption}, read ${JSON.stringify(result.ocrText)}`);
@@ -146,9 +149,9 @@ describe('LocalDescriber', () => {
     const stacked = await canvas(300, 600).composite([{ input: a, left: 0, top: 0 }, { input: b, left: 0, top: 300 }]).jpeg().toBuffer();
     const sideBySide = await canvas(600, 300).composite([{ input: a, left: 0, top: 0 }, { input: b, left: 300, top: 0 }]).jpeg().toBuffer();
 
-    const down = await describer.describe({ jpeg: stacked, category: '', tags: [] });
+    const down = await describer.describe({ frames: [stacked], category: '', tags: [] });
     assert.deepEqual(down.ocrText.split('\n').map(comparable), [comparable(first.caption), comparable(second.caption)]);
-    const across = await describer.describe({ jpeg: sideBySide, category: '', tags: [] });
+    const across = await describer.describe({ frames: [sideBySide], category: '', tags: [] });
     assert.equal(comparable(across.ocrText), comparable(first.caption + second.caption));
   });
 
@@ -159,7 +162,7 @@ describe('LocalDescriber', () => {
        <path d="M140 220 Q200 280 260 220" stroke="#000" stroke-width="8" fill="none"/></svg>`,
     );
     for (const jpeg of [await asVlmInput(shapes), await asVlmInput(await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } }).png().toBuffer())]) {
-      const result = await describer.describe({ jpeg, category: '柴犬', tags: ['柴犬', '开心'] });
+      const result = await describer.describe({ frames: [jpeg], category: '柴犬', tags: ['柴犬', '开心'] });
       assert.equal(result.ocrText, '');
       assert.equal(result.description, '柴犬表情包，无配文，标签：开心');
       assert.deepEqual(result.emotions, ['开心']);
@@ -169,25 +172,43 @@ describe('LocalDescriber', () => {
   it('gives the same answers to concurrent calls as to sequential ones', async () => {
     const entries = readSample().slice(0, 4);
     const inputs = await Promise.all(entries.map((e) => asVlmInput(sampleImage(e.filename))));
-    const concurrent = await Promise.all(inputs.map((jpeg) => describer.describe({ jpeg, category: '', tags: [] })));
+    const concurrent = await Promise.all(inputs.map((jpeg) => describer.describe({ frames: [jpeg], category: '', tags: [] })));
     for (const [i, jpeg] of inputs.entries()) {
-      assert.deepEqual(await describer.describe({ jpeg, category: '', tags: [] }), concurrent[i]);
+      assert.deepEqual(await describer.describe({ frames: [jpeg], category: '', tags: [] }), concurrent[i]);
     }
   });
 
+  it('reads the same with one OCR thread (whole images) as with detection and recognition on two', async () => {
+    const inputs = await Promise.all(readSample().slice(0, 6).map((e) => asVlmInput(sampleImage(e.filename))));
+    const [one, two] = await Promise.all([LocalDescriber.create({ workers: 1 }), LocalDescriber.create({ workers: 2 })]);
+    try {
+      const read = (d: LocalDescriber) => Promise.all(inputs.map((jpeg) => d.describe({ frames: [jpeg], category: '', tags: [] })));
+      assert.deepEqual(await read(two), await read(one));
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('merges the captions of several frames, read in parallel', async () => {
+    const [first, second] = readSample();
+    const frames = await Promise.all([first!, second!].map((e) => asVlmInput(sampleImage(e.filename))));
+    const result = await describer.describe({ frames, category: '', tags: [] });
+    assert.deepEqual(result.ocrText.split('\n').map(comparable), [comparable(first!.caption), comparable(second!.caption)]);
+  });
+
   it('fails a corrupt image as a permanent describe error, and keeps working', async () => {
-    const err = await describer.describe({ jpeg: Buffer.from('not a jpeg'), category: '', tags: [] }).catch((e: unknown) => e);
+    const err = await describer.describe({ frames: [Buffer.from('not a jpeg')], category: '', tags: [] }).catch((e: unknown) => e);
     assert.ok(err instanceof ItemError, String(err));
     assert.equal(err.stage, 'describe');
     assert.equal(err.permanent, true);
     const [entry] = readSample();
-    const ok = await describer.describe({ jpeg: await asVlmInput(sampleImage(entry!.filename)), category: '', tags: [] });
+    const ok = await describer.describe({ frames: [await asVlmInput(sampleImage(entry!.filename))], category: '', tags: [] });
     assert.equal(comparable(ok.ocrText), comparable(entry!.caption));
   });
 
   it('rejects an aborted call without running OCR', async () => {
     const jpeg = await asVlmInput(sampleImage(readSample()[0]!.filename));
-    await assert.rejects(describer.describe({ jpeg, category: '', tags: [], signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await assert.rejects(describer.describe({ frames: [jpeg], category: '', tags: [], signal: AbortSignal.abort() }), { name: 'AbortError' });
   });
 
   it('never writes to stdout, so --json output stays one JSON object', async () => {
@@ -200,7 +221,7 @@ describe('LocalDescriber', () => {
         import { readFileSync } from 'node:fs';
         import { LocalDescriber } from ${JSON.stringify(path.join(ROOT, 'src/providers/vlm/local-describer.ts'))};
         const d = await LocalDescriber.create();
-        const r = await d.describe({ jpeg: readFileSync(${JSON.stringify(jpegPath)}), category: 'x', tags: [] });
+        const r = await d.describe({ frames: [readFileSync(${JSON.stringify(jpegPath)})], category: 'x', tags: [] });
         await d.close();
         process.stdout.write(JSON.stringify({ ocrText: r.ocrText }));`;
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { cwd: ROOT });
@@ -215,7 +236,7 @@ describe('LocalDescriber lifecycle', () => {
   it('rejects calls after close', async () => {
     const d = await LocalDescriber.create({ minConfidence: 0.5 });
     await d.close();
-    await assert.rejects(d.describe({ jpeg: Buffer.alloc(0), category: '', tags: [] }), /closed/);
+    await assert.rejects(d.describe({ frames: [Buffer.alloc(0)], category: '', tags: [] }), /closed/);
   });
 
   it('refuses a confidence threshold outside 0..1', async () => {

@@ -86,7 +86,7 @@ describe('recall --image with the offline picture signature', { timeout: 600_000
     const hybrid = await recallInProcess(ws.config, entry.caption, { image: query, embedding: 'pictures' });
     const ids = sampleIds(ws);
     assert.equal(ids.get(hybrid.json.results[0]!.md5), entry.id);
-    assert.equal(hybrid.json.image, query);
+    assert.equal(hybrid.json.picture, true);
     assert.ok(hybrid.json.results[0]!.scores.image! > 0.9 && hybrid.json.results[0]!.scores.keyword !== null);
     assert.ok(hybrid.json.results[0]!.explain.contributions!.image! > 0);
     assert.equal(hybrid.json.partial, false, 'a picture collection has no text side: keyword only, not a failure');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { createApp, type App } from '../../src/app.js';
-import { recallDeps } from '../../src/cli/commands/recall.js';
+import { recallDeps } from '../../src/library/recall-search.js';
 import { recall, type RecallMode } from '../../src/pipeline/recall-service.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { makeWorkspace, projectRoot, realMemesDir, type Workspace } from '../helpers/workspace.js';

@@ -15,6 +15,7 @@ import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers
 interface Sample {
   id: string;
   caption: string;
+  is_animated: boolean;
 }
 const samples = fs
   .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
@@ -40,6 +41,22 @@ describe('recall over the sample set', () => {
     db.close();
   });
   after(() => ws?.cleanup());
+
+  test('the default describer reads every caption exactly, the animated ones from their chosen frames', () => {
+    const db = new Database(ws.db, { readonly: true });
+    const rows = db
+      .prepare('SELECT m.source_id, d.ocr_text, d.prompt_version, d.frames FROM memes m JOIN meme_descriptions d ON d.md5 = m.md5')
+      .all() as Array<{ source_id: string; ocr_text: string; prompt_version: string; frames: number }>;
+    db.close();
+    const read = new Map(rows.map((r) => [r.source_id, r]));
+    const misses = samples.filter((s) => read.get(s.id)?.ocr_text !== s.caption).map((s) => `${s.id}: ${s.caption} read as ${JSON.stringify(read.get(s.id)?.ocr_text)}`);
+    assert.deepEqual(misses, []);
+    assert.deepEqual([...new Set(rows.map((r) => r.prompt_version))], ['local-2-f4']);
+    // Each animation of the sample (its picture moves under one caption) was read from several frames, each still from one.
+    const frames = samples.map((s) => `${s.id}: ${s.is_animated ? 'several' : 1}`);
+    assert.deepEqual(samples.map((s) => `${s.id}: ${read.get(s.id)!.frames > 1 ? 'several' : read.get(s.id)!.frames}`), frames);
+    assert.ok(samples.some((s) => s.is_animated));
+  });
 
   test('hybrid: each caption returns its own meme first', async () => {
     const misses: string[] = [];

@@ -72,6 +72,18 @@ describe('stats', () => {
     assert.deepEqual(s.descriptions_by_model, [
       { vlm_model: 'fake-vlm', prompt_version: 'fake-1', count: 8, prompt_tokens: 800, completion_tokens: 160 },
     ]);
+    // Per image, stills and animated memes apart; the fake describer reads one frame and reports 100 prompt tokens.
+    const animatedMemes = animated(union);
+    assert.ok(animatedMemes > 0 && animatedMemes < 8);
+    const costs = s.description_costs.map(({ ms_per_image, extra_ms_vs_still, ...rest }) => {
+      assert.ok(ms_per_image !== null && ms_per_image >= 0);
+      return rest;
+    });
+    const common = { vlm_model: 'fake-vlm', prompt_version: 'fake-1', frames_per_image: 1, prompt_tokens_per_image: 100 };
+    assert.deepEqual(costs, [
+      { ...common, kind: 'still', count: 8 - animatedMemes, measured: 8 - animatedMemes },
+      { ...common, kind: 'animated', count: animatedMemes, measured: animatedMemes, extra_prompt_tokens_vs_still: 0 },
+    ]);
     assert.deepEqual(s.storage, { memes: 8, bytes: size('a', a) + size('b', union.slice(6)), objects: 8 });
   });
 
@@ -80,5 +92,7 @@ describe('stats', () => {
     assert.match(out, /library: 8 memes/);
     assert.match(out, /staging:a\s+6\s+16\.7%/);
     assert.match(out, /second\s+6\s+128\s+fake-embed/);
+    assert.match(out, /cost per image/);
+    assert.match(out, /fake-vlm\s+fake-1\s+animated\s+\d+\s+1\s+[\d.]+ ms \([+-][\d.]+ ms\)\s+100 \(\+0\)/);
   });
 });

@@ -78,6 +78,37 @@ function contract(backend: StoreBackend) {
       assert.equal(await store.findLatestDescription(md5Of('none')), undefined);
     });
 
+    test('redescribe: stale memes are those whose vector came from another description; replacing moves vector and keywords', async () => {
+      const ids = { s1: await addMeme(store, { name: 's1', animated: true }), s2: await addMeme(store, { name: 's2', animated: true }) };
+      await addMeme(store, { name: 's3' });
+      const filter = { collection: 'main', current: { vlmModel: 'vlm-b', promptVersion: '2' }, animatedOnly: true };
+      assert.deepEqual(await store.countStale(filter), { memes: 2, toDescribe: 2 });
+      assert.deepEqual(await store.countStale({ ...filter, animatedOnly: false }), { memes: 3, toDescribe: 3 });
+      assert.deepEqual(await store.countStale({ ...filter, current: { vlmModel: 'vlm-a', promptVersion: '1' } }), { memes: 0, toDescribe: 0 });
+      const newKey = { md5: md5Of('s1'), vlmModel: 'vlm-b', promptVersion: '2' };
+      const description = { ocrText: '整理一下发型', description: '动图：整理发型', emotions: [] };
+      await store.saveDescription(newKey, description);
+      assert.deepEqual(await store.countStale(filter), { memes: 2, toDescribe: 1 });
+      const stale = await store.findStale(filter, 0, 10);
+      assert.deepEqual(stale.map((m) => [m.memeId, m.md5, m.described, m.category]), [
+        [ids.s1, md5Of('s1'), true, '熊猫头'],
+        [ids.s2, md5Of('s2'), false, '熊猫头'],
+      ]);
+      assert.deepEqual((await store.findStale(filter, ids.s1, 10)).map((m) => m.memeId), [ids.s2]);
+
+      const change = { memeId: ids.s1, md5: md5Of('s1'), embeddingModel: 'embed-a', descriptionKey: newKey, description, vector: vectorFor(7, 's1') };
+      assert.equal(await store.replaceDescription('main', change), true);
+      assert.deepEqual(await store.countStale(filter), { memes: 1, toDescribe: 1 });
+      assert.deepEqual((await store.keywordSearch({ text: '发型' }, 5, { tags: [] })).map((h) => h.memeId), [ids.s1]);
+      assert.deepEqual((await store.keywordSearch({ text: 's1' }, 5, { tags: [] })).map((h) => h.memeId), [], 'the old caption is gone');
+      const { hits } = await store.vectorSearch('main', vectorFor(7, 's1'), 1, { tags: [], animated: true });
+      assert.equal(hits[0]?.memeId, ids.s1);
+      assert.equal((await store.collectionInfo('main'))?.size, 3, 'replaced, not added');
+      await store.ensureCollection('other', DIMS, 'embed-b');
+      assert.equal(await store.replaceDescription('other', change), false, 'no vector in that collection');
+      await assert.rejects(store.replaceDescription('main', { ...change, vector: new Float32Array(DIMS + 1) }));
+    });
+
     test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {
       const other = await lib.connect();
       const [a, b] = [newOwnerId(), newOwnerId()];
@@ -225,10 +256,40 @@ function contract(backend: StoreBackend) {
       assert.deepEqual(stats.jobs_by_status, [{ status: 'failed', count: 1 }]);
       assert.deepEqual(stats.top_failure_reasons, [{ stage: 'embed', reason: 'HTTP 503 Service Unavailable', count: 1 }]);
       assert.equal(stats.descriptions_by_model[0]?.count, 2);
+      // Stills first; no cost was recorded with these descriptions, so no averages.
+      const unmeasured = { vlm_model: 'vlm-a', prompt_version: '1', count: 1, measured: 0, frames_per_image: null, ms_per_image: null, prompt_tokens_per_image: null };
+      assert.deepEqual(stats.description_costs, [{ ...unmeasured, kind: 'still' }, { ...unmeasured, kind: 'animated' }]);
       assert.deepEqual(stats.storage, { bytes: 2000, memes: 2 });
       const d = await store.describe();
       assert.deepEqual([d.exists, d.schemaVersion, d.memes], [true, d.latestVersion, 2]);
       assert.deepEqual(d.collections, [{ name: 'main', dims: DIMS, model: 'embed-a' }]);
+    });
+
+    test('browse: one meme with its newest description and every source; the change mark moves with other writers', async () => {
+      const id = await addMeme(store, { name: 'b1', caption: '我太难了', tags: ['打工人'], animated: true });
+      const md5 = md5Of('b1');
+      await store.linkSource({ sourceType: 'dir:b', sourceId: 'again', path: '/x', category: 'c', tags: [], sourceUrl: 'https://example.com/b1' }, id);
+      await store.saveDescription({ md5, vlmModel: 'vlm-b', promptVersion: '2' }, { ocrText: '我太难了', description: '新的描述', emotions: ['累'] });
+      const meme = await store.memeDetails(md5);
+      assert.ok(meme);
+      assert.deepEqual(
+        { id: meme.id, key: meme.storageKey, animated: meme.isAnimated, frames: meme.frames, tags: meme.tags, size: meme.fileSize },
+        { id, key: commitInput({ name: 'b1', animated: true }).storageKey, animated: true, frames: 4, tags: ['打工人'], size: 1000 },
+      );
+      assert.deepEqual([meme.description, meme.ocrText, meme.emotions, meme.describedBy], ['新的描述', '我太难了', ['累'], { vlmModel: 'vlm-b', promptVersion: '2' }]);
+      assert.deepEqual(meme.sources, [
+        { sourceType: 'staging:a', sourceId: 'b1', sourceUrl: null },
+        { sourceType: 'dir:b', sourceId: 'again', sourceUrl: 'https://example.com/b1' },
+      ]);
+      assert.ok(!Number.isNaN(Date.parse(meme.createdAt)), meme.createdAt);
+      assert.equal(await store.memeDetails(md5Of('none')), undefined);
+
+      const reader = await lib.connect();
+      const before = await reader.changeMark();
+      if (before === undefined) return; // a backend that cannot tell: callers only cache briefly
+      assert.equal(await reader.changeMark(), before, 'nothing committed: the same mark');
+      await addMeme(store, { name: 'b2' });
+      assert.notEqual(await reader.changeMark(), before, 'another connection committed');
     });
   });
 }

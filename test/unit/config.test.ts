@@ -219,7 +219,8 @@ sources:
     assert.match(configErrorFor('database:\n  path: data/objects/x.db\n').message, /storage\.path: holds the database/);
     // S3 storage keeps no local folder: its path is not checked.
     assert.doesNotThrow(() => loadConfig(writeConfig('storage:\n  type: s3\n  bucket: b\n  path: /\n'), {}));
-    assert.equal(loadConfig(writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n'), {}).storage.path, 'lib/objects');
+    const separate = writeConfig('database:\n  path: lib/emomo.db\nstorage:\n  path: lib/objects\n');
+    assert.equal(loadConfig(separate, {}).storage.path, path.join(path.dirname(separate), 'lib', 'objects'));
   });
 
   it('--db gets the same checks, naming the flag', () => {
@@ -229,7 +230,13 @@ sources:
       assert.match(err.message, /^--db :memory:: an in-memory database persists nothing/);
       return true;
     });
-    assert.throws(() => createApp({ configPath: file, dbPath: 'lib/objects/emomo.db', env: {} }), /^UsageError: --db lib\/objects\/emomo\.db: the object folder \(storage\.path lib\/objects\) holds the database/);
+    // --db is relative to the working folder, storage.path to the config file's folder.
+    const inside = path.join(path.dirname(file), 'lib', 'objects', 'emomo.db');
+    assert.throws(() => createApp({ configPath: file, dbPath: inside, env: {} }), (err: Error) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, /^--db .*emomo\.db: the object folder \(storage\.path .*lib\/objects\) holds the database/);
+      return true;
+    });
     assert.equal(createApp({ configPath: file, dbPath: 'lib/other.db', env: {} }).dbPath, 'lib/other.db');
   });
 

@@ -12,7 +12,7 @@ import { ItemError } from '../../src/errors.js';
 import type { ImageFacts, ImageFormat } from '../../src/ports.js';
 import { contentTypeFor, sniffFormat } from '../../src/images/format.js';
 import { probeImage } from '../../src/images/probe.js';
-import { prepareVlmInput } from '../../src/images/vlm-input.js';
+import { prepareVlmFrames } from '../../src/images/vlm-input.js';
 
 const DIR = new URL('../../../shared/fixtures/real-images/', import.meta.url);
 const read = (name: string): Buffer => readFileSync(new URL(name, DIR));
@@ -72,10 +72,17 @@ function isPermanentDecodeError(expected: string | RegExp) {
   };
 }
 
+/** The describer's input with the default of one frame per image. */
+async function firstFrame(bytes: Buffer, facts: ImageFacts, limits: typeof LIMITS, maxSide?: number): Promise<Buffer> {
+  const frames = await prepareVlmFrames(bytes, facts, limits, maxSide === undefined ? {} : { maxSide });
+  assert.equal(frames.length, 1);
+  return frames[0]!;
+}
+
 async function prepared(name: string): Promise<{ facts: ImageFacts; jpeg: Buffer; meta: sharp.Metadata }> {
   const bytes = read(name);
   const facts = await probeImage(bytes, LIMITS);
-  const jpeg = await prepareVlmInput(bytes, facts, LIMITS);
+  const jpeg = await firstFrame(bytes, facts, LIMITS);
   return { facts, jpeg, meta: await sharp(jpeg).metadata() };
 }
 
@@ -160,7 +167,7 @@ test('a fully transparent PNG is flattened onto white', async () => {
 test('maxSide bounds the longer side and keeps the aspect ratio', async () => {
   const bytes = read('flowers.jpeg');
   const facts = await probeImage(bytes, LIMITS);
-  const meta = await sharp(await prepareVlmInput(bytes, facts, LIMITS, 100)).metadata();
+  const meta = await sharp(await firstFrame(bytes, facts, LIMITS, 100)).metadata();
   assert.deepEqual([meta.width, meta.height], [100, 56]);
 });
 
@@ -168,7 +175,7 @@ for (const name of FAIL_AT_PREPARE) {
   test(`${name}: probe succeeds (header intact), prepare fails as a permanent decode error`, async () => {
     const bytes = read(name);
     const facts = await probeImage(bytes, LIMITS);
-    await assert.rejects(prepareVlmInput(bytes, facts, LIMITS), isPermanentDecodeError(/^corrupt or truncated image: /));
+    await assert.rejects(firstFrame(bytes, facts, LIMITS), isPermanentDecodeError(/^corrupt or truncated image: /));
   });
 }
 
@@ -180,7 +187,7 @@ test('a PNG with a damaged data chunk fails at prepare', async () => {
   const bytes = Buffer.from(read('blackbug.png'));
   bytes[50_000]! ^= 0xff; // inside IDAT: the chunk checksum no longer matches
   const facts = await probeImage(bytes, LIMITS);
-  await assert.rejects(prepareVlmInput(bytes, facts, LIMITS), isPermanentDecodeError(/^corrupt or truncated image: /));
+  await assert.rejects(firstFrame(bytes, facts, LIMITS), isPermanentDecodeError(/^corrupt or truncated image: /));
 });
 
 test('JPEG data damaged mid-stream still decodes (failOn "error", see vlm-input.ts)', async () => {
@@ -189,7 +196,7 @@ test('JPEG data damaged mid-stream still decodes (failOn "error", see vlm-input.
   const bytes = Buffer.from(read('320x240.jpg'));
   for (let i = 40_000; i < 40_200; i++) bytes[i] = (i * 37) & 0xff;
   const facts = await probeImage(bytes, LIMITS);
-  const meta = await sharp(await prepareVlmInput(bytes, facts, LIMITS)).metadata();
+  const meta = await sharp(await firstFrame(bytes, facts, LIMITS)).metadata();
   assert.deepEqual([meta.width, meta.height], [320, 240]);
 });
 
@@ -210,7 +217,7 @@ test('prepare refuses a bomb even when handed facts that understate its size', a
     md5: 'x', format: 'jpeg', ext: 'jpg', width: 10, height: 10, frames: 1, isAnimated: false, fileSize: bytes.length,
   };
   const before = process.memoryUsage().rss;
-  await assert.rejects(prepareVlmInput(bytes, lying, LIMITS), isPermanentDecodeError(/above the limit of 50\.0 megapixels/));
+  await assert.rejects(firstFrame(bytes, lying, LIMITS), isPermanentDecodeError(/above the limit of 50\.0 megapixels/));
   assert.ok(process.memoryUsage().rss - before < 100e6);
 });
 
@@ -227,7 +234,7 @@ test('an SVG saved as x.png is still an SVG, and prepare never renders it', asyn
   const svgAsPng = read('circle.svg'); // what a file named x.png could hold: the API only sees bytes
   assert.deepEqual(sniffFormat(svgAsPng), { unsupported: 'SVG' });
   const facts: ImageFacts = { md5: 'x', format: 'png', ext: 'png', width: 8, height: 8, frames: 1, isAnimated: false, fileSize: 122 };
-  await assert.rejects(prepareVlmInput(svgAsPng, facts, LIMITS), isPermanentDecodeError(/^unsupported format: SVG/));
+  await assert.rejects(firstFrame(svgAsPng, facts, LIMITS), isPermanentDecodeError(/^unsupported format: SVG/));
 });
 
 test('JPEG bytes in a file named .png are detected as JPEG', async () => {

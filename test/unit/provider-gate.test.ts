@@ -213,8 +213,14 @@ describe('classifyFailure', () => {
   test('network errors and bad JSON are retryable, with the key scrubbed; our timeout says so; a bug is not retried', () => {
     const net = classifyFailure(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(`connect ECONNREFUSED ${SECRET}`), { code: 'ECONNREFUSED' }) }), identity, redact);
     assert.equal(net.retryable, true);
-    assert.match(net.message, /network error/);
+    assert.match(net.message, /network error: connect ECONNREFUSED/, 'the cause is named, not "fetch failed"');
     assert.doesNotMatch(net.message, /SECRET/);
+    // The openai package wraps it once more ("Connection error." ← "fetch failed" ← the socket error).
+    const wrapped = Object.assign(new Error('Connection error.'), {
+      name: 'APIConnectionError',
+      cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('getaddrinfo ENOTFOUND api.example'), { code: 'ENOTFOUND' }) }),
+    });
+    assert.match(classifyFailure(wrapped, identity, redact).message, /network error: getaddrinfo ENOTFOUND api\.example$/);
     assert.equal(classifyFailure(new SyntaxError('Unexpected end of JSON input'), identity, redact).retryable, true);
     assert.equal(classifyFailure(new Error('x'), identity, redact, 5000).message, 'embedding "jina" (model jina-embeddings-v3): no answer within 5 s');
     assert.equal(classifyFailure(new RangeError('a bug'), identity, redact).retryable, false);

@@ -4,8 +4,10 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { recall, RECALL_MODES, type RecallDeps, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
-import { sourceName } from '../../sources/open-source.js';
+import { readQueryPicture } from '../../images/query-picture.js';
+import { recallJson } from '../../library/recall-json.js';
+import { MAX_TOP_K, searchLibrary } from '../../library/recall-search.js';
+import { RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -45,9 +47,6 @@ function duration(value: string): number {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-/** Hybrid search fetches 4× top-k per side; the vector index answers at most 4096 (sqlite-vec's k limit). */
-const MAX_TOP_K = 1000;
 
 export function registerRecall(program: Command, context: CommandContext): void {
   program
@@ -91,121 +90,36 @@ Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or co
     .action((query: string | undefined, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query ?? '', flags, app, reporter, signal), 'read'));
 }
 
-/** What the recall service needs, from the app (the CLI, the recall-quality test and the benchmark search alike). */
-export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): RecallDeps {
-  // An unknown --embedding is a usage error before any search; the embedder itself is built
-  // only when needed, so a missing key or a broken provider still leaves keyword results.
-  const config = app.embeddingConfig(embedding);
-  return {
-    index: app.store,
-    collection: config.collection,
-    embedder: () => app.embedding(embedding).embedder,
-    thesaurus: () => app.thesaurus,
-    storage: app.storage,
-    redact: app.redact,
-    signal,
-  };
-}
-
-/** The embedding searched by picture: the one named (it must embed pictures), else the first that does. */
-function pictureEmbedding(app: App, name?: string): string {
-  if (name !== undefined) {
-    if (app.embeddingConfig(name).input !== 'image') throw new UsageError(`--image needs an embedding with input: image; "${name}" embeds text`);
-    return name;
-  }
-  const found = app.config.embeddings.find((e) => e.input === 'image');
-  if (!found) {
-    throw new UsageError(`--image needs an embedding with input: image in ${app.config.file} (e.g. provider: local, input: image, dimensions: 192); see docs/recall.md`);
-  }
-  return found.name;
-}
-
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
   if (!query.trim() && flags.image === undefined) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了", or give a picture with --image');
-  const embedding = flags.image === undefined ? flags.embedding : pictureEmbedding(app, flags.embedding);
-  const deps = recallDeps(app, embedding, signal);
-  let picture: Buffer | undefined;
-  if (flags.image !== undefined) {
-    // Loaded here: decoding needs sharp, which a text recall never loads.
-    const { loadQueryPicture } = await import('../../images/query-picture.js');
-    const { ingest, vlm } = app.config;
-    picture = await loadQueryPicture(flags.image, { maxBytes: ingest.maxFileBytes, maxPixels: ingest.maxPixels, maxSide: vlm.maxSide, timeoutMs: flags.timeout }, signal);
-  }
-  // Filter values as recorded, for `--source` spelled another way and for a hint when nothing matches.
-  const known = flags.category !== undefined || flags.source !== undefined ? await app.store.filterValues() : undefined;
-  const source = flags.source === undefined ? undefined : sourceName(flags.source, known?.sources);
-  const result = await recall(
-    deps,
+  // Read here, checked and decoded by the search (the same way as a picture sent to emomo serve).
+  const image = flags.image === undefined ? undefined : await readQueryPicture(flags.image, { maxBytes: app.config.ingest.maxFileBytes, timeoutMs: flags.timeout }, signal);
+  const { result, source, known } = await searchLibrary(
+    app,
+    query,
     {
-      query,
       mode: flags.mode,
       topK: flags.topK,
       threshold: flags.threshold,
-      filters: {
-        tags: flags.tag ?? [],
-        category: flags.category,
-        animated: flags.animated ? true : flags.static ? false : undefined,
-        source,
-      },
+      tags: flags.tag ?? [],
+      category: flags.category,
+      animated: flags.animated ? true : flags.static ? false : undefined,
+      source: flags.source,
+      embedding: flags.embedding,
       timeoutMs: flags.timeout,
       exact: flags.exact,
       literal: flags.literal,
-      ...(picture ? { picture } : {}),
+      signal,
+      ...(image ? { image, imageName: `--image ${flags.image}` } : {}),
       allDuplicates: flags.allDuplicates ?? false,
     },
+    true,
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
   if (result.hits.length === 0 && !result.failed && known) hintKnownValues(reporter, flags.category, source, known);
-  if (reporter.flags.json) reporter.json(recallJson(result, flags.image));
+  if (reporter.flags.json) reporter.json(recallJson(result));
   else printRecall(reporter, result, flags.explain, flags.image);
   return result.failed ? ExitCode.aborted : ExitCode.ok;
-}
-
-/** The --json shape (validated by a zod schema in the test suite; documented in docs/recall.md). */
-export function recallJson(r: RecallResult, image?: string) {
-  return {
-    query: r.query,
-    image: image ?? null,
-    collapsed: r.collapsed,
-    mode: r.mode,
-    collection: r.collection,
-    partial: r.partial,
-    reason: r.reason ?? null,
-    failed: r.failed,
-    terms: r.terms,
-    characters: r.characters,
-    expansions: r.expansions.map((e) => ({ term: e.term, for: e.for, source: e.source, weight: e.weight })),
-    vector_method: r.vectorMethod ?? null,
-    candidates: r.candidates ?? null,
-    errors: r.errors,
-    timings_ms: r.timings,
-    results: r.hits.map((h) => ({
-      rank: h.rank,
-      meme_id: h.memeId,
-      md5: h.md5,
-      storage_key: h.storageKey,
-      url: h.url,
-      score: h.score,
-      scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused, image: h.imageSimilarity },
-      explain: {
-        vector_rank: h.vectorRank,
-        image_rank: h.imageRank,
-        keyword_rank: h.keywordRank,
-        matched_terms: h.matchedTerms,
-        matched_characters: h.matchedCharacters,
-        matched_expansions: h.matchedExpansions,
-        exact_caption: h.exactCaption,
-        keyword_parts: h.keywordParts,
-        contributions: h.contributions,
-      },
-      description: h.description,
-      ocr_text: h.ocrText,
-      tags: h.tags,
-      category: h.category,
-      is_animated: h.isAnimated,
-      duplicates: h.duplicates,
-    })),
-  };
 }
 
 const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));

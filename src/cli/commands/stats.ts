@@ -17,7 +17,7 @@ export interface StatsFlags {
 export function registerStats(program: Command, context: CommandContext): void {
   program
     .command('stats')
-    .description('memes per source, vectors per collection, statuses, failures, storage size, descriptions per model')
+    .description('memes per source, vectors per collection, statuses, failures, storage size, descriptions per model and their cost per image')
     .option('--top <n>', 'most frequent failure reasons to show', positiveInt, 5)
     .option('--count-objects', 'also list object storage to count objects (default: only for local storage)')
     .option('--no-count-objects', 'never list object storage')
@@ -65,4 +65,23 @@ function printStats(reporter: Reporter, s: LibraryStats, where: { database: stri
       s.descriptions_by_model.map((d) => [d.vlm_model, d.prompt_version, d.count, d.prompt_tokens, d.completion_tokens]),
     ),
   );
+  if (s.description_costs.some((c) => c.measured > 0)) {
+    const value = (x: number | null | undefined, unit = '') => (x === null || x === undefined ? '–' : `${x}${unit}`);
+    const extra = (x: number | null | undefined, unit: string) => (x === null || x === undefined ? '' : ` (${x >= 0 ? '+' : ''}${x}${unit})`);
+    reporter.result('\ncost per image (animated: more than a still, in brackets):');
+    reporter.result(
+      formatTable(
+        ['model', 'prompt', 'kind', 'descriptions', 'frames', 'time', 'prompt tokens'],
+        s.description_costs.map((c) => [
+          c.vlm_model,
+          c.prompt_version,
+          c.kind,
+          c.count,
+          value(c.frames_per_image),
+          value(c.ms_per_image, ' ms') + extra(c.extra_ms_vs_still, ' ms'),
+          value(c.prompt_tokens_per_image) + extra(c.extra_prompt_tokens_vs_still, ''),
+        ]),
+      ),
+    );
+  }
 }

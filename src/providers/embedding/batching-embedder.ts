@@ -9,6 +9,7 @@
 import { ProviderError, errorMessage } from '../../errors.js';
 import { checkVector } from '../../pipeline/vector-check.js';
 import type { EmbedInput, Embedder, EmbedMode } from '../../ports.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 
 export interface BatchingOptions {
   batchSize: number;
@@ -66,6 +67,10 @@ export class BatchingEmbedder implements Embedder {
 
   embedImages(pictures: Buffer[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     return this.queue('image', pictures, mode, signal);
+  }
+
+  circuit(): BreakerState | undefined {
+    return this.inner.circuit?.();
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import type { EmbedInput, Embedder, EmbedMode } from '../../ports.js';
 import type { Redactor } from '../../redact.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 import type { ProviderGate } from '../../resilience/provider-gate.js';
 import { httpFailure, type ProviderIdentity } from '../remote-failure.js';
 import { vectorsInOrder } from './response-vectors.js';
@@ -38,6 +39,10 @@ export class JinaEmbedder implements Embedder {
     this.dimensions = opts.dimensions;
     this.input = opts.input ?? 'text';
     this.url = `${opts.baseURL.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/embeddings`;
+  }
+
+  circuit(): BreakerState {
+    return this.opts.gate.circuit;
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {

@@ -9,6 +9,7 @@
  */
 import OpenAI from 'openai';
 import type { EmbedInput, Embedder, EmbedMode } from '../../ports.js';
+import type { BreakerState } from '../../resilience/circuit-breaker.js';
 import type { ProviderGate } from '../../resilience/provider-gate.js';
 import type { ProviderIdentity } from '../remote-failure.js';
 import { acceptsDimensions, textForModel } from './query-instructions.js';
@@ -40,6 +41,10 @@ export class OpenAIEmbedder implements Embedder {
     this.input = opts.input ?? 'text';
     // Explicit baseURL and apiKey; retries are the ProviderGate's.
     this.client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
+  }
+
+  circuit(): BreakerState {
+    return this.opts.gate.circuit;
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {

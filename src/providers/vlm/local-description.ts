@@ -5,8 +5,14 @@
  * means bumping `LocalDescriber.promptVersion`.
  */
 
-/** Identity stored with each description; known without loading the models. */
-export const LOCAL_DESCRIBER_ID = { model: 'local-ocr/ppocr-v4', promptVersion: 'local-1' } as const;
+/**
+ * Identity stored with each description; known without loading the models.
+ * Reading the first frame only is what `local-1` always did; reading several
+ * frames changes the caption of animated memes, so it is another version.
+ */
+export function localDescriberId(maxFrames = 1): { model: string; promptVersion: string } {
+  return { model: 'local-ocr/ppocr-v4', promptVersion: maxFrames <= 1 ? 'local-1' : `local-2-f${maxFrames}` };
+}
 
 /** One line as the OCR engine reports it. */
 export interface OcrLine {
@@ -47,16 +53,15 @@ const SPACE_INSIDE_CJK = new RegExp(String.raw`(?<=${HAN_OR_CJK_PUNCT})\s+(?=${H
 /**
  * The caption read from an image: lines at or above `minConfidence`, top to
  * bottom, and left to right within a row; one row per line of text. Lines
- * with no Han character and fewer than two letters or digits are dropped:
- * a lone "e" or "0" read off a pattern is noise, not a caption, and would
- * only add junk to search.
+ * with no Han character and fewer than two letters or digits are dropped: a
+ * lone "e" or "0" read off a pattern is noise, not a caption, and would only
+ * add junk to search.
  */
-export function captionFromLines(lines: readonly OcrLine[], minConfidence: number): string {
+export function captionLines(lines: readonly OcrLine[], minConfidence: number): string[] {
   const kept = lines.filter((line) => line.confidence >= minConfidence && !isNoise(line.text));
   return rowsOf(kept)
     .map((row) => cleanLine(row.map((line) => line.text).join(' ')))
-    .filter((text) => text !== '')
-    .join('\n');
+    .filter((line) => line !== '');
 }
 
 function isNoise(text: string): boolean {

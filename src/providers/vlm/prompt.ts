@@ -1,12 +1,24 @@
 /**
  * The prompt sent to a vision-language model with every image. Its version is
  * stored with each description (`prompt_version`): change the wording, bump
- * PROMPT_VERSION, and `ingest --force` / a new collection describes again;
+ * the version, and `ingest --force` or `redescribe` describes again;
  * descriptions made with an older prompt stay valid and are still reused.
+ *
+ * A still (or the first frame alone) gets exactly the prompt of
+ * `vlm-json-1`; an animation's frames come with a note saying they are frames
+ * of one animation in playing order, so the version also names how frames
+ * are sent and how many at most.
  */
+import type { AnimatedFrames } from '../../config/types.js';
 import { EMOTION_WORDS } from './local-description.js';
 
 export const PROMPT_VERSION = 'vlm-json-1';
+
+/** The prompt version of a describer that sends frames this way. */
+export function promptVersion(mode: AnimatedFrames, maxFrames: number): string {
+  if (mode === 'first') return PROMPT_VERSION;
+  return `vlm-json-2-${mode === 'contact_sheet' ? 's' : 'f'}${maxFrames}`;
+}
 
 /** The emotion words the model may choose from (the same list the local describer uses). */
 export const EMOTION_CHOICES: readonly string[] = [...EMOTION_WORDS];
@@ -22,10 +34,20 @@ export const SYSTEM_PROMPT = [
   '示例：{"ocr_text":"我太难了","description":"熊猫头表情包……","emotions":["无奈","委屈"]}',
 ].join('\n');
 
-/** The user turn: what the source already knows about the image, as a hint. */
-export function userPrompt(category: string, tags: readonly string[]): string {
+/** How the pictures of one request show the image. */
+export type PictureLayout = { kind: 'still' } | { kind: 'frames' | 'sheet'; frames: number };
+
+/** The user turn: what the source already knows about the image, as a hint, and what the pictures are. */
+export function userPrompt(category: string, tags: readonly string[], layout: PictureLayout = { kind: 'still' }): string {
   const known = [category.trim() && `分类：${category.trim()}`, tags.length > 0 && `标签：${tags.join('、')}`].filter(Boolean);
-  return known.length > 0
-    ? `来源提供的信息（可能不准确，仅供参考）：${known.join('；')}。请描述这张表情包。`
-    : '请描述这张表情包。';
+  const hint = known.length > 0 ? `来源提供的信息（可能不准确，仅供参考）：${known.join('；')}。` : '';
+  if (layout.kind === 'still') return `${hint}请描述这张表情包。`;
+  const shown =
+    layout.kind === 'frames'
+      ? `下面 ${layout.frames} 张图片是同一张动图表情包按播放顺序取出的 ${layout.frames} 帧（第 1 张最早）。`
+      : `这张图片是同一张动图表情包的 ${layout.frames} 帧拼成的网格，按从左到右、从上到下的顺序播放。`;
+  return (
+    `${hint}${shown}请把它们当作一个动图来描述：` +
+    'ocr_text 按出现顺序抄写各帧上的全部文字，同一句只写一次；description 说明动图里发生了什么（动作、表情和文字的变化）。'
+  );
 }

@@ -11,7 +11,8 @@ import { markJobDone } from './job-queries.js';
 import { writeHashes } from './picture-queries.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
-interface MemeRow {
+/** A `memes` row as SQLite returns it (the columns MemeRecord needs). */
+export interface MemeRow {
   id: number;
   md5: string;
   storage_key: string;
@@ -60,8 +61,8 @@ export function findLatestDescription(db: Db, md5: string): { key: DescriptionKe
 export function saveDescription(db: Db, key: DescriptionKey, d: Description): void {
   db.prepare(
     `INSERT INTO meme_descriptions
-       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       (md5, vlm_model, prompt_version, description, ocr_text, emotions, prompt_tokens, completion_tokens, frames, describe_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (md5, vlm_model, prompt_version) DO NOTHING`,
   ).run(
     key.md5,
@@ -72,6 +73,8 @@ export function saveDescription(db: Db, key: DescriptionKey, d: Description): vo
     JSON.stringify(d.emotions),
     d.usage?.promptTokens ?? null,
     d.usage?.completionTokens ?? null,
+    d.cost?.frames ?? null,
+    d.cost?.ms ?? null,
   );
 }
 
@@ -164,7 +167,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
     .immediate();
 }
 
-function toMeme(row: MemeRow): MemeRecord {
+export function toMeme(row: MemeRow): MemeRecord {
   return {
     id: row.id,
     md5: row.md5,

@@ -154,12 +154,20 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       );
       CREATE INDEX IF NOT EXISTS pending_deletes_md5 ON pending_deletes(md5);
     `),
-  // 6: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
+  // 6: what reading an image cost, per description: frames read (several for an animated
+  // meme) and wall time of the describe call. NULL for descriptions made before.
+  // (Idempotent, like 4 and 5: a file whose version was lowered by hand keeps its columns.)
+  (db) => {
+    const columns = new Set((db.pragma('table_info(meme_descriptions)') as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('frames')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER');
+    if (!columns.has('describe_ms')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER');
+  },
+  // 7: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
   // ingest, and by `emomo dupes` for memes from before); the picture hash's bytes as
   // bands for the candidate lookup; md5s merged into (or skipped as duplicates of) a
   // meme; and template variants linked to their template.
   (db) => {
-    const columns = new Set((db.prepare('PRAGMA table_info(memes)').all() as Array<{ name: string }>).map((c) => c.name));
+    const columns = new Set((db.pragma('table_info(memes)') as Array<{ name: string }>).map((c) => c.name));
     if (!columns.has('phash')) db.exec('ALTER TABLE memes ADD COLUMN phash TEXT');
     if (!columns.has('picture_hash')) db.exec('ALTER TABLE memes ADD COLUMN picture_hash TEXT');
     if (!columns.has('picture_colours')) db.exec('ALTER TABLE memes ADD COLUMN picture_colours TEXT');

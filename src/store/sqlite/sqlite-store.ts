@@ -15,6 +15,7 @@ import type {
   CommitInput,
   CommitResult,
   DatabaseRepair,
+  DescriptionChange,
   DescriptionKey,
   FailureInput,
   JobCounts,
@@ -23,17 +24,21 @@ import type {
   KeywordHit,
   KeywordQuery,
   LibraryStore,
+  MemeDetails,
   MemeObject,
   MemeRecord,
   ObjectDeleteBatch,
   PurgeCounts,
   RecalledMeme,
   RecallFilters,
+  StaleFilter,
+  StaleMeme,
   TermStatistics,
   StoreDescription,
   StoreStats,
   VectorSearchResult,
 } from '../ports.js';
+import { changeMark, memeDetails } from './browse-queries.js';
 import { commitVectors, countUnembedded, findUnembedded } from './backfill-queries.js';
 import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
 import { readingDamaged } from './damage.js';
@@ -41,6 +46,7 @@ import { openDatabase, type Db } from './database.js';
 import * as ingest from './ingest-queries.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { schemaVersion, migrations } from './migrations.js';
+import { countStale, findStale, replaceDescription } from './redescribe-queries.js';
 import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
 import { SqlitePictureQueries } from './picture-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
@@ -177,6 +183,20 @@ export class SqliteStore implements LibraryStore {
     return commitVectors(this.db, this.collection(collection), model, batch);
   }
 
+  // ------------------------------------------------------------ redescribe
+
+  async countStale(filter: StaleFilter): Promise<{ memes: number; toDescribe: number }> {
+    return countStale(this.db, filter);
+  }
+
+  async findStale(filter: StaleFilter, afterId: number, limit: number): Promise<StaleMeme[]> {
+    return findStale(this.db, filter, afterId, limit);
+  }
+
+  async replaceDescription(collection: string, change: DescriptionChange): Promise<boolean> {
+    return replaceDescription(this.db, this.collection(collection), change);
+  }
+
   // ------------------------------------------------------------ recall
 
   async collectionInfo(name: string): Promise<CollectionInfo | undefined> {
@@ -213,6 +233,16 @@ export class SqliteStore implements LibraryStore {
 
   async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
     return this.recall.documentFrequencies(terms);
+  }
+
+  // ------------------------------------------------------------ browse
+
+  async memeDetails(md5: string): Promise<MemeDetails | undefined> {
+    return memeDetails(this.db, md5);
+  }
+
+  async changeMark(): Promise<string | undefined> {
+    return changeMark(this.db);
   }
 
   // ------------------------------------------------------------ verify (a damaged file reads as DamagedLibraryError)

@@ -39,6 +39,16 @@ export class SqliteStatsQueries {
          FROM meme_descriptions
          GROUP BY vlm_model, prompt_version ORDER BY vlm_model, prompt_version`,
       ),
+      // A description counts as animated when its meme is (or, with no meme row yet, when it read several frames).
+      description_costs: all(
+        `SELECT d.vlm_model, d.prompt_version,
+                CASE WHEN coalesce(m.is_animated, d.frames > 1, 0) THEN 'animated' ELSE 'still' END AS kind,
+                count(*) AS count, count(d.frames) AS measured,
+                avg(d.frames) AS frames_per_image, avg(d.describe_ms) AS ms_per_image,
+                avg(d.prompt_tokens) AS prompt_tokens_per_image
+         FROM meme_descriptions d LEFT JOIN memes m ON m.md5 = d.md5
+         GROUP BY d.vlm_model, d.prompt_version, kind ORDER BY d.vlm_model, d.prompt_version, kind DESC`,
+      ),
       storage: { bytes: totals.bytes, memes: totals.memes },
     };
   }

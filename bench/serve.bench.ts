@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached]`
+ *
+ * `emomo serve` under load, on loopback: the built CLI (`node dist/cli/index.js
+ * serve`, as systemd would run it, access log on) over n generated memes
+ * (word captions, local lexical vectors: bench/meme-words.ts), and autocannon
+ * with `--connections` clients sending keyword recalls back to back for
+ * `--duration` seconds, each request the next of the benchmark queries
+ * (paraphrases, slang, captions; top_k 10). Phases:
+ *   cached    the shipped config: repeated queries come from the result cache
+ *             (until the library changes), the rest are searched;
+ *   uncached  serve.cache_entries 0: every request is a search.
+ *   hybrid    hybrid mode, cache on (vector and keyword).
+ * Each phase gets a fresh server, a warm-up pass over the queries, then the
+ * run; the server's RSS is read from /proc at start, after the warm-up,
+ * every 5 s and at the end. Reports p50 / p99 latency, requests/s, errors
+ * (connection errors, timeouts and non-2xx answers). The last line is one
+ * JSON object.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { makeWorkspace, projectRoot } from '../test/helpers/workspace.js';
+import { benchQueries, generateWordLibrary } from './meme-words.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    connections: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '30' },
+    phases: { type: 'string', default: 'cached,uncached' },
+  },
+});
+const n = Number(values.n);
+const connections = Number(values.connections);
+const duration = Number(values.duration);
+const phases = values.phases.split(',');
+
+const rssMb = (pid: number) => {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+};
+
+async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
+  const log = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--port', '0'], {
+    stdio: ['ignore', 'pipe', log],
+  });
+  fs.closeSync(log);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const line = /^(http:\/\/\S+)\n/.exec(out);
+      if (line) resolve(line[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`emomo serve exited ${code}; see ${logFile}`)));
+  });
+  return { child, url };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function load(url: string, paths: string[], seconds: number, clients: number) {
+  let next = 0;
+  return autocannon({
+    url,
+    connections: clients,
+    duration: seconds,
+    timeout: 20,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[next++ % paths.length]! }) }],
+  });
+}
+
+// ------------------------------------------------------------ the library and the built CLI
+
+spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+const ws = makeWorkspace('', 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n');
+const logFile = path.join(os.tmpdir(), `emomo-serve-bench-${process.pid}.log`);
+const rows: Array<Record<string, string | number>> = [];
+try {
+  const t0 = performance.now();
+  generateWordLibrary(ws, n, 512);
+  process.stderr.write(`generated ${n} memes in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const base = fs.readFileSync(ws.config, 'utf8');
+
+  for (const phase of phases) {
+    const mode = phase === 'hybrid' ? 'hybrid' : 'keyword';
+    const cacheEntries = phase === 'uncached' ? 0 : 1000;
+    fs.writeFileSync(ws.config, `${base}serve:\n  cache_entries: ${cacheEntries}\n`);
+    const paths = benchQueries.map((q) => `/api/recall?${new URLSearchParams({ q, mode, top_k: '10' })}`);
+    const { child, url } = await startServer(ws.config, logFile);
+    const pid = child.pid!;
+    const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0 };
+    for (const p of paths) await fetch(`${url}${p}`).then((r) => r.arrayBuffer()); // warm-up: page cache, JIT, thesaurus
+    rss.warm = rssMb(pid);
+    const sampler = setInterval(() => (rss.max = Math.max(rss.max, rssMb(pid))), 5000);
+    process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+    const result = await load(url, paths, duration, connections);
+    clearInterval(sampler);
+    rss.end = rssMb(pid);
+    rss.max = Math.max(rss.max, rss.end);
+    await stop(child);
+    rows.push({
+      phase,
+      mode,
+      cache: cacheEntries > 0 ? 'on' : 'off',
+      requests: result.requests.total,
+      'req/s': Math.round(result.requests.average),
+      p50_ms: result.latency.p50,
+      p99_ms: result.latency.p99,
+      errors: result.errors + result.non2xx,
+      'RSS start MB': rss.start,
+      'RSS warm MB': rss.warm,
+      'RSS end MB': rss.end,
+      'RSS max MB': rss.max,
+      load: os.loadavg()[0]!.toFixed(1),
+    });
+  }
+} finally {
+  ws.cleanup();
+}
+console.table(rows);
+process.stderr.write(`server log: ${logFile}\n`);
+console.log(JSON.stringify({ n, connections, duration, phases: rows }));

@@ -1,0 +1,188 @@
+/**
+ * The search page in a real headless browser: Debian's chromium driven by
+ * playwright-core (no browser download), against `emomo serve` over part of
+ * the sample set ingested with the offline defaults. Typing 我太难了 shows its
+ * meme first, loaded; a tag chip filters; the keyboard moves through the grid
+ * and copies; a phone-sized screen has no sideways scrolling; a library
+ * behind a token asks for it; nothing is fetched from anywhere else.
+ * Screenshots go to the test's temporary folder (their paths are printed).
+ *
+ * Without /usr/bin/chromium the suite is skipped with one line, unless CI is
+ * set (.ci/run installs it): then it fails.
+ */
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { runIngest } from '../helpers/run-ingest.js';
+import { recallPath, request, startServer, type RunningServer } from '../helpers/serve.js';
+import { copySample, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const missing = fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium): the search page is not tested`;
+const onCi = !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
+if (missing && onCi) throw new Error(`${missing}, and CI is set: .ci/run installs it (scripts/ci-chromium.sh)`);
+
+describe('the search page in chromium', { skip: missing }, () => {
+  let ws: Workspace;
+  let server: RunningServer;
+  let browser: BrowserContext;
+  let shots: string;
+  const requested: string[] = [];
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    ws = makeWorkspace('', 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n');
+    copySample(ws, 'sample', 12);
+    const run = await runIngest(ws, { source: 'staging:sample' });
+    assert.equal(run.summary.added, 12, run.log);
+    server = await startServer(ws.config);
+    shots = fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-page-'));
+    // A fresh profile each run: no cookie, cache or permission from an earlier one.
+    browser = await chromium.launchPersistentContext(path.join(shots, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', ...FLAGS],
+      viewport: { width: 1280, height: 860 },
+    });
+    await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    browser.on('request', (r) => requested.push(r.url()));
+    browser.on('weberror', (e) => pageErrors.push(e.error().message));
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    ws?.cleanup();
+  });
+
+  const open = async (url = `${server.url}/`): Promise<Page> => {
+    const page = await browser.newPage();
+    page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
+    await page.goto(url);
+    return page;
+  };
+  /** The md5s the grid shows, in order. */
+  const shown = (page: Page) => page.$$eval('.card img', (imgs) => imgs.map((i) => (i as HTMLImageElement).src.match(/([0-9a-f]{32})\.\w+$/)![1]));
+  const api = async (params: Record<string, string | string[] | number>) => (await request(server.url, recallPath(params))).json;
+
+  test('type 我太难了: its meme comes first, as a loaded image, with caption and score on hover', async (t) => {
+    const page = await open();
+    assert.ok(await page.isVisible('#empty'), 'an empty page explains itself');
+    await page.keyboard.type('我太难了');
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>('.card img');
+      return img !== null && img.complete && img.naturalWidth > 0;
+    });
+    const expected = await api({ q: '我太难了', top_k: 40 });
+    assert.equal(expected.results[0].ocr_text, '我太难了');
+    const first = await page.$eval('.card img', (img) => ({ alt: (img as HTMLImageElement).alt, width: (img as HTMLImageElement).naturalWidth }));
+    assert.deepEqual(first.alt, '我太难了');
+    assert.ok(first.width > 0);
+    assert.deepEqual(await shown(page), expected.results.map((r: { md5: string }) => r.md5), 'the grid is the API answer, in order');
+    assert.match(await page.textContent('#status') ?? '', /\d+ results? · \d+ ms/);
+    assert.match(page.url(), /\?q=%E6%88%91%E5%A4%AA%E9%9A%BE%E4%BA%86$/, 'the search is in the address, to share');
+
+    await page.hover('.card:first-child');
+    await page.waitForTimeout(250);
+    const hover = await page.$eval('.card:first-child figcaption', (f) => ({ text: f.textContent, opacity: getComputedStyle(f).opacity }));
+    assert.equal(hover.opacity, '1');
+    assert.match(hover.text ?? '', /^我太难了words \+ \d+%$/);
+    const file = path.join(shots, 'search-desktop.png');
+    await page.screenshot({ path: file });
+    t.diagnostic(`screenshot: ${file}`);
+    await page.close();
+  });
+
+  test('a tag chip narrows the search to memes with that tag; its × takes it off again', async () => {
+    const page = await open(`${server.url}/?q=${encodeURIComponent('开心')}`);
+    await page.waitForSelector('.card img');
+    const before = await shown(page);
+    await page.click('.suggested-chips .chip.tag:text-matches("^#柴犬 ")');
+    await page.waitForFunction(() => location.search.includes('tag='));
+    await page.waitForSelector('.active-chips .chip.on:has-text("#柴犬 ×")');
+    const expected = await api({ q: '开心', tag: ['柴犬'], top_k: 40 });
+    assert.ok(expected.results.length > 0 && expected.results.every((r: { tags: string[] }) => r.tags.includes('柴犬')));
+    await page.waitForFunction((n) => document.querySelectorAll('.card').length === n, expected.results.length);
+    assert.deepEqual(await shown(page), expected.results.map((r: { md5: string }) => r.md5));
+    assert.ok(expected.results.length < before.length, 'fewer memes than without the filter');
+    await page.click('.active-chips .chip.on:has-text("#柴犬 ×")');
+    await page.waitForFunction((n) => document.querySelectorAll('.card').length === n, before.length);
+    await page.close();
+  });
+
+  test('keyboard: / to search, arrows through the grid, Enter copies the image, U its URL; animated memes are marked', async () => {
+    const page = await open(`${server.url}/?q=${encodeURIComponent('谢谢老板')}`);
+    await page.waitForSelector('.card img');
+    assert.equal(await page.$eval('.card:first-child img', (i) => (i as HTMLImageElement).src.endsWith('.gif')), true);
+    assert.equal(await page.textContent('.card:first-child .badge'), 'GIF');
+    await page.fill('#q', '开心');
+    await page.waitForFunction(() => document.querySelectorAll('.card').length > 2);
+    await page.click('main');
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'q');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '0');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.index), '1');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.toast.show');
+    assert.match(await page.textContent('.toast') ?? '', /Image copied/);
+    const types = await page.evaluate(async () => (await navigator.clipboard.read()).flatMap((item) => item.types));
+    assert.deepEqual(types, ['image/png']);
+    await page.keyboard.press('u');
+    await page.waitForFunction(() => document.querySelector('.toast')?.textContent === 'URL copied');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.match(copied, new RegExp(`^${server.url}/objects/[0-9a-f]{2}/[0-9a-f]{32}\\.(png|jpg|gif|webp)$`));
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'q');
+    await page.close();
+  });
+
+  test('on a phone-sized screen: two columns or more, no sideways scrolling', async (t) => {
+    const phone = await browser.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(`${server.url}/?q=${encodeURIComponent('开心')}`);
+    await phone.waitForSelector('.card img');
+    const layout = await phone.evaluate(() => ({
+      columns: getComputedStyle(document.getElementById('grid')!).gridTemplateColumns.split(' ').length,
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+    }));
+    assert.ok(layout.columns >= 2, `${layout.columns} columns`);
+    assert.ok(layout.overflow <= 0, `${layout.overflow} px wider than the screen`);
+    const file = path.join(shots, 'search-phone.png');
+    await phone.screenshot({ path: file });
+    t.diagnostic(`screenshot: ${file}`);
+    await phone.close();
+  });
+
+  test('a library behind a token: the page asks for it once, then searches and shows images', async () => {
+    const guarded = await startServer(ws.config, { token: 'page-test-token-0123456789' });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${guarded.url}/?q=${encodeURIComponent('我太难了')}`);
+      await page.waitForSelector('#token-dialog[open]');
+      await page.fill('#token', 'page-test-token-0123456789');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => {
+        const img = document.querySelector<HTMLImageElement>('.card img');
+        return img !== null && img.complete && img.naturalWidth > 0;
+      });
+      assert.equal(await page.$eval('.card img', (i) => (i as HTMLImageElement).alt), '我太难了');
+      await page.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  test('nothing was fetched from outside this machine, and the page raised no error', () => {
+    assert.ok(requested.length > 10);
+    const elsewhere = requested.filter((u) => !/^http:\/\/127\.0\.0\.1:\d+\//.test(u) && !/^(data|blob):/.test(u));
+    assert.deepEqual(elsewhere, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
