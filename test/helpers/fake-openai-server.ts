@@ -7,7 +7,7 @@
  *                              deterministic unit vectors of the requested size;
  *                              multimodal items too: `{"text": …}`, and
  *                              `{"image": base64 or data URL}` embedded from a
- *                              12×12 downscale of the decoded pixels, so similar
+ *                              16×16 downscale of the decoded pixels, so similar
  *                              pictures get similar vectors
  *
  * Every request is recorded (time, endpoint, auth header presence, body, the
@@ -23,8 +23,8 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import sharp from 'sharp';
 import type { AddressInfo } from 'node:net';
+import { fakeImageVector } from './fake-image-vector.js';
 import { seededRandom } from './seeded-random.js';
 
 export type Endpoint = 'chat' | 'embeddings';
@@ -265,33 +265,6 @@ function reply(body: any, vectors: Float32Array[], texts: string[]) {
   });
   const tokens = texts.reduce((n, t) => n + t.length, 0) + (vectors.length - texts.length) * 256;
   return { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
-}
-
-const FAKE_SIDE = 12;
-const projections = new Map<number, Float32Array>();
-
-/**
- * A picture's fake embedding: its 12×12 RGB downscale, centred, through a
- * fixed random projection to `dims` (which keeps angles roughly as they
- * are), as a unit vector. Copies of a picture come out close, others far.
- */
-export async function fakeImageVector(image: string, dims: number): Promise<Float32Array> {
-  const bytes = Buffer.from(image.replace(/^data:[^,]*,/, ''), 'base64');
-  const pixels = await sharp(bytes).flatten({ background: '#ffffff' }).removeAlpha().resize(FAKE_SIDE, FAKE_SIDE, { fit: 'fill' }).raw().toBuffer();
-  let projection = projections.get(dims);
-  if (!projection) {
-    const random = seededRandom(dims);
-    projection = Float32Array.from({ length: dims * pixels.length }, () => random() * 2 - 1);
-    projections.set(dims, projection);
-  }
-  const v = new Float32Array(dims);
-  for (let d = 0; d < dims; d++) {
-    let sum = 0;
-    for (let i = 0; i < pixels.length; i++) sum += (pixels[i]! - 128) * projection[d * pixels.length + i]!;
-    v[d] = sum;
-  }
-  const norm = Math.hypot(...v) || 1;
-  return v.map((x) => x / norm);
 }
 
 /** A unit vector seeded by `seed`: the same text always gets the same vector. */
