@@ -180,3 +180,27 @@ export async function twinsOf(id: string): Promise<string[]> {
   }
   return twins;
 }
+
+/**
+ * A staging set `id` of `count` re-encoded copies of sample `of` (JPEG at
+ * falling quality, every other one also slightly smaller): what twenty
+ * shares of one meme leave in a library. Every copy has its own md5.
+ */
+export async function writeCopyStaging(stagingRoot: string, id: string, of: string, count: number): Promise<string[]> {
+  const entry = sampleEntries().find((e) => e.id === of);
+  if (!entry) throw new Error(`no sample entry ${of}`);
+  const dir = path.join(stagingRoot, id);
+  fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+  const f = await firstFrame(fs.readFileSync(path.join(sampleDir, 'images', entry.filename)));
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const width = i % 2 === 0 ? f.width : Math.round(f.width * 0.9);
+    const bytes = await raw(f).resize(width).jpeg({ quality: 95 - Math.round((i * 55) / Math.max(1, count - 1)) }).toBuffer();
+    const filename = `${of}-copy${i}.jpg`;
+    fs.writeFileSync(path.join(dir, 'images', filename), bytes);
+    names.push(filename);
+  }
+  const lines = names.map((filename, i) => JSON.stringify({ id: `${of}-copy${i}`, filename, category: entry.category, tags: entry.tags }));
+  fs.writeFileSync(path.join(dir, 'manifest.jsonl'), lines.join('\n') + '\n');
+  return names;
+}
