@@ -130,9 +130,10 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
   const fail = (stage: RecallStage, err: unknown) => result.errors.push({ stage, message: redact(errorMessage(err)) });
   const withText = req.query.trim().length > 0;
   const fused = req.mode === 'hybrid' || (req.picture !== undefined && withText);
-  // Fused rankings fetch more per side, so fusion can promote what one side ranks low; so does a search whose
-  // copies are folded, so that folding leaves k hits.
-  let depth = fused || !req.allDuplicates ? req.topK * HYBRID_OVERFETCH : req.topK;
+  // Fused rankings fetch more per side, so fusion can promote what one side ranks low; so does a vector search whose
+  // copies are folded (its k nearest stay its k nearest). Keyword mode does not: its tiers are summed within what
+  // each fetched, so a deeper fetch reorders them; it goes deeper only when folding left fewer than k hits.
+  let depth = fused || (!req.allDuplicates && req.mode !== 'keyword') ? req.topK * HYBRID_OVERFETCH : req.topK;
   let wantVector = withText && req.mode !== 'keyword';
   const wantKeyword = withText && req.mode !== 'vector';
   const wantImage = req.picture !== undefined;

@@ -159,3 +159,34 @@ describe('recall --image through a multimodal model (fake Jina, real client)', {
     }
   });
 });
+
+describe('recall --image through an OpenAI-compatible multimodal /embeddings (fake server, openai client)', { timeout: 600_000 }, () => {
+  let fake: FakeOpenAI;
+  let ws: Workspace;
+  const env = keyEnv('sk-vlm', 'sk-vl-embed');
+  before(async () => {
+    fake = await startFakeOpenAI();
+    ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'Qwen/Qwen3-VL-Embedding-8B', input: 'image', dims: 768 });
+    copySample(ws);
+    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber() }, undefined, env);
+    assert.equal(run.summary.added, 48, run.log);
+  });
+  after(async () => {
+    ws?.cleanup();
+    await fake?.close();
+  });
+
+  test('pictures go as {"image": data URL} items, a text query as a {"text"} item; each variant but the mirror finds its original first', async () => {
+    const stored = fake.requests.filter((r) => r.endpoint === 'embeddings');
+    assert.ok(stored.length > 0 && stored.every((r) => r.body.task === undefined && r.body.dimensions === 768));
+    assert.ok(stored.every((r) => r.body.input.every((i: { image?: string }) => /^data:image\/jpeg;base64,/.test(i.image ?? ''))));
+    assert.deepEqual(await misses(ws.config, 'remote', env, ws), []);
+
+    const before = fake.requests.length;
+    const { code } = await recallInProcess(ws.config, '开心', { mode: 'vector' }, {}, env);
+    assert.equal(code, 0);
+    const sent = fake.requests.slice(before).find((r) => r.endpoint === 'embeddings')!;
+    assert.equal(sent.body.input.length, 1);
+    assert.match(sent.body.input[0].text, /开心/);
+  });
+});

@@ -179,7 +179,7 @@ describe('emomo serve: the API', () => {
     const stats = await get('/api/stats');
     assert.equal(stats.status, 200);
     assert.equal(stats.json.storage.memes, 12);
-    assert.deepEqual(stats.json.collections.map((c: { collection: string }) => c.collection), ['emomo-local']);
+    assert.deepEqual(stats.json.collections.map((c: { collection: string }) => c.collection), ['emomo-local', 'pictures']);
     const health = await get('/healthz');
     assert.equal(health.status, 200);
     assert.deepEqual(
