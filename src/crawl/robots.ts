@@ -3,9 +3,11 @@
  *
  * Rules (RFC 9309): the group naming our product token wins over `*`; among
  * the rules of that group the longest matching path wins, and on a tie Allow
- * wins. `*` and a trailing `$` work as in the RFC. Status handling: an
- * unreachable robots.txt or a 4xx means no rules (allowed); a 5xx means
- * "disallow everything" for the rest of the run.
+ * wins. `*` and a trailing `$` work as in the RFC. Status handling (RFC 9309
+ * 2.3.1): a 4xx means no rules (allowed); a 5xx, or a robots.txt that cannot
+ * be reached (network error, timeout after the retries), means "disallow
+ * everything" for the rest of the run: a host that cannot say what it
+ * forbids is not crawled.
  */
 
 export interface RobotsRule {
@@ -25,7 +27,7 @@ export function productToken(userAgent: string): string {
 }
 
 export function policyFor(result: RobotsFetch, userAgent: string): RobotsPolicy {
-  if ('unreachable' in result) return { kind: 'allow-all' };
+  if ('unreachable' in result) return { kind: 'disallow-all', why: `robots.txt unreachable (${result.unreachable})` };
   if (result.status >= 500) return { kind: 'disallow-all', why: `robots.txt answered ${result.status}` };
   if (result.status >= 400) return { kind: 'allow-all' };
   if (result.status < 200 || result.status >= 300) return { kind: 'allow-all' };

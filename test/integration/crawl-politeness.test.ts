@@ -91,7 +91,7 @@ test('robots.txt: our group over *, longest match wins, Allow wins a tie, wildca
   assert.equal(isAllowed(other, '/anything'), false); // falls back to *
 });
 
-test('robots.txt status: 5xx disallows the host for the run, 4xx and unreachable allow', async () => {
+test('robots.txt status: 5xx and unreachable disallow the host for the run, 4xx allows', async () => {
   const img = await fixtureImages();
   const pages = [[{ url: '/img/a.jpg' }]];
   const routes = { '/img/a.jpg': serve(img.jpg, 'image/jpeg') };
@@ -111,9 +111,9 @@ test('robots.txt status: 5xx disallows the host for the run, 4xx and unreachable
       ws.cleanup();
     }
   }
-  // unreachable (connection refused): allowed — the page request itself then fails as a network error
+  // unreachable (a port fetch refuses to use): the host says nothing about what it forbids, so nothing is fetched (RFC 9309)
   const client = new HttpClient({ userAgent: 'emomo/0.1', timeoutMs: 500, limiter: new RateLimiter({ rate: 100 }), retry: { ...defaultCrawlRetry, retries: 0 } });
-  assert.equal(await client.robots.check(new URL('http://127.0.0.1:9/x')), undefined);
+  assert.match((await client.robots.check(new URL('http://127.0.0.1:9/x'))) ?? '', /disallowed: robots\.txt unreachable \(network error: .+\), so the whole host is off limits/);
 });
 
 test('TLS verification cannot be switched off: NODE_TLS_REJECT_UNAUTHORIZED=0 is refused before any request', async () => {

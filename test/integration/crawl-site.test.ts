@@ -26,7 +26,7 @@ function options(overrides: Partial<CrawlOptions> = {}): CrawlOptions {
     limit: 100,
     threads: 5,
     rate: 100,
-    timeoutMs: 400,
+    timeoutMs: 1_500, // /img/slow.jpg answers after 5 s: both attempts time out; a loaded machine still gets robots.txt in time
     maxBytes: MAX_BYTES,
     maxPixels: 50_000_000,
     userAgent: 'emomo/0.1 (+test)',

@@ -38,7 +38,8 @@ describe('redescribe', () => {
       ws.config,
       fs.readFileSync(ws.config, 'utf8').replace('vlm:\n', '  - name: local2\n    provider: local\n    dimensions: 32\n    collection: local2\nvlm:\n'),
     );
-    const run = await runIngest(ws, { source: 'staging:anim' }, {}, undefined, env);
+    // One worker: meme ids follow the staging order, so `--limit 1` below takes scenes0 (3 frames) on any machine.
+    const run = await runIngest(ws, { source: 'staging:anim', workers: 1 }, {}, undefined, env);
     assert.equal(run.summary.added, 3, run.log);
     const second = await runIngest(ws, { source: 'staging:anim', embedding: 'local2' }, {}, undefined, env);
     assert.equal(second.summary.reused, 3, second.log);

@@ -24,38 +24,36 @@ export function vecTableName(collection: string): string {
 }
 
 export function ensureVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
-  const existing = db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as
-    | CollectionRow
-    | undefined;
-  if (existing) {
-    if (existing.dims !== dims) {
-      throw new DimensionMismatchError(
-        `collection "${name}" stores ${existing.dims}-dimensional vectors but the embedding config asks for ${dims}; ` +
-          `give this embedding its own collection name, or purge the collection first`,
-      );
-    }
-    return existing;
+  // Read and create in one IMMEDIATE transaction: two ingests starting together on a new library would
+  // otherwise both see no row and the second would fail on collections.vec_table's UNIQUE constraint.
+  const existing = db.transaction(() => existingCollection(db, name) ?? createVectorTable(db, name, dims, model)).immediate();
+  if (existing.dims !== dims) {
+    throw new DimensionMismatchError(
+      `collection "${name}" stores ${existing.dims}-dimensional vectors but the embedding config asks for ${dims}; ` +
+        `give this embedding its own collection name, or purge the collection first`,
+    );
   }
+  return existing;
+}
+
+function existingCollection(db: Db, name: string): CollectionRow | undefined {
+  return db.prepare('SELECT name, dims, model, vec_table FROM collections WHERE name = ?').get(name) as CollectionRow | undefined;
+}
+
+function createVectorTable(db: Db, name: string, dims: number, model: string): CollectionRow {
   const row: CollectionRow = { name, dims, model, vec_table: vecTableName(name) };
-  db.transaction(() => {
-    db.exec(
-      `CREATE VIRTUAL TABLE IF NOT EXISTS "${row.vec_table}" USING vec0(
-         meme_id INTEGER PRIMARY KEY,
-         embedding float[${dims}] distance_metric=cosine,
-         category TEXT,
-         is_animated INTEGER,
-         source TEXT
-       )`,
-    );
-    // The quantised companion tables (see quantized-index.ts), written alongside from the start.
-    createFastIndex(db, row.vec_table, dims);
-    db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(
-      name,
-      dims,
-      model,
-      row.vec_table,
-    );
-  }).immediate();
+  db.exec(
+    `CREATE VIRTUAL TABLE IF NOT EXISTS "${row.vec_table}" USING vec0(
+       meme_id INTEGER PRIMARY KEY,
+       embedding float[${dims}] distance_metric=cosine,
+       category TEXT,
+       is_animated INTEGER,
+       source TEXT
+     )`,
+  );
+  // The quantised companion tables (see quantized-index.ts), written alongside from the start.
+  createFastIndex(db, row.vec_table, dims);
+  db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(name, dims, model, row.vec_table);
   return row;
 }
 
