@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { sampleLines, type SampleLine } from './two-sources.js';
 import { sampleDir } from './workspace.js';
 
 export type VariantKind = 'jpeg40' | 'half' | 'crop' | 'watermark' | 'recaption' | 'mirror';
@@ -15,23 +16,17 @@ export const VARIANT_KINDS: readonly VariantKind[] = ['jpeg40', 'half', 'crop', 
 /** Copies of the same picture and caption: `dupes` must group them with the original. */
 export const DUPLICATE_KINDS: readonly VariantKind[] = ['jpeg40', 'half', 'crop', 'watermark'];
 
-export interface SampleEntry {
-  id: string;
-  filename: string;
+export interface SampleEntry extends SampleLine {
   category: string;
   tags: string[];
   caption: string;
-  is_animated: boolean;
 }
 
 const FONT = `'Noto Sans CJK SC', 'WenQuanYi Zen Hei', sans-serif`;
 
+/** The sample manifest's entries, with the fields the picture tests read. */
 export function sampleEntries(): SampleEntry[] {
-  return fs
-    .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as SampleEntry);
+  return sampleLines() as SampleEntry[];
 }
 
 /** The first frame, opaque, as raw RGB with its size. */

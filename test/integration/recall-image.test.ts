@@ -55,6 +55,23 @@ async function misses(config: string, embedding: string, env?: NodeJS.ProcessEnv
   return out;
 }
 
+/** The sample set ingested through a multimodal model on the fake server (the fake describer writes descriptions). */
+function multimodalLibrary(model: { provider: 'jina' | 'openai'; model: string }, env: NodeJS.ProcessEnv): { fake: FakeOpenAI; ws: Workspace } {
+  const lib = {} as { fake: FakeOpenAI; ws: Workspace };
+  before(async () => {
+    lib.fake = await startFakeOpenAI();
+    lib.ws = makeRemoteWorkspace(lib.fake, { ...model, input: 'image', dims: 768 });
+    copySample(lib.ws);
+    const run = await runIngest(lib.ws, { source: 'staging:sample' }, { describer: new FakeDescriber() }, undefined, env);
+    assert.equal(run.summary.added, 48, run.log);
+  });
+  after(async () => {
+    lib.ws?.cleanup();
+    await lib.fake?.close();
+  });
+  return lib;
+}
+
 before(async () => {
   variantsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-variants-'));
   variants = await writeVariants(variantsDir, ORIGINALS);
@@ -111,20 +128,11 @@ describe('recall --image with the offline picture signature', { timeout: 600_000
 });
 
 describe('recall --image through a multimodal model (fake Jina, real client)', { timeout: 600_000 }, () => {
+  const env = keyEnv('sk-vlm', 'sk-clip');
+  const lib = multimodalLibrary({ provider: 'jina', model: 'jina-clip-v2' }, env);
   let fake: FakeOpenAI;
   let ws: Workspace;
-  const env = keyEnv('sk-vlm', 'sk-clip');
-  before(async () => {
-    fake = await startFakeOpenAI();
-    ws = makeRemoteWorkspace(fake, { provider: 'jina', model: 'jina-clip-v2', input: 'image', dims: 768 });
-    copySample(ws);
-    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber() }, undefined, env);
-    assert.equal(run.summary.added, 48, run.log);
-  });
-  after(async () => {
-    ws?.cleanup();
-    await fake?.close();
-  });
+  before(() => ({ fake, ws } = lib));
 
   test('ingest sends pictures as {"image": base64} items; each variant but the mirror finds its original first', async () => {
     const stored = fake.requests.filter((r) => r.endpoint === 'embeddings');
@@ -161,20 +169,11 @@ describe('recall --image through a multimodal model (fake Jina, real client)', {
 });
 
 describe('recall --image through an OpenAI-compatible multimodal /embeddings (fake server, openai client)', { timeout: 600_000 }, () => {
+  const env = keyEnv('sk-vlm', 'sk-vl-embed');
+  const lib = multimodalLibrary({ provider: 'openai', model: 'Qwen/Qwen3-VL-Embedding-8B' }, env);
   let fake: FakeOpenAI;
   let ws: Workspace;
-  const env = keyEnv('sk-vlm', 'sk-vl-embed');
-  before(async () => {
-    fake = await startFakeOpenAI();
-    ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'Qwen/Qwen3-VL-Embedding-8B', input: 'image', dims: 768 });
-    copySample(ws);
-    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber() }, undefined, env);
-    assert.equal(run.summary.added, 48, run.log);
-  });
-  after(async () => {
-    ws?.cleanup();
-    await fake?.close();
-  });
+  before(() => ({ fake, ws } = lib));
 
   test('pictures go as {"image": data URL} items, a text query as a {"text"} item; each variant but the mirror finds its original first', async () => {
     const stored = fake.requests.filter((r) => r.endpoint === 'embeddings');

@@ -7,12 +7,12 @@
  * re-checks each copy; variants are linked, aliases remembered.
  */
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import type { PictureHashes } from '../../src/images/phash.js';
 import { newOwnerId } from '../../src/store/claim-owner.js';
 import type { LibraryStore } from '../../src/store/ports.js';
-import { STORE_BACKENDS, type StoreBackend, type TestLibrary } from '../helpers/store-backends.js';
-import { addMeme, commitInput, DIMS, md5Of, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
+import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
+import { addMeme, commitInput, freshLibraryPerTest, md5Of, vectorFor, type MemeSpec } from '../helpers/store-fixtures.js';
 
 /** Hashes whose picture hash is `picture` (16 hex digits); the whole-frame hash and colours follow from it. */
 const hashes = (picture: string): PictureHashes => ({ phash: picture.split('').reverse().join(''), picture, colours: '80'.repeat(12) });
@@ -24,14 +24,9 @@ const FAR = 'fedcba9876543210';
 
 function contract(backend: StoreBackend) {
   describe(`LibraryStore picture contract: ${backend.name}`, { skip: backend.unavailable }, () => {
-    let lib: TestLibrary;
+    const current = freshLibraryPerTest(backend);
     let store: LibraryStore;
-    beforeEach(async () => {
-      lib = await backend.create();
-      ({ store } = lib);
-      await store.ensureCollection('main', DIMS, 'embed-a');
-    });
-    afterEach(async () => lib.cleanup());
+    beforeEach(() => void ({ store } = current));
 
     const addHashed = async (spec: MemeSpec, picture?: string): Promise<number> => {
       const input = commitInput(spec);
