@@ -45,7 +45,7 @@ export async function frameRegions(bytes: Buffer, limits: ImageLimits): Promise<
     ]);
     return { whole: new Uint8Array(whole), picture: new Uint8Array(picture), aspect: info.height / info.width };
   } catch (err) {
-    throw corrupt('cannot read the picture', err);
+    throw corrupt('corrupt or truncated image', err); // the reason the describer's decode gives (vlm-input.ts)
   }
 }
 

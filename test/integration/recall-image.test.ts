@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -116,6 +118,24 @@ describe('recall --image with the offline picture signature', { timeout: 600_000
     const textOnly = await recallInProcess(ws.config, entry.caption, { embedding: 'pictures', mode: 'vector' });
     assert.equal(textOnly.code, 3);
     assert.match(textOnly.json.reason ?? '', /no text side: search it with --image/);
+  });
+
+  test('a picture by URL is fetched within the limits', async () => {
+    const file = path.join(variantsDir, `${ORIGINALS[1]}-watermark.jpg`);
+    const server = http.createServer((req, res) => {
+      if (req.url === '/m.jpg') res.end(fs.readFileSync(file));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const { code, json } = await recallInProcess(ws.config, '', { image: `${base}/m.jpg`, embedding: 'pictures', topK: 1 });
+      assert.equal(code, 0);
+      assert.equal(sampleIds(ws).get(json.results[0]!.md5), ORIGINALS[1]);
+      await assert.rejects(recallInProcess(ws.config, '', { image: `${base}/gone.jpg`, embedding: 'pictures' }), /--image .*HTTP 404/);
+    } finally {
+      server.close();
+    }
   });
 
   test('a bad picture or an embedding without an image side is a usage error', async () => {

@@ -43,7 +43,7 @@ Examples:
   emomo ingest --source=staging:sample
   emomo ingest --source=staging:fabiaoqing --embedding=jina --workers 32
   emomo ingest --source dir:./my-memes --dry-run
-  emomo ingest --source dir:./downloads --skip-duplicates   # re-shared copies are skipped (see docs/dupes.md)
+  emomo ingest --source dir:./my-memes --skip-duplicates    # re-shared copies are skipped (see docs/dupes.md)
 
 Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
             4 another ingest of this source is running (see docs/operations.md).`,
