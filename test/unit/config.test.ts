@@ -71,8 +71,9 @@ describe('loadConfig: shipped and default configs', () => {
     const enabled = lines.map((l, i) => (i < start ? l : l.replace(/^(\s*)# (?=- | {2}|vlm:|storage:)/, '$1')));
     const file = writeConfig(YAML.stringify(YAML.parse(enabled.join('\n'), { uniqueKeys: false })));
     const config = loadConfig(file, { STORAGE_ENDPOINT: 'https://acct.r2.cloudflarestorage.com' });
-    assert.deepEqual(config.embeddings.map((e) => [e.name, e.provider, e.dimensions]), [
-      ['local', 'local', 512], ['jina', 'jina', 1024], ['qwen3', 'modelscope', 4096], ['openai', 'openai', 1536],
+    assert.deepEqual(config.embeddings.map((e) => [e.name, e.provider, e.input, e.dimensions]), [
+      ['local', 'local', 'text', 512], ['jina', 'jina', 'text', 1024], ['qwen3', 'modelscope', 'text', 4096],
+      ['pictures', 'local', 'image', 192], ['clip', 'jina', 'image', 1024], ['openai', 'openai', 'text', 1536],
     ]);
     assert.equal(config.vlm.model, 'gpt-4o-mini');
     assert.equal(config.storage.bucket, 'emomo');
