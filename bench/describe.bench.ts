@@ -4,14 +4,17 @@
  *   1. describe time per meme of ../shared/fixtures/real-memes, stills and
  *      animated memes apart: the first frame only on one OCR thread (as
  *      before), then the chosen frames on one and on two OCR threads;
- *      in-process, each setting in its own child for its peak RSS;
+ *      in-process, each setting in its own child for its peak RSS, with the
+ *      CPU time per meme (all threads), which the load of other processes
+ *      moves far less than wall time;
  *   2. the built CLI (`node dist/cli/index.js ingest`) on the sample set, the
  *      real memes and the real-world fixtures, in the same settings (and two
- *      threads with MALLOC_ARENA_MAX=2): items/s and peak RSS of the whole
- *      process (`/usr/bin/time -v` where it exists), median of `--runs` runs.
+ *      threads with MALLOC_ARENA_MAX=2): items/s, CPU seconds and peak RSS of
+ *      the whole process (`/usr/bin/time -v` where it exists), median of
+ *      `--runs` runs.
  * `-- --baseline <path/to/dist/cli/index.js>` adds the same CLI runs of
  * another build (e.g. the previous release) with its default config;
- * `-- --part cli` skips part 1.
+ * `-- --part cli` skips part 1, `-- --part describe` part 2.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -47,7 +50,7 @@ function* images(dir: string): Generator<string> {
 async function describePart(setting: Setting): Promise<Record<string, unknown>> {
   const { maxFrames, workers } = SETTINGS[setting];
   const describer = await LocalDescriber.create({ maxFrames, workers });
-  const kinds = { still: { memes: 0, frames: 0, ms: 0 }, animated: { memes: 0, frames: 0, ms: 0 } };
+  const kinds = { still: { memes: 0, frames: 0, ms: 0, cpuMs: 0 }, animated: { memes: 0, frames: 0, ms: 0, cpuMs: 0 } };
   const started = performance.now();
   try {
     for (const file of images(realMemesDir)) {
@@ -55,6 +58,7 @@ async function describePart(setting: Setting): Promise<Record<string, unknown>> 
       const facts = await probeImage(bytes, LIMITS).catch(() => undefined);
       if (!facts) continue;
       const begun = performance.now();
+      const cpu = process.cpuUsage();
       // Frame choice and rendering count: they are part of reading an animated meme.
       const frames = await prepareVlmFrames(bytes, facts, LIMITS, { maxFrames });
       await describer.describe({ frames, category: '', tags: [] });
@@ -62,14 +66,18 @@ async function describePart(setting: Setting): Promise<Record<string, unknown>> 
       kind.memes++;
       kind.frames += frames.length;
       kind.ms += performance.now() - begun;
+      const used = process.cpuUsage(cpu);
+      kind.cpuMs += (used.user + used.system) / 1000;
     }
   } finally {
     await describer.close();
   }
-  const per = (k: { memes: number; frames: number; ms: number }) => ({
+  // CPU time (every thread of the process) says what a meme costs whatever else the machine runs.
+  const per = (k: { memes: number; frames: number; ms: number; cpuMs: number }) => ({
     memes: k.memes,
     frames_per_meme: Number((k.frames / k.memes).toFixed(2)),
     ms_per_meme: Math.round(k.ms / k.memes),
+    cpu_ms_per_meme: Math.round(k.cpuMs / k.memes),
   });
   return {
     part: 'describe',
@@ -83,7 +91,7 @@ async function describePart(setting: Setting): Promise<Record<string, unknown>> 
 
 const TIME = '/usr/bin/time';
 
-/** One CLI ingest of `source` in a fresh workspace: wall seconds, items and peak RSS (MB) of the process. */
+/** One CLI ingest of `source` in a fresh workspace: wall seconds, items, peak RSS (MB) and CPU seconds (where GNU time runs it) of the process. */
 function cliRun(cli: string, yaml: string, env: Record<string, string>, source: string, setup: (ws: ReturnType<typeof makeWorkspace>) => void) {
   const ws = makeWorkspace(yaml);
   try {
@@ -102,7 +110,8 @@ function cliRun(cli: string, yaml: string, env: Record<string, string>, source: 
     const seconds = (performance.now() - started) / 1000;
     const summary = JSON.parse(run.stdout) as { added: number; failed: number };
     const kb = viaTime ? Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(run.stderr)?.[1]) : Number(fs.readFileSync(rssFile, 'utf8'));
-    return { items: summary.added + summary.failed, seconds, rssMb: kb / 1024 };
+    const cpu = (what: string) => Number(new RegExp(`${what} time \\(seconds\\): ([\\d.]+)`).exec(run.stderr)?.[1]);
+    return { items: summary.added + summary.failed, seconds, rssMb: kb / 1024, cpuSeconds: viaTime ? cpu('User') + cpu('System') : undefined };
   } finally {
     ws.cleanup();
   }
@@ -122,6 +131,7 @@ function summary(label: string, source: string, results: ReturnType<typeof cliRu
     runs: results.length,
     seconds: Number(seconds.toFixed(2)),
     items_per_s: Number((results[0]!.items / seconds).toFixed(2)),
+    cpu_s: results[0]!.cpuSeconds === undefined ? null : Number(median(results.map((r) => r.cpuSeconds!)).toFixed(2)),
     peak_rss_mb: Math.round(median(rss)),
     peak_rss_mb_range: [Math.round(Math.min(...rss)), Math.round(Math.max(...rss))],
   };
@@ -149,15 +159,17 @@ if (part && part in SETTINGS) {
       emit(JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, unknown>);
     }
   }
-  spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
-  const cli = path.join(projectRoot, 'dist', 'cli', 'index.js');
-  const builds: Array<[string, string, string, Record<string, string>]> = Object.entries(SETTINGS).map(([label, s]) => [cli, label, s.yaml, s.env]);
-  if (values.baseline) builds.unshift([path.resolve(values.baseline), 'baseline', '', {}]);
-  for (const source of ['staging:sample', `dir:${realMemesDir}`, `dir:${realImagesDir}`]) {
-    const setup = source === 'staging:sample' ? (ws: ReturnType<typeof makeWorkspace>) => void copySample(ws) : () => undefined;
-    // Settings take turns, run after run, so a change in the machine's load falls on all of them.
-    const results = builds.map(() => [] as ReturnType<typeof cliRun>[]);
-    for (let r = 0; r < runs; r++) builds.forEach(([build, , yaml, env], i) => results[i]!.push(cliRun(build, yaml, env, source, setup)));
-    builds.forEach(([, label], i) => emit(summary(label, source, results[i]!)));
+  if (values.part !== 'describe') {
+    spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+    const cli = path.join(projectRoot, 'dist', 'cli', 'index.js');
+    const builds: Array<[string, string, string, Record<string, string>]> = Object.entries(SETTINGS).map(([label, s]) => [cli, label, s.yaml, s.env]);
+    if (values.baseline) builds.unshift([path.resolve(values.baseline), 'baseline', '', {}]);
+    for (const source of ['staging:sample', `dir:${realMemesDir}`, `dir:${realImagesDir}`]) {
+      const setup = source === 'staging:sample' ? (ws: ReturnType<typeof makeWorkspace>) => void copySample(ws) : () => undefined;
+      // Settings take turns, run after run, so a change in the machine's load falls on all of them.
+      const results = builds.map(() => [] as ReturnType<typeof cliRun>[]);
+      for (let r = 0; r < runs; r++) builds.forEach(([build, , yaml, env], i) => results[i]!.push(cliRun(build, yaml, env, source, setup)));
+      builds.forEach(([, label], i) => emit(summary(label, source, results[i]!)));
+    }
   }
 }

@@ -1,5 +1,9 @@
 /**
- * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached]`
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR]`
+ *
+ * `--library DIR`: the generated library is kept in DIR (made on the first
+ * run, about 5 minutes for 100,000 memes) and reused by the next runs, so
+ * a run can be repeated when the machine is quieter.
  *
  * `emomo serve` under load, on loopback: the built CLI (`node dist/cli/index.js
  * serve`, as systemd would run it, access log on) over n generated memes
@@ -13,7 +17,7 @@
  *   hybrid    hybrid mode, cache on (vector and keyword).
  * Each phase gets a fresh server, a warm-up pass over the queries, then the
  * run; the server's RSS is read from /proc at start, after the warm-up,
- * every 5 s and at the end. Reports p50 / p99 latency, requests/s, errors
+ * every 5 s (each sample listed) and at the end. Reports p50 / p99 latency, requests/s, errors
  * (connection errors, timeouts and non-2xx answers). The last line is one
  * JSON object.
  */
@@ -23,7 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { makeWorkspace, projectRoot } from '../test/helpers/workspace.js';
+import Database from 'better-sqlite3';
+import { makeWorkspace, projectRoot, type Workspace } from '../test/helpers/workspace.js';
 import { benchQueries, generateWordLibrary } from './meme-words.js';
 
 const { values } = parseArgs({
@@ -32,6 +37,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '200' },
     duration: { type: 'string', default: '30' },
     phases: { type: 'string', default: 'cached,uncached' },
+    library: { type: 'string' },
   },
 });
 const n = Number(values.n);
@@ -80,34 +86,57 @@ function load(url: string, paths: string[], seconds: number, clients: number) {
   });
 }
 
+const LOCAL_512 = 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n';
+
+/** A workspace kept in `dir` across runs: made (empty) the first time, never cleaned up. */
+function keptWorkspace(dir: string): Workspace {
+  const marker = path.join(dir, 'workspace.json');
+  if (fs.existsSync(marker)) return { ...(JSON.parse(fs.readFileSync(marker, 'utf8')) as Omit<Workspace, 'cleanup'>), cleanup: () => {} };
+  const made = makeWorkspace('', LOCAL_512);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  fs.renameSync(made.dir, dir);
+  const config = path.join(dir, 'config.yaml');
+  fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replaceAll(made.dir, dir));
+  const ws = { dir, config, db: path.join(dir, 'emomo.db'), objects: path.join(dir, 'objects'), staging: path.join(dir, 'staging') };
+  fs.writeFileSync(marker, JSON.stringify(ws));
+  return { ...ws, cleanup: () => {} };
+}
+
 // ------------------------------------------------------------ the library and the built CLI
 
 spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
-const ws = makeWorkspace('', 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n');
+const ws = values.library ? keptWorkspace(path.resolve(values.library)) : makeWorkspace('', LOCAL_512);
 const logFile = path.join(os.tmpdir(), `emomo-serve-bench-${process.pid}.log`);
 const rows: Array<Record<string, string | number>> = [];
+let memes = 0;
 try {
-  const t0 = performance.now();
-  generateWordLibrary(ws, n, 512);
-  process.stderr.write(`generated ${n} memes in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  if (!fs.existsSync(ws.db)) {
+    const t0 = performance.now();
+    generateWordLibrary(ws, n, 512);
+    process.stderr.write(`generated ${n} memes in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  }
+  const db = new Database(ws.db, { readonly: true });
+  memes = db.prepare('SELECT count(*) FROM memes').pluck().get() as number;
+  db.close();
   const base = fs.readFileSync(ws.config, 'utf8');
+  const phaseConfig = path.join(ws.dir, 'serve-bench.yaml');
 
   for (const phase of phases) {
     const mode = phase === 'hybrid' ? 'hybrid' : 'keyword';
     const cacheEntries = phase === 'uncached' ? 0 : 1000;
-    fs.writeFileSync(ws.config, `${base}serve:\n  cache_entries: ${cacheEntries}\n`);
+    fs.writeFileSync(phaseConfig, `${base}serve:\n  cache_entries: ${cacheEntries}\n`);
     const paths = benchQueries.map((q) => `/api/recall?${new URLSearchParams({ q, mode, top_k: '10' })}`);
-    const { child, url } = await startServer(ws.config, logFile);
+    const { child, url } = await startServer(phaseConfig, logFile);
     const pid = child.pid!;
-    const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0 };
+    const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0, every5s: [] as number[] };
     for (const p of paths) await fetch(`${url}${p}`).then((r) => r.arrayBuffer()); // warm-up: page cache, JIT, thesaurus
     rss.warm = rssMb(pid);
-    const sampler = setInterval(() => (rss.max = Math.max(rss.max, rssMb(pid))), 5000);
+    const sampler = setInterval(() => rss.every5s.push(rssMb(pid)), 5000);
     process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
     const result = await load(url, paths, duration, connections);
     clearInterval(sampler);
     rss.end = rssMb(pid);
-    rss.max = Math.max(rss.max, rss.end);
+    rss.max = Math.max(rss.end, ...rss.every5s);
     await stop(child);
     rows.push({
       phase,
@@ -118,10 +147,14 @@ try {
       p50_ms: result.latency.p50,
       p99_ms: result.latency.p99,
       errors: result.errors + result.non2xx,
+      // autocannon counts its own time-outs (no answer within 20 s) among errors.
+      'errors: timeouts / non-2xx / other': `${result.timeouts} / ${result.non2xx} / ${result.errors - result.timeouts}`,
       'RSS start MB': rss.start,
       'RSS warm MB': rss.warm,
       'RSS end MB': rss.end,
       'RSS max MB': rss.max,
+      // Growth shows as a climb from one 5 s sample to the next; a plateau after the warm-up is the cache and buffers filling.
+      'RSS every 5 s': rss.every5s.join(' '),
       load: os.loadavg()[0]!.toFixed(1),
     });
   }
@@ -130,4 +163,4 @@ try {
 }
 console.table(rows);
 process.stderr.write(`server log: ${logFile}\n`);
-console.log(JSON.stringify({ n, connections, duration, phases: rows }));
+console.log(JSON.stringify({ memes, connections, duration, phases: rows }));

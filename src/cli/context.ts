@@ -40,7 +40,7 @@ export class CommandContext {
     const options = this.globals();
     const reporter = new Reporter({ json: !!options.json, quiet: !!options.quiet, verbose: !!options.verbose });
     const { signal, dispose } = abortOnSignals((name) =>
-      reporter.log('warn', `${name} received: finishing in-flight items, then stopping (again to force)`),
+      reporter.log('warn', `${name} received: finishing the work in flight, then stopping (again to force)`),
     );
     let app: App | undefined;
     try {

@@ -19,6 +19,10 @@ export const ISSUE_TEXT: Record<IssueKind, { what: string; repair: string }> = {
   vec_row_without_vector_row: { what: 'vector-table rows without a meme_vectors row', repair: `vector deleted; its meme ${REQUEUED}` },
   vector_row_without_vec_row: { what: 'meme_vectors rows whose vector is missing', repair: `row deleted; the meme ${REQUEUED}` },
   vector_dims_mismatch: { what: 'vectors whose dimension disagrees with their collection', repair: `row and vector deleted; the meme ${REQUEUED}` },
+  vector_index_out_of_step: {
+    what: "vector-index entries out of step with a collection's vectors (missing, stray, miscounted), or an index whose lists deletes have left mostly empty",
+    repair: 'index entries rebuilt from the stored vectors (the whole index when its lists are mostly empty); no vector or meme is removed',
+  },
   meme_without_vector: {
     what: 'memes with no vector in any collection',
     repair: `kept, never removed for a missing vector: ${REQUEUED}; one with no description needs a re-ingest of its source`,

@@ -47,8 +47,9 @@ function properties(s: ServeSettings) {
     timeout: {
       type: 'string',
       maxLength: 20,
-      default: `${DEFAULT_RECALL_TIMEOUT_MS}ms`,
-      description: 'Time allowed for the query embedding (1s, 500ms; a bare number is seconds); past it, keyword results come back with partial: true',
+      description:
+        `Time allowed for the query embedding (1s, 500ms; a bare number is seconds); past it, keyword results come back with partial: true. ` +
+        `Default ${defaultTimeoutMs(s)}ms; at most ${maxTimeoutMs(s)}ms (serve.request_timeout less ${SEARCH_MARGIN_MS} ms)`,
     },
     embedding: word('Embedding config whose collection is searched (default: the one marked is_default)'),
     literal: { type: 'boolean', description: 'Only the words as typed: no synonyms, slang, single characters or IDF weighting' },
@@ -98,15 +99,25 @@ export function recallOptions(p: RecallParams, s: ServeSettings): { query: strin
   return { query: p.q ?? '', options };
 }
 
+/** The longest budget a request may ask for: what its time limit leaves after the search. */
+function maxTimeoutMs(s: ServeSettings): number {
+  return Math.max(0, s.requestTimeoutMs - SEARCH_MARGIN_MS);
+}
+
+/** The library's default, unless a short request_timeout leaves less. */
+function defaultTimeoutMs(s: ServeSettings): number {
+  return Math.min(DEFAULT_RECALL_TIMEOUT_MS, maxTimeoutMs(s));
+}
+
 function timeoutMs(text: string | undefined, s: ServeSettings): number {
-  if (text === undefined) return DEFAULT_RECALL_TIMEOUT_MS;
+  if (text === undefined) return defaultTimeoutMs(s);
   let ms: number;
   try {
     ms = parseDuration(text);
   } catch (err) {
     throw new UsageError(`timeout: ${(err as Error).message}`);
   }
-  const max = Math.max(0, s.requestTimeoutMs - SEARCH_MARGIN_MS);
+  const max = maxTimeoutMs(s);
   if (ms > max) throw new UsageError(`timeout must be at most ${max} ms (serve.request_timeout less ${SEARCH_MARGIN_MS} ms for the search), got ${ms} ms`);
   return ms;
 }

@@ -38,6 +38,12 @@ export class SearchSlots {
     if (this.limit.activeCount >= this.limit.concurrency && this.limit.pendingCount >= this.queued) {
       return Promise.reject(new BusyError(this.retryAfterSeconds));
     }
-    return this.limit(search);
+    return this.limit(async () => {
+      // Searches on SQLite are synchronous: started back to back from a queue (promise callbacks
+      // only), they would hold the event loop for the whole queue, with no socket read, no answer
+      // from the cache and no request timeout until it is empty. Each waits for one turn of I/O.
+      await new Promise((resolve) => setImmediate(resolve));
+      return search();
+    });
   }
 }

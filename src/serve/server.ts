@@ -39,6 +39,9 @@ export async function buildServer(library: Library, settings: ServeSettings, log
     bodyLimit: settings.maxBodyBytes,
     requestTimeout: settings.requestTimeoutMs,
     handlerTimeout: settings.requestTimeoutMs,
+    // Node looks for requests past their timeout every 30 s by default: a client trickling its
+    // request in would hold its connection up to 30 s longer than request_timeout says.
+    http: { connectionsCheckingInterval: Math.min(1000, settings.requestTimeoutMs) },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Unknown parameters are refused (a typo like `topk` would otherwise be ignored silently).

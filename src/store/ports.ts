@@ -387,6 +387,7 @@ export const VERIFY_CHECKS = [
   'vec_row_without_vector_row',
   'vector_row_without_vec_row',
   'vector_dims_mismatch',
+  'vector_index_out_of_step',
   'meme_without_vector',
   'vector_without_description',
   'fts_row_without_meme',

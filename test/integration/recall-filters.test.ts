@@ -2,14 +2,14 @@
  * Filters on a larger synthetic library written through the store's own
  * commit path: every mode returns only matching memes, and still k of them
  * when at least k match — on the exact KNN, the quantised index, and the
- * keyword side. Also: the migration that builds the quantised index for an
- * existing collection, and deletes reaching the companion tables.
+ * keyword side. Also: the migration that builds the partitioned index for an
+ * existing collection, and deletes reaching it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase } from '../../src/store/sqlite/database.js';
-import { fastIndexTables } from '../../src/store/sqlite/quantized-index.js';
+import { indexTables } from '../../src/store/sqlite/quantized-index.js';
 import type { RecallFilters } from '../../src/store/ports.js';
 import { SqliteRecallQueries } from '../../src/store/sqlite/recall-queries.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -157,19 +157,19 @@ describe('recall filters', () => {
     db.close();
   });
 
-  test('a migration builds the quantised index for an existing collection; deletes reach it', () => {
+  test('a migration builds the partitioned index for an existing collection; deletes reach it', () => {
     let db = openDatabase(ws.db);
     const [coll] = listCollections(db);
-    const t = fastIndexTables(coll!.vec_table);
+    const t = indexTables(coll!.vec_table);
     const version = db.pragma('user_version', { simple: true }) as number;
-    db.exec(`DROP TABLE "${t.bin}"; DROP TABLE "${t.f32}";`);
+    db.exec(`DROP TABLE "${t.ivf}"; DROP TABLE "${t.lists}"; DROP TABLE "${t.f32}"; DROP TABLE vector_index_state;`);
     db.pragma('user_version = 2'); // as a file written before the quantised index existed
     db.close();
 
     db = openDatabase(ws.db);
     assert.equal(db.pragma('user_version', { simple: true }), version);
     const count = (table: string) => db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
-    assert.deepEqual([count(t.bin), count(t.f32)], [N, N]);
+    assert.deepEqual([count(t.ivf), count(t.f32)], [N, N]);
     const index = new SqliteRecallQueries(db);
     const info = index.collection('emomo-local')!;
     const query = dense('表情5 共同 无语', -1);
@@ -179,7 +179,7 @@ describe('recall filters', () => {
     assert.ok(Math.abs(fast.hits[0]!.distance - exact.hits[0]!.distance) < 1e-5);
 
     db.transaction(() => deleteVector(db, coll!, made[0]!.id))();
-    assert.deepEqual([count(t.bin), count(t.f32), count(coll!.vec_table)], [N - 1, N - 1, N - 1]);
+    assert.deepEqual([count(t.ivf), count(t.f32), count(coll!.vec_table)], [N - 1, N - 1, N - 1]);
     db.close();
   });
 });

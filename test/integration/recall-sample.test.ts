@@ -8,8 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { createApp } from '../../src/app.js';
+import { stats } from '../../src/cli/commands/stats.js';
+import { Reporter } from '../../src/cli/reporter.js';
+import type { LibraryStats } from '../../src/pipeline/stats-service.js';
 import { recallInProcess } from '../helpers/recall-json.js';
-import { runIngest } from '../helpers/run-ingest.js';
+import { Capture, runIngest } from '../helpers/run-ingest.js';
 import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers/workspace.js';
 
 interface Sample {
@@ -56,6 +60,28 @@ describe('recall over the sample set', () => {
     const frames = samples.map((s) => `${s.id}: ${s.is_animated ? 'several' : 1}`);
     assert.deepEqual(samples.map((s) => `${s.id}: ${read.get(s.id)!.frames > 1 ? 'several' : read.get(s.id)!.frames}`), frames);
     assert.ok(samples.some((s) => s.is_animated));
+  });
+
+  test('stats shows what the animated ones cost: their frames and the OCR time above a still, no tokens', async () => {
+    const app = createApp({ configPath: ws.config });
+    const out = new Capture();
+    try {
+      assert.equal(await stats({ top: 5 }, app, new Reporter({ json: true, quiet: false, verbose: false }, new Capture(), out)), 0);
+    } finally {
+      await app.close();
+    }
+    const costs = (JSON.parse(out.text) as LibraryStats).description_costs;
+    const animated = samples.filter((s) => s.is_animated).length;
+    const figures = costs.map((c) => [c.vlm_model, c.prompt_version, c.kind, c.count, c.measured, c.frames_per_image, c.prompt_tokens_per_image]);
+    // The sample's animations each change scene once under one caption: two frames read, a still one.
+    assert.deepEqual(figures, [
+      ['local-ocr/ppocr-v4', 'local-2-f4', 'still', samples.length - animated, samples.length - animated, 1, null],
+      ['local-ocr/ppocr-v4', 'local-2-f4', 'animated', animated, animated, 2, null],
+    ]);
+    const [still, anim] = costs;
+    assert.ok(still!.ms_per_image! > 0 && anim!.ms_per_image! > 0, JSON.stringify(costs));
+    assert.equal(anim!.extra_ms_vs_still, Math.round((anim!.ms_per_image! - still!.ms_per_image!) * 10) / 10);
+    assert.equal(anim!.extra_prompt_tokens_vs_still, null);
   });
 
   test('hybrid: each caption returns its own meme first', async () => {

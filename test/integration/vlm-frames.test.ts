@@ -3,12 +3,13 @@
  * server: the chosen frames arrive in playing order in one request (or tiled
  * into one contact sheet, or the first frame alone, as configured), a still
  * arrives as one image with the prompt it always had, and the prompt
- * version stored says which.
+ * version stored says which. Each description records the frames read and
+ * the prompt tokens the provider reported: what `stats` shows per image.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../helpers/fake-openai-server.js';
+import { chatReply, fakeDescriptionFor, startFakeOpenAI, type FakeOpenAI, type RecordedRequest } from '../helpers/fake-openai-server.js';
 import { BLUE, GREEN, RED, meanColour, writeScenesStaging, type Rgb } from '../helpers/generated-images.js';
 import { keyEnv, makeRemoteWorkspace } from '../helpers/remote-workspace.js';
 import { runIngest } from '../helpers/run-ingest.js';
@@ -45,7 +46,13 @@ describe('VLM describer: frames of an animated meme', () => {
     assert.equal(chats.length, (animations?.length ?? 1) + 1);
     const db = new Database(ws.db, { readonly: true });
     const versions = db.prepare('SELECT DISTINCT prompt_version FROM meme_descriptions').pluck().all() as string[];
+    const costs = db.prepare('SELECT ocr_text, frames, prompt_tokens FROM meme_descriptions').all() as Array<{ ocr_text: string; frames: number; prompt_tokens: number }>;
     db.close();
+    // What each request cost is recorded with its description (stats sums these): the frames sent and the tokens the provider reported.
+    for (const chat of chats) {
+      const cost = costs.find((c) => c.ocr_text === fakeDescriptionFor(imageUrls(chat).join('')).ocr_text);
+      assert.deepEqual(cost && [cost.frames, cost.prompt_tokens], [animatedFrames === 'contact_sheet' && !isStill(chat) ? 3 : chat.images!.length, chatReply(chat.body).usage.prompt_tokens]);
+    }
     return { chats, versions };
   }
 
@@ -56,6 +63,8 @@ describe('VLM describer: frames of an animated meme', () => {
       .flatMap((m: { content: Array<{ type: string; text?: string }> }) => m.content.filter((p) => p.type === 'text').map((p) => p.text))
       .join('\n');
   const isStill = (r: RecordedRequest) => userText(r).endsWith('请描述这张表情包。');
+  const imageUrls = (r: RecordedRequest): string[] =>
+    r.body.messages.flatMap((m: { content: unknown }) => (Array.isArray(m.content) ? m.content : [])).flatMap((p: { image_url?: { url: string } }) => (p.image_url ? [p.image_url.url] : []));
 
   test('multi: the chosen frames in playing order in one request; a still as one image with the prompt of vlm-json-1', async () => {
     // Five frames, two of them a shade off the one before (too alike to be worth reading), and six distinct frames (more than the cap of 4).

@@ -95,7 +95,7 @@ function caption(r) {
 }
 
 function scoreText(r, mode) {
-  if (r.scores.vector !== null && r.scores.keyword !== null) return `words + ${Math.round(r.scores.vector * 100)}%`;
+  if (r.scores.vector !== null && r.scores.keyword !== null) return `words + ${Math.round(r.scores.vector * 100)}% similar`;
   if (r.scores.vector !== null) return `${Math.round(r.scores.vector * 100)}% similar`;
   if (mode === 'keyword' || r.scores.keyword !== null) return `words · ${r.score.toFixed(2)}`;
   return r.score.toFixed(3);

@@ -5,7 +5,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import { reindexKeywords } from '../fts-terms.js';
-import { buildFastIndex } from './quantized-index.js';
+import { createIndex, indexTables, rebuildIndex, supportsFastIndex } from './quantized-index.js';
 
 const now = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))";
 
@@ -122,12 +122,18 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
         PRIMARY KEY (md5, collection)
       );
     `),
-  // 3: the quantised recall index (binary coarse pass + float32 rescoring, see
-  // quantized-index.ts) for collections created before it existed; and the keyword
-  // index re-segmented, since mixed runs like "emo了" now split into "emo" + "了".
+  // 3: the quantised recall index for collections created before it existed (then a vec0
+  // table of sign bits, replaced by step 6; its float32 copy for rescoring stays); and the
+  // keyword index re-segmented, since mixed runs like "emo了" now split into "emo" + "了".
   (db) => {
-    const rows = db.prepare('SELECT vec_table, dims FROM collections').all() as Array<{ vec_table: string; dims: number }>;
-    for (const row of rows) buildFastIndex(db, row.vec_table, row.dims);
+    for (const row of collectionTables(db)) {
+      if (!supportsFastIndex(row.dims)) continue;
+      const f32 = indexTables(row.vec_table).f32;
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS "${f32}" (meme_id INTEGER PRIMARY KEY, embedding BLOB NOT NULL);
+         INSERT OR IGNORE INTO "${f32}" (meme_id, embedding) SELECT meme_id, embedding FROM "${row.vec_table}";`,
+      );
+    }
     reindexKeywords(db);
   },
   // 4: document frequencies for recall (how many memes hold a term: fts5vocab reads them
@@ -162,7 +168,18 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     if (!columns.has('frames')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN frames INTEGER');
     if (!columns.has('describe_ms')) db.exec('ALTER TABLE meme_descriptions ADD COLUMN describe_ms INTEGER');
   },
-  // 7: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
+  // 7: the partitioned vector index (quantized-index.ts) replaces the sign-bit vec0 table,
+  // whose linear scan lost recall past ~100,000 vectors; every collection's index is built
+  // here from its stored vectors.
+  (db) => {
+    db.exec('CREATE TABLE IF NOT EXISTS vector_index_state (vec_table TEXT PRIMARY KEY, generation INTEGER NOT NULL, list_cap INTEGER)');
+    for (const row of collectionTables(db)) {
+      db.exec(`DROP TABLE IF EXISTS "${row.vec_table}_bin"`);
+      createIndex(db, row.vec_table, row.dims);
+      rebuildIndex(db, row.vec_table, row.dims);
+    }
+  },
+  // 8: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
   // ingest, and by `emomo dupes` for memes from before); the picture hash's bytes as
   // bands for the candidate lookup; md5s merged into (or skipped as duplicates of) a
   // meme; and template variants linked to their template.
@@ -197,6 +214,10 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
     `);
   },
 ];
+
+function collectionTables(db: Database): Array<{ vec_table: string; dims: number }> {
+  return db.prepare('SELECT vec_table, dims FROM collections').all() as Array<{ vec_table: string; dims: number }>;
+}
 
 /** The schema version of an open database (0: empty). */
 export function schemaVersion(db: Database): number {

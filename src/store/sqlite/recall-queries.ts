@@ -1,6 +1,7 @@
 /**
- * RecallIndex on SQLite: KNN in the collection's vec0 tables (exact float32,
- * or the quantised fast path of quantized-index.ts), BM25 over memes_fts,
+ * RecallIndex on SQLite: KNN in the collection's vec0 table (exact float32),
+ * or the partitioned index of quantized-index.ts (coarse pass in
+ * quantized-search.ts, then exact float32 rescoring), BM25 over memes_fts,
  * filters inside both. Tags are a JSON array, so a tag filter (and a source
  * filter, which may match any meme_sources row) is turned into the set of
  * matching meme ids with json_each and passed into the KNN as
@@ -18,29 +19,27 @@ import type {
   VectorSearchResult,
 } from '../ports.js';
 import type { Db } from './database.js';
-import { fastIndexTables, hasFastIndex, SHARDS } from './quantized-index.js';
-import { vecTableName, vectorBlob, type CollectionRow } from './vector-tables.js';
+import { hasIndex, indexTables } from './quantized-index.js';
+import { coarseCandidates, type CoarseTuning } from './quantized-search.js';
+import { vectorBlob } from './vector-blobs.js';
+import { vecTableName, type CollectionRow } from './vector-tables.js';
 
-/** A collection as this adapter sees it: with or without the quantised companion tables. */
+/** A collection as this adapter sees it: with or without the partitioned index. */
 export interface SqliteCollection extends CollectionInfo {
-  /** Whether the quantised companion tables exist (dimension a multiple of 8). */
+  /** Whether the partitioned index exists (dimension a multiple of 8). */
   fast: boolean;
 }
 
 /** Tuning of the SQLite vector search; the port only knows `exact`. */
-export interface VectorSearchOptions {
+export interface VectorSearchOptions extends CoarseTuning {
   /** Force the exact float32 KNN. */
   exact?: boolean;
   /** Collections smaller than this are searched exactly (default EXACT_BELOW). */
   exactBelow?: number;
-  /** Candidates fetched by the coarse pass per result (default OVERFETCH). */
-  overfetch?: number;
 }
 
 /** Below this many vectors an exact KNN is fast enough (and exact). */
 export const EXACT_BELOW = 20_000;
-/** Coarse candidates per requested result on the quantised path. */
-export const OVERFETCH = 32;
 /** A filtered id set this small is scored exactly, row by row, without a KNN. */
 const SMALL_SET = 2_000;
 /** FTS5 column weights: the caption is what people remember, then tags, then the description. */
@@ -69,7 +68,7 @@ export class SqliteRecallQueries {
       | undefined;
     if (!row) return undefined;
     this.vecTables.set(row.name, row.vec_table);
-    return { name: row.name, dims: row.dims, model: row.model, size: this.size(row.vec_table), fast: hasFastIndex(this.db, row.vec_table) };
+    return { name: row.name, dims: row.dims, model: row.model, size: this.size(row.vec_table), fast: hasIndex(this.db, row.vec_table) };
   }
 
   private size(vecTable: string): number {
@@ -98,25 +97,15 @@ export class SqliteRecallQueries {
     const fast = coll.fast && !options.exact && coll.size >= (options.exactBelow ?? EXACT_BELOW);
     if (!fast) return { hits: this.exactKnn(vecTable, query, k, filters, ids), method: 'exact', candidates: coll.size };
 
-    const perShard = Math.ceil((k * (options.overfetch ?? OVERFETCH)) / SHARDS);
-    const { where, params } = metadataWhere(filters, ids);
-    const coarse = this.db.prepare(
-      `SELECT meme_id FROM "${fastIndexTables(vecTable).bin}"
-       WHERE embedding MATCH vec_quantize_binary(?) AND k = CAST(? AS INTEGER) AND shard = CAST(? AS INTEGER)${where}`,
-    );
-    coarse.pluck();
-    const candidates: number[] = [];
-    for (let shard = 0; shard < SHARDS; shard++) {
-      candidates.push(...(coarse.all(query, perShard, shard, ...params) as number[]));
-    }
-    return { hits: this.rescore(vecTable, query, candidates, k), method: 'quantized', candidates: candidates.length };
+    const coarse = coarseCandidates(this.db, vecTable, vector, k, metadataWhere(filters, ids), coll.size, options);
+    return { hits: this.rescore(vecTable, query, coarse.ids, k), method: 'quantized', candidates: coarse.ids.length };
   }
 
   /** Exact cosine over the float32 copies of the given memes. */
   private rescore(vecTable: string, query: Buffer, ids: readonly number[], k: number): VectorHit[] {
     return this.db
       .prepare(
-        `SELECT meme_id AS memeId, vec_distance_cosine(embedding, ?) AS distance FROM "${fastIndexTables(vecTable).f32}"
+        `SELECT meme_id AS memeId, vec_distance_cosine(embedding, ?) AS distance FROM "${indexTables(vecTable).f32}"
          WHERE meme_id IN (SELECT value FROM json_each(?)) ORDER BY distance, meme_id LIMIT ?`,
       )
       .all(query, JSON.stringify(ids), k) as VectorHit[];

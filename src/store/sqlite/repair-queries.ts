@@ -11,6 +11,7 @@
 import { indexTerms } from '../fts-terms.js';
 import type { DatabaseRepair, MemeObject, VerifyCheck } from '../ports.js';
 import type { Db } from './database.js';
+import { repairIndexes } from './index-audit.js';
 import { LIVE_CLAIM, CHECKS } from './verify-checks.js';
 import { copyVectorIds } from './verify-queries.js';
 import { deleteVector, listCollections, type CollectionRow } from './vector-tables.js';
@@ -54,6 +55,8 @@ export class SqliteRepairQueries {
         }
         requeue(`SELECT mv.meme_id, mv.collection FROM ${CHECKS.vector_row_without_vec_row.from}`);
         run('vector_row_without_vec_row', `DELETE FROM meme_vectors WHERE id IN (SELECT mv.id FROM ${CHECKS.vector_row_without_vec_row.from})`);
+        // After the vectors above are settled: the index follows what is stored (index-audit.ts).
+        fixed.vector_index_out_of_step = repairIndexes(this.db);
         // A meme with no vector anywhere stays (its object and description are the originals); embed fills every collection.
         requeue(`SELECT x.id AS meme_id, c.name AS collection FROM (SELECT m.id FROM ${CHECKS.meme_without_vector.from}) x CROSS JOIN collections c`);
         fixed.meme_without_vector = this.db.prepare(`SELECT count(*) FROM ${CHECKS.meme_without_vector.from} AND ${DESCRIBED}`).pluck().get() as number;

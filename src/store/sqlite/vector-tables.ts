@@ -5,7 +5,8 @@
  */
 import { DimensionMismatchError } from '../../errors.js';
 import type { Db } from './database.js';
-import { createFastIndex, deleteFastIndex, insertFastIndex } from './quantized-index.js';
+import { createIndex, indexVector, unindexVector } from './quantized-index.js';
+import { vectorBlob } from './vector-blobs.js';
 
 export interface CollectionRow {
   name: string;
@@ -51,18 +52,14 @@ function createVectorTable(db: Db, name: string, dims: number, model: string): C
        source TEXT
      )`,
   );
-  // The quantised companion tables (see quantized-index.ts), written alongside from the start.
-  createFastIndex(db, row.vec_table, dims);
+  // The partitioned index (see quantized-index.ts), written alongside from the start.
+  createIndex(db, row.vec_table, dims);
   db.prepare('INSERT INTO collections (name, dims, model, vec_table) VALUES (?, ?, ?, ?)').run(name, dims, model, row.vec_table);
   return row;
 }
 
 export function listCollections(db: Db): CollectionRow[] {
   return db.prepare('SELECT name, dims, model, vec_table FROM collections ORDER BY name').all() as CollectionRow[];
-}
-
-export function vectorBlob(vector: Float32Array): Buffer {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
 export interface VectorMeta {
@@ -78,11 +75,11 @@ export function insertVector(db: Db, coll: CollectionRow, memeId: number, vector
     `INSERT INTO "${coll.vec_table}" (meme_id, embedding, category, is_animated, source)
      VALUES (CAST(? AS INTEGER), ?, ?, CAST(? AS INTEGER), ?)`,
   ).run(memeId, blob, meta.category, meta.isAnimated ? 1 : 0, meta.source);
-  insertFastIndex(db, coll.vec_table, { memeId, blob, ...meta });
+  indexVector(db, coll.vec_table, { memeId, vector, category: meta.category, isAnimated: meta.isAnimated });
 }
 
 /** Removes a meme's vector from a collection's vector table(s). The only deleter. */
 export function deleteVector(db: Db, coll: CollectionRow, memeId: number): void {
   db.prepare(`DELETE FROM "${coll.vec_table}" WHERE meme_id = ?`).run(memeId);
-  deleteFastIndex(db, coll.vec_table, memeId);
+  unindexVector(db, coll.vec_table, memeId);
 }

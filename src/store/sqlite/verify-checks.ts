@@ -3,7 +3,8 @@
  * (verify-queries.ts) and the repairs (repair-queries.ts): each is a FROM/WHERE
  * part, so a check's count, its examples and its repair select the same rows.
  * TEMP tables of a run: audit_memes (the memes snapshot taken before storage
- * is listed), audit_objects (the listing), audit_vec (every vec0 table's ids).
+ * is listed), audit_objects (the listing), audit_vec (every vec0 table's ids),
+ * audit_index (what index-audit.ts found wrong in the partitioned vector indexes).
  */
 import type { VerifyCheck } from '../ports.js';
 import { DB_NOW } from './claims.js';
@@ -55,6 +56,10 @@ export const CHECKS: Record<VerifyCheck, { ex: string; from: string }> = {
   vector_dims_mismatch: {
     ex: `mv.collection || ':' || mv.md5 || ' (' || mv.dims || ' vs ' || ifnull(c.dims, 'no collection') || ')'`,
     from: `meme_vectors mv LEFT JOIN collections c ON c.name = mv.collection WHERE c.name IS NULL OR c.dims <> mv.dims`,
+  },
+  vector_index_out_of_step: {
+    ex: `a.collection || ': ' || ifnull('meme ' || a.meme_id || ', ', '') || a.detail`,
+    from: `temp.audit_index a`,
   },
   meme_without_vector: {
     ex: `m.md5 || ' (' || m.source_type || ' ' || m.source_id || ')'`,

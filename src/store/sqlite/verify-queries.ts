@@ -7,6 +7,7 @@
  */
 import { VERIFY_CHECKS, type AuditResult, type MemeObject, type VerifyCheck, type VerifyTotals } from '../ports.js';
 import type { Db } from './database.js';
+import { AUDIT_INDEX_TABLE, auditIndexes } from './index-audit.js';
 import { queueObjectDeletes } from './object-delete-queries.js';
 import { CHECKS, SNAPSHOT_MEMES } from './verify-checks.js';
 import { listCollections } from './vector-tables.js';
@@ -26,11 +27,12 @@ export class SqliteVerifyQueries {
       CREATE TEMP TABLE audit_ids (id INTEGER PRIMARY KEY);
       CREATE TEMP TABLE audit_requeue (meme_id INTEGER NOT NULL, collection TEXT NOT NULL,
                                        PRIMARY KEY (meme_id, collection)) WITHOUT ROWID;
+      ${AUDIT_INDEX_TABLE};
       INSERT INTO temp.audit_memes (id, storage_key, created_at) SELECT id, storage_key, created_at FROM memes;`);
   }
 
   end(): void {
-    for (const t of ['audit_memes', 'audit_objects', 'audit_vec', 'audit_ids', 'audit_requeue']) {
+    for (const t of ['audit_memes', 'audit_objects', 'audit_vec', 'audit_ids', 'audit_requeue', 'audit_index']) {
       this.db.exec(`DROP TABLE IF EXISTS temp.${t}`);
     }
   }
@@ -42,10 +44,11 @@ export class SqliteVerifyQueries {
     })();
   }
 
-  /** Every check, the totals and the backfill gaps inside one read transaction, after snapshotting the vec0 ids. */
+  /** Every check, the totals and the backfill gaps inside one read transaction, after snapshotting the vec0 ids and auditing the vector indexes. */
   audit(examples: number): AuditResult {
     return this.db.transaction((): AuditResult => {
       copyVectorIds(this.db);
+      auditIndexes(this.db);
       const checks = {} as AuditResult['checks'];
       for (const kind of VERIFY_CHECKS) checks[kind] = this.check(kind, examples);
       return { checks, totals: this.totals(), backfill: this.backfillGaps() };
