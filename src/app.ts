@@ -21,7 +21,7 @@ import { LocalStorage } from './storage/local-storage.js';
 import { s3OptionsFromConfig } from './storage/s3-config.js';
 import { S3Storage } from './storage/s3-storage.js';
 import { databaseLabel, databaseLocation, databaseSecret, storeOpener, type DatabaseLocation } from './store/open-store.js';
-import type { LibraryStore } from './store/ports.js';
+import type { LibraryStore, ServerRunLocks } from './store/ports.js';
 
 /**
  * What a command does with the library: `read` opens it read-only (recall,
@@ -84,6 +84,13 @@ export class App {
   /** The SQLite file (cron locks sit next to it), or the database URL without its password. */
   get dbPath(): string {
     return databaseLabel(this.database);
+  }
+
+  /** Run locks held by the database server (PostgreSQL advisory locks); undefined for a SQLite file, whose locks are files next to it. */
+  get serverRunLocks(): ServerRunLocks | undefined {
+    if (this.database.kind !== 'postgres') return undefined;
+    const { store } = this;
+    return store.acquireRunLock && { acquireRunLock: (command, scope) => store.acquireRunLock!(command, scope) };
   }
 
   /** The library's database, opened on first use (commands that never touch it never create it). */

@@ -30,6 +30,7 @@ export function buildItemProcessor(
       random,
       owner: opts.owner,
       log: opts.log,
+      leaseMs: config.database.leaseMs,
       ...(opts.skipDuplicates ? { captionReader: app.captionReader } : {}),
     },
     {

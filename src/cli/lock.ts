@@ -5,14 +5,16 @@
  * jobs still run side by side (item claims keep them from doing the same work
  * twice). Run locks are a small port: on a SQLite library they are lock files
  * next to the database (src/lock-file.ts: stale when the holder is provably
- * gone or its heartbeat expired); a library on a database server can hold
- * them as server-side advisory locks instead, behind the same interface.
+ * gone or its heartbeat expired); a library on a database server holds
+ * them as server-side advisory locks instead (the store's `ServerRunLocks`:
+ * one holder among every machine, freed when the holder's session ends).
  */
 import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { DEFAULT_LOCK_TIMING, acquireLockFile, type HeldLock, type LockHolder } from '../lock-file.js';
+import type { ServerRunLocks } from '../store/ports.js';
 import type { Reporter } from './reporter.js';
 
 export interface RunLocks {
@@ -49,12 +51,14 @@ export function lockMessage(holder: LockHolder, dbPath: string): string {
  */
 export async function runLocked(
   enabled: boolean,
-  target: { dbPath: string; command: string; scope: string },
+  target: { dbPath: string; command: string; scope: string; server?: ServerRunLocks },
   reporter: Reporter,
   body: () => Promise<number>,
 ): Promise<number> {
   if (!enabled) return body();
-  const lock = await fileRunLocks(target.dbPath).acquire(target.command, target.scope);
+  const lock = target.server
+    ? await target.server.acquireRunLock(target.command, target.scope)
+    : await fileRunLocks(target.dbPath).acquire(target.command, target.scope);
   if ('heldBy' in lock) {
     reporter.log('error', lockMessage(lock.heldBy, target.dbPath));
     return ExitCode.locked;
@@ -62,6 +66,6 @@ export async function runLocked(
   try {
     return await body();
   } finally {
-    lock.release();
+    await lock.release();
   }
 }

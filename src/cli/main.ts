@@ -6,6 +6,7 @@ import { registerCrawl } from './commands/crawl.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerDupes } from './commands/dupes.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerEmbed } from './commands/embed.js';
 import { registerRetryPending } from './commands/retry-pending.js';
 import { registerPurge } from './commands/purge.js';
@@ -51,6 +52,7 @@ Docs: README.md`,
   registerPurge(program, context);
   registerDupes(program, context);
   registerDoctor(program, context);
+  registerMigrate(program, context);
   registerServe(program, context);
   return { program, context };
 }

@@ -111,7 +111,12 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
   const { vlm, storage, ingest } = c;
   return {
     file,
-    database: { path: c.database.path, ...optional('url', resolveDatabaseUrl(c.database.url, env, problems)) },
+    database: {
+      path: c.database.path,
+      ...optional('url', resolveDatabaseUrl(c.database.url, env, problems)),
+      poolSize: c.database.pool_size,
+      leaseMs: c.database.lease,
+    },
     vlm: {
       provider: vlm.provider,
       model: vlm.model,

@@ -99,6 +99,10 @@ const database = z
       .refine(isPostgresUrl, { error: 'expected a PostgreSQL URL such as postgres://emomo@db.example.com/emomo' })
       .optional()
       .describe('PostgreSQL + pgvector library shared by many machines; used instead of path when set (env EMOMO_DATABASE_URL overrides it)'),
+    pool_size: integer(1, 100).default(10).describe('PostgreSQL connections one emomo process opens at most'),
+    lease: duration()
+      .prefault('60s')
+      .describe('How long a claim on an image or job outlives its worker: renewed every quarter of it while the worker runs, taken over by another worker once it runs out'),
   })
   .prefault({});
 

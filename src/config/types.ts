@@ -105,8 +105,12 @@ export interface ServeConfig {
 export interface Config {
   /** The file this came from, as given, or "(built-in defaults)". */
   file: string;
-  /** `url` (a PostgreSQL library) wins over the SQLite `path` when set. */
-  database: { path: string; url?: string };
+  /**
+   * `url` (a PostgreSQL library) wins over the SQLite `path` when set.
+   * `poolSize`: PostgreSQL connections per process; `leaseMs`: how long a
+   * work claim outlives a worker that stopped renewing it.
+   */
+  database: { path: string; url?: string; poolSize: number; leaseMs: number };
   vlm: VlmConfig;
   embeddings: EmbeddingConfig[];
   storage: StorageConfig;

@@ -2,7 +2,8 @@
  * Claims are leases (see ClaimStore in src/store/ports.ts): they expire on
  * the database's clock unless the live owner renews them. A LeaseKeeper is
  * that renewal: while anything of this owner holds a claim, a timer extends
- * all of the owner's claims every third of the lease. A worker that dies (a
+ * all of the owner's claims every quarter of the lease (a 60 s lease: every
+ * 15 s), so three renewals in a row may fail before a live claim is lost. A worker that dies (a
  * `kill -9`, a lost machine) stops renewing, and another worker takes its
  * items over once the lease has run out.
  */
@@ -27,7 +28,7 @@ export class LeaseKeeper {
       this.timer = setInterval(() => {
         // A missed renewal is not fatal: the next one comes long before the lease ends.
         this.store.renewClaims(this.owner, this.leaseMs).catch(() => undefined);
-      }, this.leaseMs / 3);
+      }, this.leaseMs / 4);
       this.timer.unref();
     }
     let released = false;

@@ -27,6 +27,8 @@ export interface EmbedDeps {
   redact: Redactor;
   /** This process as a claim owner (see src/store/claim-owner.ts). */
   owner: string;
+  /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
+  leaseMs?: number;
   /** Where an image collection reads each meme's picture from, and the checks it passes. */
   pictures?: { storage: Pick<ObjectStorage, 'get'>; limits: ImageLimits; maxSide: number };
 }
@@ -66,7 +68,7 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
   const summary = emptyEmbedSummary(opts.collection);
   let afterId = 0;
   let taken = 0;
-  const lease = new LeaseKeeper(store, deps.owner);
+  const lease = new LeaseKeeper(store, deps.owner, deps.leaseMs);
 
   while (!opts.signal?.aborted && (opts.limit === 0 || taken < opts.limit)) {
     const want = opts.limit === 0 ? opts.batchSize : Math.min(opts.batchSize, opts.limit - taken);

@@ -9,6 +9,11 @@
  * An item whose transient failure outlived its provider retries (a streak of
  * 429s and 5xx on one call) goes back to the end of the queue after a backoff,
  * at most `requeues` times, before it is recorded as failed for retry-pending.
+ *
+ * An image another process is working on (several machines ingesting one
+ * source) is not waited for on the first pass: the item is set aside and
+ * taken up again once the source is exhausted, by when the other process has
+ * usually committed it (a skip) or died and let its claim run out (a takeover).
  */
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
@@ -74,8 +79,14 @@ export async function ingestSource(
     opts.onOutcome?.(outcome, summary.total);
   };
 
-  /** `earlier`: the transient failure a requeued item had, recorded if the run stops before it is tried again. */
-  const handle = async (entry: SourceEntry, requeued: number, earlier?: Failure): Promise<void> => {
+  // Items whose image another process held when they came up (a few fields each, no image bytes).
+  const later: SourceEntry[] = [];
+
+  /**
+   * `earlier`: the transient failure a requeued item had, recorded if the run stops before it is tried again.
+   * `busy`: whether to set the item aside (`defer`) or wait when another process holds its image.
+   */
+  const handle = async (entry: SourceEntry, requeued: number, earlier?: Failure, busy: 'defer' | 'wait' = 'defer'): Promise<void> => {
     if (signal.aborted) {
       // Queued before the stop: never started, nothing recorded, unless it already failed once.
       if (earlier && entry.kind === 'item') record(await processor.fail(entry.item, earlier.stage, earlier.error));
@@ -87,7 +98,8 @@ export async function ingestSource(
         // A problem that may go away (a missing file) carries its item, so its job can be retried.
         return record(await processor.fail(problem.item ?? problem, problem.stage, new ItemError(problem.stage, problem.reason, problem.permanent)));
       }
-      const result = await processor.process(entry.item, { mayRequeue: requeued < requeues });
+      const result = await processor.process(entry.item, { mayRequeue: requeued < requeues, busy });
+      if (result.kind === 'busy') return void later.push(entry);
       if (result.kind !== 'requeue') return record(result);
       track(requeue(entry.item, requeued + 1, { stage: result.stage, error: result.error }));
     } catch (err) {
@@ -104,16 +116,27 @@ export async function ingestSource(
     await pool(() => handle({ kind: 'item', item }, n, failure));
   };
 
-  for await (const entry of source.entries(signal)) {
-    if (signal.aborted) break;
+  /** Starts an entry unless the run is stopped or its limit reached; false when no more may start. */
+  const start = async (entry: SourceEntry, busy: 'defer' | 'wait'): Promise<boolean> => {
+    if (signal.aborted) return false;
     // Never more in flight than could still count: wait to see whether they were new work.
     while (opts.limit > 0 && inflight.size > 0 && work + inflight.size >= opts.limit) await Promise.race(inflight);
-    if (opts.limit > 0 && work >= opts.limit) break;
-    track(pool(() => handle(entry, 0)));
+    if (opts.limit > 0 && work >= opts.limit) return false;
+    track(pool(() => handle(entry, 0, undefined, busy)));
     if (inflight.size >= opts.workers * 3) await Promise.race(inflight);
+    return true;
+  };
+  for await (const entry of source.entries(signal)) {
+    if (!(await start(entry, 'defer'))) break;
   }
-  // Requeued items add tasks while others finish: wait until none is left.
-  while (inflight.size > 0) await Promise.all(inflight);
+  // Requeued items add tasks while others finish, set-aside items come back waiting for their
+  // image (skipped if its holder committed it, taken over if its lease ran out): until none is left.
+  for (;;) {
+    while (inflight.size > 0) await Promise.all(inflight);
+    if (later.length === 0) break;
+    for (const entry of later.splice(0)) if (!(await start(entry, 'wait'))) break;
+    if (signal.aborted || (opts.limit > 0 && work >= opts.limit)) later.length = 0;
+  }
 
   const aborted = signal.aborted ? abortReason(stop.signal.aborted ? stop.signal : opts.signal!) : undefined;
   return summary.finish({ aborted, dryRun: opts.dryRun });

@@ -12,7 +12,6 @@
  * A storage failure that will fail every item (access denied, no such bucket,
  * disk full) stops the run before more descriptions are paid for.
  */
-import pLimit, { type LimitFunction } from 'p-limit';
 import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
 import { hashImage } from '../images/phash.js';
@@ -31,8 +30,9 @@ import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
 import { DuplicateCheck, type DuplicateCheckDeps } from './duplicate-check.js';
 import { KeyedLock } from './keyed-lock.js';
+import { LaneSlots } from './lane-slots.js';
 import { embedMemes, embedsPictures } from './meme-vector.js';
-import type { FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
+import type { BusyOutcome, FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
@@ -51,12 +51,14 @@ export interface ItemDeps {
   log?: Log;
   /** Reads captions offline for `skipDuplicates` (see duplicate-check.ts). */
   captionReader?: Describer;
+  /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
-export type { FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
+export type { BusyOutcome, FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 
 export interface ItemOptions {
   collection: string;
@@ -89,7 +91,7 @@ export class ItemProcessor implements ItemHandler {
   private readonly locks = new KeyedLock();
   private readonly owner: string;
   private readonly lease: LeaseKeeper;
-  private readonly lane: LimitFunction;
+  private readonly lanes: LaneSlots;
   private readonly duplicates: DuplicateCheck;
 
   constructor(
@@ -97,12 +99,12 @@ export class ItemProcessor implements ItemHandler {
     private readonly opts: ItemOptions,
   ) {
     this.owner = deps.owner ?? newOwnerId();
-    this.lease = new LeaseKeeper(deps.store, this.owner);
-    this.lane = pLimit(opts.lanes);
+    this.lease = new LeaseKeeper(deps.store, this.owner, deps.leaseMs);
+    this.lanes = new LaneSlots(opts.lanes);
     this.duplicates = new DuplicateCheck(deps, opts.skipDuplicates ?? false);
   }
 
-  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue> {
+  async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue | BusyOutcome> {
     const at: { stage: Stage } = { stage: 'read' };
     try {
       // Opened once and checked on the handle: a file swapped after listing is never read.
@@ -116,10 +118,10 @@ export class ItemProcessor implements ItemHandler {
       // Undo runs inside the lock and the claim, so nobody else can start on
       // this image until what this attempt created is gone.
       const attempt = () =>
-        this.claimed(md5, async () => {
+        this.claimed(md5, run.busy === 'defer' ? item.sourceId : undefined, async (lane) => {
           const undo: Undo[] = [];
           try {
-            return await this.run(item, bytes, facts, at, undo);
+            return await this.run(item, bytes, facts, at, undo, lane);
           } catch (err) {
             await this.undo(item, md5, undo, err);
             throw err;
@@ -180,30 +182,51 @@ export class ItemProcessor implements ItemHandler {
   }
 
   /**
-   * Runs `work` holding the cross-process claim on (md5, collection). While
-   * another live process holds it, waits, unless that process commits the
-   * image meanwhile: then `work` finds the vector and skips.
+   * Runs `work` holding a describe lane and the cross-process claim on (md5,
+   * collection); the lane is taken first, so the claim is only held while
+   * work can go on (`work` gives the lane back once the image is described
+   * and stored). While another live process holds the claim, waits without a
+   * lane (or, given `deferAs`, returns a BusyOutcome for that source id at
+   * once), unless that process commits the image meanwhile: then `work`,
+   * given no lane, finds the vector and skips.
    */
-  private async claimed(md5: string, work: () => Promise<ItemOutcome>): Promise<ItemOutcome> {
+  private async claimed(
+    md5: string,
+    deferAs: string | undefined,
+    work: (lane?: () => void) => Promise<ItemOutcome>,
+  ): Promise<ItemOutcome | BusyOutcome> {
     const { store } = this.deps;
     const { collection } = this.opts;
     const dedup = !this.opts.force && !this.opts.dryRun;
     // Already done: no claim (and no write) needed just to say so.
     if (this.opts.dryRun || (dedup && (await store.hasVector(md5, collection)))) return work();
-    while (!(await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+    for (;;) {
+      const lane = await this.lanes.acquire();
+      if ((await store.claimItems([md5], collection, this.owner, this.lease.leaseMs)).has(md5)) {
+        const release = this.lease.hold();
+        try {
+          return await work(lane);
+        } finally {
+          lane();
+          release();
+          await store.releaseItems([md5], collection, this.owner);
+        }
+      }
+      lane();
       if (dedup && (await store.hasVector(md5, collection))) return work();
+      if (deferAs !== undefined) return { kind: 'busy', sourceId: deferAs, md5 };
       await sleep(CLAIM_POLL_MS);
-    }
-    const release = this.lease.hold();
-    try {
-      return await work();
-    } finally {
-      release();
-      await store.releaseItems([md5], collection, this.owner);
     }
   }
 
-  private async run(item: SourceItem, bytes: Buffer, facts: ImageFacts, at: { stage: Stage }, undo: Undo[]): Promise<ItemOutcome> {
+  private async run(
+    item: SourceItem,
+    bytes: Buffer,
+    facts: ImageFacts,
+    at: { stage: Stage },
+    undo: Undo[],
+    lane?: () => void,
+  ): Promise<ItemOutcome> {
     const { store, storage, describer, embedder } = this.deps;
     const { collection, force } = this.opts;
     const { md5 } = facts;
@@ -219,8 +242,10 @@ export class ItemProcessor implements ItemHandler {
     let jpeg: Buffer | undefined;
     const picture = async () => (jpeg ??= await prepareStill(bytes, facts, this.opts.limits, this.opts.maxSide));
 
+    // The item's describe lane (taken before its claim), given back once the image is described and stored.
+    const laneDone = lane ?? (await this.lanes.acquire());
     type Laned = { duplicate: ItemOutcome } | { described: { key: DescriptionKey; description: Description }; storageKey: string };
-    const laned = await this.lane(async (): Promise<Laned> => {
+    const laned = await (async (): Promise<Laned> => {
       if (!existing && !force) {
         const duplicate = await this.duplicates.check(item, facts, hashes, picture);
         if (duplicate) return { duplicate };
@@ -255,7 +280,7 @@ export class ItemProcessor implements ItemHandler {
         }
       }
       return { described, storageKey };
-    });
+    })().finally(laneDone);
     if ('duplicate' in laned) return laned.duplicate;
     const { described, storageKey } = laned;
 
@@ -266,7 +291,7 @@ export class ItemProcessor implements ItemHandler {
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
-    await store.commitItem({
+    const committed = await store.commitItem({
       item,
       facts,
       storageKey,
@@ -278,6 +303,8 @@ export class ItemProcessor implements ItemHandler {
       replace: force,
       hashes,
     });
+    // Another process took the item over (this one's claim ran out while it worked) and committed first.
+    if (committed.alreadyEmbedded) return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };
     return { kind, sourceId: item.sourceId, md5 };
   }
 

@@ -94,7 +94,8 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
   const handler: ItemHandler = {
     process: async (item, run) => {
       const outcome = await deps.processor.process(item, run);
-      if (outcome.kind !== 'requeue') await record(item, outcome); // a requeued job is reported when it ends
+      // A requeued job is reported when it ends; one another process holds, when it is taken up again.
+      if (outcome.kind !== 'requeue' && outcome.kind !== 'busy') await record(item, outcome);
       return outcome;
     },
     fail: async (item, stage, err) => {
@@ -104,7 +105,7 @@ export async function retryPending(deps: RetryDeps, opts: RetryOptions): Promise
     },
   };
 
-  const lease = new LeaseKeeper(store, deps.owner);
+  const lease = new LeaseKeeper(store, deps.owner, deps.leaseMs);
   const source = new ClaimedJobSource(store, deps, lease.leaseMs, opts, (job) => claimed.set(key(job.sourceType, job.sourceId), job));
   let summary: RunSummary;
   const release = lease.hold();

@@ -41,7 +41,7 @@ export interface CommitInput {
   collection: string;
   embeddingModel: string;
   vector: Float32Array;
-  /** Replace a vector already stored for (md5, collection) instead of failing. */
+  /** Replace a vector already stored for (md5, collection) instead of keeping it (see CommitResult.alreadyEmbedded). */
   replace: boolean;
   /** The image's perceptual hashes; stored with a new meme, or added to one that has none yet. */
   hashes?: PictureHashes;
@@ -50,6 +50,13 @@ export interface CommitInput {
 export interface CommitResult {
   memeId: number;
   memeCreated: boolean;
+  /**
+   * The image already had a vector in the collection and `replace` was not
+   * asked: another process committed it first (it took the item over when
+   * this one's claim ran out, e.g. a worker stalled past its lease). Only the
+   * source link and the job are recorded; the stored vector stays.
+   */
+  alreadyEmbedded: boolean;
 }
 
 /** What the item pipeline (ingest, retry-pending) needs from the database. */
@@ -272,8 +279,12 @@ export interface VectorHit {
   distance: number;
 }
 
-/** How the adapter searched: every vector scored (`exact`), or through its approximate index. */
-export type VectorMethod = 'exact' | 'quantized';
+/**
+ * How the adapter searched: every vector scored (`exact`), or through its
+ * approximate index: SQLite's binary-quantised pass (`quantized`), or
+ * PostgreSQL's HNSW graph (`hnsw`); both rescore their candidates exactly.
+ */
+export type VectorMethod = 'exact' | 'quantized' | 'hnsw';
 
 export interface VectorSearchResult {
   hits: VectorHit[];
@@ -694,6 +705,131 @@ export interface StoreHealth {
   describe(): Promise<StoreDescription>;
 }
 
+// ---------------------------------------------------------------- run locks
+
+/** Who holds a run lock. */
+export interface RunLockHolder {
+  pid: number;
+  host: string;
+  command: string;
+  scope: string;
+  started: string;
+}
+
+export interface HeldRunLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Cron-overlap run locks held by the database server, for every machine
+ * using the library at once, and freed by the server when the holder's
+ * session ends however it died. PostgreSQL has them (advisory locks);
+ * SQLite has not: its run locks are lock files next to the database file
+ * (src/cli/lock.ts), so `LibraryStore.acquireRunLock` is optional.
+ */
+export interface ServerRunLocks {
+  acquireRunLock(command: string, scope: string): Promise<HeldRunLock | { heldBy: RunLockHolder }>;
+}
+
+// ---------------------------------------------------------------- moving a library
+
+/** How many rows of each kind a library holds (`emomo migrate` compares source and target). */
+export interface LibraryCounts {
+  collections: number;
+  memes: number;
+  source_links: number;
+  descriptions: number;
+  vectors: number;
+  keyword_rows: number;
+  jobs: number;
+}
+
+/** One meme as stored, with its source links, vectors and keyword row. */
+export interface LibraryMeme {
+  id: number;
+  md5: string;
+  sourceType: string;
+  sourceId: string;
+  storageKey: string;
+  width: number;
+  height: number;
+  format: string;
+  isAnimated: boolean;
+  frames: number;
+  fileSize: number;
+  category: string;
+  tags: string[];
+  sourceUrl: string | null;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+  sources: Array<{ sourceType: string; sourceId: string; sourceUrl: string | null; createdAt: string }>;
+  vectors: Array<{ collection: string; model: string; dims: number; vlmModel: string; promptVersion: string; createdAt: string; vector: Float32Array }>;
+  /** The keyword-index row as indexed terms (src/store/fts-terms.ts); null when the meme has none. */
+  keywords: { ocrText: string; description: string; tags: string } | null;
+}
+
+export interface LibraryDescription {
+  /** Position in the export, for paging. */
+  seq: number;
+  key: DescriptionKey;
+  description: Description;
+  createdAt: string;
+}
+
+export interface LibraryJob {
+  id: number;
+  sourceType: string;
+  sourceId: string;
+  collection: string;
+  path: string | null;
+  stage: string;
+  reason: string;
+  attempts: number;
+  status: JobStatus;
+  nextRetryAt: string | null;
+  payload: JobPayload | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Reading a whole library a page at a time, in a stable order: the source of
+ * `emomo migrate`. Libraries move from SQLite to PostgreSQL, so the SQLite
+ * adapter exports and the PostgreSQL adapter imports; neither port is part
+ * of LibraryStore.
+ */
+export interface LibraryExport {
+  /** Reads from here to `endExport` see one snapshot of the library. */
+  beginExport(): Promise<void>;
+  endExport(): Promise<void>;
+  exportCollections(): Promise<Array<Omit<CollectionInfo, 'size'>>>;
+  /** Memes with an id above `afterId`, in id order. */
+  exportMemes(afterId: number, limit: number): Promise<LibraryMeme[]>;
+  /** Descriptions with a `seq` above `afterSeq`, in `seq` order (oldest first). */
+  exportDescriptions(afterSeq: number, limit: number): Promise<LibraryDescription[]>;
+  /** Jobs with an id above `afterId`, in id order. */
+  exportJobs(afterId: number, limit: number): Promise<LibraryJob[]>;
+}
+
+/** Per kind, the rows an import wrote (rows already present are left alone and not counted). */
+export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vectors' | 'keyword_rows'>;
+
+/**
+ * Writing another library's rows into this one, idempotently: every row is
+ * matched on its natural key (md5, source id, description key, md5 and
+ * collection, job key) and one already present is left as it is, so an
+ * interrupted import simply runs again. Timestamps are kept; ids are this
+ * library's own.
+ */
+export interface LibraryImport {
+  /** Every meme (matched on md5) with its links, vectors and keyword row, in one transaction. */
+  importMemes(memes: readonly LibraryMeme[]): Promise<ImportCounts>;
+  importDescriptions(rows: readonly LibraryDescription[]): Promise<number>;
+  /** A job that was in progress at the source arrives pending, due at once. */
+  importJobs(rows: readonly LibraryJob[]): Promise<number>;
+}
+
 // ---------------------------------------------------------------- the whole library
 
 /** What the composition root hands out: one backend implementing every port. */
@@ -710,6 +846,9 @@ export interface LibraryStore
     PurgeStore,
     PictureStore,
     StatsStore,
-    StoreHealth {
+    StoreHealth,
+    Partial<ServerRunLocks> {
+  /** Row counts per kind (what `emomo migrate` compares). */
+  countLibrary(): Promise<LibraryCounts>;
   close(): Promise<void>;
 }

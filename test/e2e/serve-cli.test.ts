@@ -112,7 +112,8 @@ describe('emomo serve, the process', () => {
     const { code, stderr } = await serve.done;
     assert.equal(code, 0, stderr);
     assert.equal(answer.headers.connection, 'close', 'its connection closes with the answer');
-    assert.ok(performance.now() - started < 4000, `stopped after ${(performance.now() - started).toFixed(0)} ms`);
+    // The 2 s recall budget plus a shutdown that waits for nothing else (keep-alive sockets are closed, not awaited); wide for a loaded machine.
+    assert.ok(performance.now() - started < 8000, `stopped after ${(performance.now() - started).toFixed(0)} ms`);
     assert.match(stderr, /msg="stopping: answering the requests in flight" searches=1/);
     assert.match(stderr, /msg="stopped"/);
     await assert.rejects(request(serve.url, '/healthz'), /ECONNREFUSED/);

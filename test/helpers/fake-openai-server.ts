@@ -290,3 +290,14 @@ function parseJson(text: string): any {
     return undefined;
   }
 }
+
+/** How many chat (describe) calls each distinct image got, keyed by a hash of the images sent. */
+export function chatCallsPerImage(fake: Pick<FakeOpenAI, 'requests'>): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const r of fake.requests) {
+    if (r.endpoint !== 'chat') continue;
+    const key = createHash('sha1').update(imageUrls(r.body).join('')).digest('hex');
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+  }
+  return calls;
+}

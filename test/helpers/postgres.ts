@@ -7,8 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { pgVecTableName } from '../../src/store/postgres/vector-tables.js';
 
 const serverUrl = process.env.EMOMO_TEST_PG_URL || undefined;
 const onCi = !!process.env.CI && !/^(0|false)$/i.test(process.env.CI);
@@ -19,6 +21,11 @@ const HOW_TO_ENABLE =
 const PREFIX = 'emomo_test_';
 /** A test database older than this was left behind by a killed run. */
 const ABANDONED_MS = 6 * 3600_000;
+
+/** Why the PostgreSQL tests cannot run here (no server configured, not under CI); undefined when they run. */
+export function postgresSkipReason(): string | undefined {
+  return serverUrl || onCi ? undefined : `PostgreSQL tests skipped: ${HOW_TO_ENABLE}`;
+}
 
 /** `describe`, or one skip line when no server is configured (one failure under CI). */
 export function describeIfPostgres(name: string, fn: () => void): void {
@@ -108,4 +115,41 @@ export function useTestDatabase(): SuiteDatabase {
       return client;
     },
   };
+}
+
+/** Points a workspace's config at a PostgreSQL library (instead of its SQLite file), with the given `database` keys. */
+export function usePostgres(ws: { config: string }, url: string, extra: Record<string, string> = {}): void {
+  const text = fs.readFileSync(ws.config, 'utf8');
+  const keys = Object.entries({ url, ...extra }).map(([k, v]) => `  ${k}: ${v}\n`).join('');
+  const replaced = text.replace(/^database:\n(?: {2}.*\n)+/m, `database:\n${keys}`);
+  if (replaced === text) throw new Error('workspace config has no database section to replace');
+  fs.writeFileSync(ws.config, replaced);
+}
+
+const PG_COUNTS = {
+  memes: 'SELECT count(*) FROM memes',
+  md5s: 'SELECT count(DISTINCT md5) FROM memes',
+  sources: 'SELECT count(*) FROM meme_sources',
+  vectors: 'SELECT count(*) FROM meme_vectors',
+  descriptions: 'SELECT count(*) FROM meme_descriptions',
+  fts: 'SELECT count(*) FROM meme_keywords',
+  jobs: 'SELECT count(*) FROM jobs',
+  openJobs: "SELECT count(*) FROM jobs WHERE status <> 'done'",
+  claims: 'SELECT count(*) FROM item_claims',
+} as const;
+
+/** Row counts of a PostgreSQL library, named as test/helpers/library.ts names them; `vec` counts a collection's vector table. */
+export async function pgLibraryCounts<K extends keyof typeof PG_COUNTS | 'vec'>(url: string, keys: readonly K[], collection = 'emomo-local'): Promise<Record<K, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const out = {} as Record<K, number>;
+    for (const key of keys) {
+      const sql = key === 'vec' ? `SELECT count(*) FROM "${pgVecTableName(collection)}"` : PG_COUNTS[key as keyof typeof PG_COUNTS];
+      out[key] = Number((await client.query<{ count: string }>(sql)).rows[0]!.count);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
 }

@@ -22,7 +22,7 @@ export const RecallJson = z
     terms: z.array(z.string()),
     characters: z.array(z.string()),
     expansions: z.array(expansion.extend({ weight: z.number().positive().max(1) }).strict()),
-    vector_method: z.enum(['exact', 'quantized']).nullable(),
+    vector_method: z.enum(['exact', 'quantized', 'hnsw']).nullable(),
     candidates: z.number().int().nonnegative().nullable(),
     errors: z.array(z.object({ stage: z.enum(['terms', 'embed', 'vector', 'keyword', 'image', 'collapse', 'fetch']), message: z.string() }).strict()),
     timings_ms: z

@@ -1,4 +1,5 @@
 /** Temporary working folders with a config, a database path and staging sets. */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,4 +66,26 @@ export function listObjects(root: string): string[] {
     .readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
     .map((e) => path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
+}
+
+/** One entry of the committed sample set, with the md5 of its image (what memes are keyed by). */
+export interface SampleEntry {
+  id: string;
+  filename: string;
+  caption: string;
+  is_animated: boolean;
+  md5: string;
+}
+
+/** The committed sample set's manifest, in order. */
+export function sampleEntries(): SampleEntry[] {
+  return fs
+    .readFileSync(path.join(sampleDir, 'manifest.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const entry = JSON.parse(line) as Omit<SampleEntry, 'md5'>;
+      const md5 = crypto.createHash('md5').update(fs.readFileSync(path.join(sampleDir, 'images', entry.filename))).digest('hex');
+      return { id: entry.id, filename: entry.filename, caption: entry.caption, is_animated: entry.is_animated, md5 };
+    });
 }

@@ -1,20 +1,26 @@
 /**
  * Filters on a larger synthetic library written through the store's own
- * commit path: every mode returns only matching memes, and still k of them
- * when at least k match — on the exact KNN, the quantised index, and the
- * keyword side. Also: the migration that builds the partitioned index for an
- * existing collection, and deletes reaching it.
+ * commit path, on every store backend: every mode returns only matching
+ * memes, and still k of them when at least k match — on the exact KNN, each
+ * backend's approximate index (SQLite's partitioned index, PostgreSQL's HNSW
+ * graph) and the keyword side. Also, on SQLite: the migration that builds the
+ * partitioned index for an existing collection, and deletes reaching it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { PgPool } from '../../src/store/postgres/connection.js';
+import { collectionInfo, EXACT_BELOW, RECALL_SESSION_SETTINGS, vectorSearch } from '../../src/store/postgres/recall-queries.js';
+import { hnswIndexName } from '../../src/store/postgres/vector-tables.js';
 import { openDatabase } from '../../src/store/sqlite/database.js';
 import { indexTables } from '../../src/store/sqlite/quantized-index.js';
-import type { RecallFilters } from '../../src/store/ports.js';
+import type { LibraryStore, RecallFilters } from '../../src/store/ports.js';
 import { SqliteRecallQueries } from '../../src/store/sqlite/recall-queries.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { deleteVector, listCollections } from '../../src/store/sqlite/vector-tables.js';
 import { recallInProcess } from '../helpers/recall-json.js';
+import { STORE_BACKENDS, type StoreBackend } from '../helpers/store-backends.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const N = 1200;
@@ -31,8 +37,7 @@ interface Made {
   sources: string[];
 }
 
-async function build(ws: Workspace): Promise<Made[]> {
-  const store = new SqliteStore(ws.db);
+async function build(store: LibraryStore): Promise<Made[]> {
   await store.ensureCollection('emomo-local', DIMS, 'local-lexical-v1');
   const made: Made[] = [];
   for (let i = 0; i < N; i++) {
@@ -62,7 +67,6 @@ async function build(ws: Workspace): Promise<Made[]> {
     }
     made.push({ id: memeId, md5, category, tags, animated, sources });
   }
-  await store.close();
   return made;
 }
 
@@ -96,39 +100,59 @@ const cases: Array<[string, RecallFilters]> = [
   ['a tag nobody has', { tags: ['不存在'] }],
 ];
 
-describe('recall filters', () => {
-  let ws: Workspace;
-  let made: Made[];
-  const byMd5 = new Map<string, Made>();
+function recallFilters(backend: StoreBackend) {
+  describe(`recall filters: ${backend.name}`, { skip: backend.unavailable }, () => {
+    let ws: Workspace;
+    let drop: () => Promise<void> = async () => undefined;
+    let made: Made[];
+    const byMd5 = new Map<string, Made>();
 
-  before(async () => {
-    ws = makeWorkspace('', `embeddings:\n  - name: local\n    provider: local\n    dimensions: ${DIMS}\n    collection: emomo-local\n`);
-    made = await build(ws);
-    for (const m of made) byMd5.set(m.md5, m);
-  });
-  after(() => ws?.cleanup());
-
-  for (const [name, filters] of cases) {
-    test(`${name}: only matching memes, and k of them when ≥ k match (every mode)`, async () => {
-      const expected = Math.min(10, made.filter((m) => matches(m, filters)).length);
-      for (const mode of ['vector', 'keyword', 'hybrid'] as const) {
-        const { code, json } = await recallInProcess(ws.config, '共同 开心', {
-          mode,
-          topK: 10,
-          tag: filters.tags,
-          category: filters.category,
-          animated: filters.animated === true,
-          static: filters.animated === false,
-          source: filters.source,
-        });
-        assert.equal(code, 0);
-        for (const r of json.results) assert.ok(matches(byMd5.get(r.md5)!, filters), `${mode}: ${JSON.stringify(r)}`);
-        assert.equal(json.results.length, expected, `${mode} returned ${json.results.length}`);
+    before(async () => {
+      ws = makeWorkspace('', `embeddings:\n  - name: local\n    provider: local\n    dimensions: ${DIMS}\n    collection: emomo-local\n`);
+      drop = await backend.useIn(ws);
+      const app = createApp({ configPath: ws.config });
+      try {
+        made = await build(app.store);
+      } finally {
+        await app.close();
       }
+      for (const m of made) byMd5.set(m.md5, m);
     });
-  }
+    after(async () => {
+      await drop();
+      ws?.cleanup();
+    });
 
+    for (const [name, filters] of cases) {
+      test(`${name}: only matching memes, and k of them when ≥ k match (every mode)`, async () => {
+        const expected = Math.min(10, made.filter((m) => matches(m, filters)).length);
+        for (const mode of ['vector', 'keyword', 'hybrid'] as const) {
+          const { code, json } = await recallInProcess(ws.config, '共同 开心', {
+            mode,
+            topK: 10,
+            tag: filters.tags,
+            category: filters.category,
+            animated: filters.animated === true,
+            static: filters.animated === false,
+            source: filters.source,
+          });
+          assert.equal(code, 0);
+          for (const r of json.results) assert.ok(matches(byMd5.get(r.md5)!, filters), `${mode}: ${JSON.stringify(r)}`);
+          assert.equal(json.results.length, expected, `${mode} returned ${json.results.length}`);
+        }
+      });
+    }
+
+    if (backend.name === 'SQLite') sqliteIndexTests(() => ws, () => made);
+    if (backend.name === 'PostgreSQL') postgresIndexTests(() => ws, () => made);
+  });
+}
+
+/** The SQLite adapter's own quantised index, on the library the filter tests built. */
+function sqliteIndexTests(workspace: () => Workspace, library: () => Made[]) {
   test('the quantised index applies the same filters in both passes and agrees with exact search', () => {
+    const ws = workspace();
+    const made = library();
     const db = openDatabase(ws.db);
     const index = new SqliteRecallQueries(db);
     const coll = index.collection('emomo-local')!;
@@ -158,6 +182,8 @@ describe('recall filters', () => {
   });
 
   test('a migration builds the partitioned index for an existing collection; deletes reach it', () => {
+    const ws = workspace();
+    const made = library();
     let db = openDatabase(ws.db);
     const [coll] = listCollections(db);
     const t = indexTables(coll!.vec_table);
@@ -182,4 +208,48 @@ describe('recall filters', () => {
     assert.deepEqual([count(t.ivf), count(t.f32), count(coll!.vec_table)], [N - 1, N - 1, N - 1]);
     db.close();
   });
-});
+}
+
+/** The PostgreSQL adapter's HNSW path, on the library the filter tests built. */
+function postgresIndexTests(workspace: () => Workspace, library: () => Made[]) {
+  test('the HNSW index serves every filter through iterative scans, returns k when k match and agrees with exact search', async () => {
+    const made = library();
+    // 1,200 rows are below the size the adapter sends through the index, and a planner would rather scan and sort
+    // them: the collection is presented as a large one, and scans and sorts are off, as for a large collection.
+    const settings = { ...RECALL_SESSION_SETTINGS, enable_seqscan: 'off', enable_sort: 'off' };
+    const pool = new PgPool(loadConfig(workspace().config).database.url!, { size: 1, settings });
+    try {
+      const exactInfo = (await collectionInfo(pool, 'emomo-local'))!;
+      const indexInfo = { ...exactInfo, size: EXACT_BELOW };
+      const indexScans = async () => {
+        await pool.query('SELECT pg_stat_force_next_flush()');
+        await pool.query('SELECT 1');
+        const { rows } = await pool.query<{ n: number }>('SELECT idx_scan AS n FROM pg_stat_user_indexes WHERE indexrelname = $1', [hnswIndexName(exactInfo)]);
+        return rows[0]!.n;
+      };
+      const query = dense('表情3 共同 开心 搞笑', -1);
+      const ids = new Map(made.map((m) => [m.id, m]));
+      let agree = 0;
+      let total = 0;
+      const before = await indexScans();
+      for (const [name, filters] of cases) {
+        const viaIndex = await vectorSearch(pool, indexInfo, query, 10, filters);
+        const exact = await vectorSearch(pool, exactInfo, query, 10, filters, { exact: true });
+        const want = Math.min(10, made.filter((m) => matches(m, filters)).length);
+        assert.equal(viaIndex.hits.length, want, name);
+        assert.equal(viaIndex.method, want === 10 ? 'hnsw' : 'exact', name);
+        for (const h of viaIndex.hits) assert.ok(matches(ids.get(h.memeId)!, filters), name);
+        exact.hits.forEach((h, j) => {
+          total++;
+          if (viaIndex.hits[j] && Math.abs(viaIndex.hits[j]!.distance - h.distance) < 1e-5) agree++;
+        });
+      }
+      assert.ok((await indexScans()) - before >= cases.length - 1, 'the searches went through the HNSW index');
+      assert.ok(agree / total >= 0.95, `recall@10 ${agree}/${total}`);
+    } finally {
+      await pool.end();
+    }
+  });
+}
+
+for (const backend of STORE_BACKENDS) recallFilters(backend);

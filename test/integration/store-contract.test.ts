@@ -54,7 +54,14 @@ function contract(backend: StoreBackend) {
       const first = await addMeme(store, { name: 'm1' });
       await store.ensureCollection('other', DIMS, 'embed-b');
       const again = await store.commitItem({ ...commitInput({ name: 'm1', sourceType: 'dir:b', collection: 'other' }) });
-      assert.deepEqual(again, { memeId: first, memeCreated: false });
+      assert.deepEqual(again, { memeId: first, memeCreated: false, alreadyEmbedded: false });
+      // A worker whose claim ran out while it worked commits after the one that took the item over: its vector is not stored twice.
+      const late = await store.commitItem({ ...commitInput({ name: 'm1', sourceType: 'dir:late', axis: 3 }) });
+      assert.deepEqual(late, { memeId: first, memeCreated: false, alreadyEmbedded: true });
+      assert.equal((await store.collectionInfo('main'))?.size, 1, 'still one vector');
+      const [kept] = (await store.vectorSearch('main', vectorFor(0, 'm1'), 1, { tags: [] })).hits;
+      assert.ok(kept && kept.memeId === first && kept.distance < 1e-3, `the first vector stays: ${JSON.stringify(kept)}`);
+      assert.deepEqual((await store.memeDetails(md5Of('m1')))?.sources.map((x) => x.sourceType), ['staging:a', 'dir:b', 'dir:late']);
       await store.linkSource({ sourceType: 'dir:c', sourceId: 'x', path: '/x', category: 'c', tags: [] }, first);
       for (const source of ['staging:a', 'dir:b', 'dir:c']) {
         const { hits } = await store.vectorSearch('main', vectorFor(0, 'm1'), 5, { tags: [], source });
@@ -76,6 +83,10 @@ function contract(backend: StoreBackend) {
       await store.saveDescription(newer, { ocrText: '新', description: 'd3', emotions: [] });
       assert.deepEqual(await store.findLatestDescription(md5), { key: newer, description: { ocrText: '新', description: 'd3', emotions: [] } });
       assert.equal(await store.findLatestDescription(md5Of('none')), undefined);
+      // Some providers report fractional token counts; the paid description is kept all the same.
+      const fractional = { md5: md5Of('f'), vlmModel: 'vlm-a', promptVersion: '1' };
+      await store.saveDescription(fractional, { ocrText: 'f', description: 'd', emotions: [], usage: { promptTokens: 101.07, completionTokens: 12 } });
+      assert.equal((await store.findDescription(fractional))?.ocrText, 'f');
     });
 
     test('redescribe: stale memes are those whose vector came from another description; replacing moves vector and keywords', async () => {
@@ -112,15 +123,18 @@ function contract(backend: StoreBackend) {
     test('item claims are exclusive between owners, per collection, and taken over after the lease', async () => {
       const other = await lib.connect();
       const [a, b] = [newOwnerId(), newOwnerId()];
-      assert.deepEqual([...(await store.claimItems(['m1', 'm2'], 'main', a, 400))].sort(), ['m1', 'm2']);
-      assert.deepEqual([...(await store.claimItems(['m1'], 'main', a, 400))], ['m1'], 're-entrant');
+      // m1's lease is short enough to wait out below, and long enough to outlast the checks before it on a loaded machine.
+      const LEASE_MS = 2500;
+      assert.deepEqual([...(await store.claimItems(['m1', 'm2'], 'main', a, 60_000))].sort(), ['m1', 'm2']);
+      assert.deepEqual([...(await store.claimItems(['m1'], 'main', a, LEASE_MS))], ['m1'], 're-entrant');
+      const renewedAt = Date.now();
       assert.deepEqual([...(await other.claimItems(['m1', 'm2', 'm3'], 'main', b, 60_000))], ['m3']);
       assert.deepEqual([...(await other.claimItems(['m1'], 'other', b, 60_000))], ['m1'], 'claims are per collection');
       await other.releaseItems(['m1'], 'main', b);
       assert.equal((await other.claimItems(['m1'], 'main', b, 60_000)).size, 0, "releasing another owner's claim does nothing");
       await store.releaseItems(['m2'], 'main', a);
       assert.deepEqual([...(await other.claimItems(['m2'], 'main', b, 60_000))], ['m2'], 'released');
-      await sleep(800);
+      await sleep(renewedAt + LEASE_MS + 100 - Date.now());
       assert.deepEqual([...(await other.claimItems(['m1'], 'main', b, 60_000))], ['m1'], 'the lease ran out');
     });
 

@@ -47,7 +47,7 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error, 3 aborted,
     .action((flags: EmbedFlags) =>
       context.run((app, reporter, signal) => {
         const collection = app.embedding(flags.embedding).config.collection;
-        const lock = { dbPath: app.dbPath, command: 'embed', scope: `collection ${collection}` };
+        const lock = { dbPath: app.dbPath, command: 'embed', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => embed(flags, app, reporter, signal));
       }, 'update'),
     );
@@ -58,7 +58,7 @@ export async function embed(flags: EmbedFlags, app: App, reporter: Reporter, sig
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const batchSize = flags.batchSize ?? embedding.batchSize;
-  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, owner: newOwnerId(), ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) };
+  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, owner: newOwnerId(), leaseMs: app.config.database.leaseMs, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) };
 
   const missing = await app.store.countUnembedded(embedding.collection);
   reporter.log('info', `embed → collection ${embedding.collection}`, {

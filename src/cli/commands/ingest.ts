@@ -51,7 +51,7 @@ Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
     .action((flags: IngestFlags) =>
       context.run((app, reporter, signal) => {
         const scope = `source ${openSource(flags.source, app.config.sources).type}`;
-        const lock = { dbPath: app.dbPath, command: 'ingest', scope };
+        const lock = { dbPath: app.dbPath, command: 'ingest', scope, server: app.serverRunLocks };
         return runLocked(flags.lock !== false && !flags.dryRun, lock, reporter, () => ingest(flags, app, reporter, signal));
       }),
     );

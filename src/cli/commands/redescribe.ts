@@ -57,7 +57,7 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error (or paid calls
     .action((flags: RedescribeFlags) =>
       context.run((app, reporter, signal) => {
         const collection = app.embedding(flags.embedding).config.collection;
-        const lock = { dbPath: app.dbPath, command: 'redescribe', scope: `collection ${collection}` };
+        const lock = { dbPath: app.dbPath, command: 'redescribe', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => runRedescribe(flags, app, reporter, signal));
       }),
     );

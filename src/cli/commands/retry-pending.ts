@@ -46,7 +46,7 @@ Exit codes: 0 all retried items succeeded, 1 some failed again, 2 usage or confi
     .action((flags: RetryFlags) =>
       context.run((app, reporter, signal) => {
         const collection = app.embedding(flags.embedding).config.collection;
-        const lock = { dbPath: app.dbPath, command: 'retry-pending', scope: `collection ${collection}` };
+        const lock = { dbPath: app.dbPath, command: 'retry-pending', scope: `collection ${collection}`, server: app.serverRunLocks };
         return runLocked(flags.lock !== false, lock, reporter, () => retryPendingCommand(flags, app, reporter, signal));
       }, 'update'),
     );
@@ -71,7 +71,7 @@ export async function retryPendingCommand(
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) },
+    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, leaseMs: app.config.database.leaseMs, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

@@ -133,6 +133,9 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
       if (input.replace) {
         db.prepare('DELETE FROM meme_vectors WHERE md5 = ? AND collection = ?').run(facts.md5, coll.name);
         deleteVector(db, coll, meme.id);
+      } else if (db.prepare('SELECT 1 FROM meme_vectors WHERE md5 = ? AND collection = ?').get(facts.md5, coll.name)) {
+        markJobDone(db, item.sourceType, item.sourceId, coll.name);
+        return { memeId: meme.id, memeCreated, alreadyEmbedded: true };
       }
       db.prepare(
         `INSERT INTO meme_vectors (meme_id, md5, collection, model, dims, vlm_model, prompt_version)
@@ -162,7 +165,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
       );
 
       markJobDone(db, item.sourceType, item.sourceId, coll.name);
-      return { memeId: meme.id, memeCreated };
+      return { memeId: meme.id, memeCreated, alreadyEmbedded: false };
     })
     .immediate();
 }

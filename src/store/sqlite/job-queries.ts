@@ -6,16 +6,11 @@
  * crashed run's jobs come back once its lease expires or its process is gone.
  */
 import type { ClaimedJob, FailureInput, JobCounts, JobFilter, JobPayload, JobSchedule, JobStatus } from '../ports.js';
+import { jobKey, REASON_LIMIT } from '../job-key.js';
 import { DB_NOW, LEASE_END } from './claims.js';
 import type { Db } from './database.js';
 
-/** Reasons are stored truncated: enough to act on, never a whole response body. */
-const REASON_LIMIT = 2000;
-
-/** One job per (source, source id, collection): retries update it, never duplicate it. */
-export function jobKey(sourceType: string, sourceId: string, collection: string): string {
-  return `${sourceType}\u001f${sourceId}\u001f${collection}`;
-}
+export { jobKey };
 
 /** Upserts the job of a failed item; `schedule` turns its attempt number into the next state. */
 export function recordFailure(

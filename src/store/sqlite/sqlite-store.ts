@@ -23,6 +23,11 @@ import type {
   JobSchedule,
   KeywordHit,
   KeywordQuery,
+  LibraryCounts,
+  LibraryDescription,
+  LibraryExport,
+  LibraryJob,
+  LibraryMeme,
   LibraryStore,
   MemeDetails,
   MemeObject,
@@ -43,6 +48,7 @@ import { commitVectors, countUnembedded, findUnembedded } from './backfill-queri
 import { claimItems, registerClaimFunctions, releaseItems, renewClaims } from './claims.js';
 import { readingDamaged } from './damage.js';
 import { openDatabase, type Db } from './database.js';
+import { SqliteExportQueries } from './export-queries.js';
 import * as ingest from './ingest-queries.js';
 import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, releaseJobClaims } from './job-queries.js';
 import { schemaVersion, migrations } from './migrations.js';
@@ -63,7 +69,7 @@ export interface SqliteStoreOptions {
   mustExist?: boolean;
 }
 
-export class SqliteStore implements LibraryStore {
+export class SqliteStore implements LibraryStore, LibraryExport {
   private readonly db: Db;
   private readonly collections = new Map<string, CollectionRow>();
   private readonly recall: SqliteRecallQueries;
@@ -72,6 +78,7 @@ export class SqliteStore implements LibraryStore {
   private readonly repair: SqliteRepairQueries;
   private readonly purge: SqlitePurgeQueries;
   private readonly pictures: SqlitePictureQueries;
+  private exporter?: SqliteExportQueries;
 
   constructor(
     private readonly file: string,
@@ -320,6 +327,37 @@ export class SqliteStore implements LibraryStore {
   readonly linkVariants: LibraryStore['linkVariants'] = async (groups) => this.pictures.linkVariants(groups);
   readonly aliasOf: LibraryStore['aliasOf'] = async (md5) => this.pictures.aliasOf(md5);
   readonly addAlias: LibraryStore['addAlias'] = async (md5, memeId, reason) => this.pictures.addAlias(md5, memeId, reason);
+  async countLibrary(): Promise<LibraryCounts> {
+    return new SqliteExportQueries(this.db).counts();
+  }
+
+  // ------------------------------------------------------------ moving a library (the source side)
+
+  async beginExport(): Promise<void> {
+    // One read transaction: every page comes from the same snapshot, whatever other processes write meanwhile.
+    if (!this.db.inTransaction) this.db.exec('BEGIN');
+    this.db.prepare('SELECT count(*) FROM memes').get();
+  }
+
+  async endExport(): Promise<void> {
+    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
+  async exportCollections(): Promise<Array<Omit<CollectionInfo, 'size'>>> {
+    return listCollections(this.db).map((c) => ({ name: c.name, dims: c.dims, model: c.model }));
+  }
+
+  async exportMemes(afterId: number, limit: number): Promise<LibraryMeme[]> {
+    return (this.exporter ??= new SqliteExportQueries(this.db)).memes(afterId, limit);
+  }
+
+  async exportDescriptions(afterSeq: number, limit: number): Promise<LibraryDescription[]> {
+    return (this.exporter ??= new SqliteExportQueries(this.db)).descriptions(afterSeq, limit);
+  }
+
+  async exportJobs(afterId: number, limit: number): Promise<LibraryJob[]> {
+    return (this.exporter ??= new SqliteExportQueries(this.db)).jobs(afterId, limit);
+  }
 
   // ------------------------------------------------------------ health
 
