@@ -127,6 +127,7 @@ describeIfPostgres('three ingest workers on one PostgreSQL library', () => {
         const r = await s.done;
         assert.equal(r.code, 0, r.stderr);
       }
+      // A commit clears its image's claims in the same transaction: a victim killed after committing leaves none.
       assert.deepEqual(await pgLibraryCounts(lib.db.url, COUNTS, 'remote'), EXACT);
       // Taken over, not before the lease ran out (the victim renewed it at most a quarter lease before it died);
       // an image it committed itself just before the kill is older than the kill.

@@ -126,6 +126,11 @@ export async function writeKeywordRows(sql: Sql, rows: readonly KeywordRow[], ex
   return rowCount ?? 0;
 }
 
+/** The image is committed: its claims are moot, and none is left behind by a worker killed before releasing its own. */
+async function clearClaims(sql: Sql, md5: string, collection: string): Promise<void> {
+  await sql.query('DELETE FROM item_claims WHERE md5 = $1 AND collection = $2', [md5, collection]);
+}
+
 /** The body of one commit transaction (the caller holds the transaction). */
 export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInput): Promise<CommitResult> {
   checkDims(coll, input.vector);
@@ -160,11 +165,13 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
   );
   if (vectorRow.rows.length === 0) {
     await markJobDone(sql, item.sourceType, item.sourceId, coll.name);
+    await clearClaims(sql, facts.md5, coll.name);
     return { memeId: meme.id, memeCreated, alreadyEmbedded: true };
   }
   await upsertVector(sql, coll, meme.id, input.vector);
   await writeKeywordRows(sql, [keywordRow(meme.id, input.description, meme.tags)]);
   await markJobDone(sql, item.sourceType, item.sourceId, coll.name);
+  await clearClaims(sql, facts.md5, coll.name);
   return { memeId: meme.id, memeCreated, alreadyEmbedded: false };
 }
 

@@ -92,6 +92,10 @@ export function isStorageKeyReferenced(db: Db, key: string): boolean {
   return !!db.prepare('SELECT 1 FROM memes WHERE storage_key = ?').get(key);
 }
 
+/** The image is committed: its claims are moot, and none is left behind by a worker killed before releasing its own. */
+const CLEAR_CLAIMS = (db: Db, md5: string, collection: string) =>
+  db.prepare('DELETE FROM item_claims WHERE md5 = ? AND collection = ?').run(md5, collection);
+
 export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): CommitResult {
   if (input.vector.length !== coll.dims) {
     throw new Error(`vector has ${input.vector.length} dimensions, collection "${coll.name}" needs ${coll.dims}`);
@@ -135,6 +139,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
         deleteVector(db, coll, meme.id);
       } else if (db.prepare('SELECT 1 FROM meme_vectors WHERE md5 = ? AND collection = ?').get(facts.md5, coll.name)) {
         markJobDone(db, item.sourceType, item.sourceId, coll.name);
+        CLEAR_CLAIMS(db, facts.md5, coll.name);
         return { memeId: meme.id, memeCreated, alreadyEmbedded: true };
       }
       db.prepare(
@@ -165,6 +170,7 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
       );
 
       markJobDone(db, item.sourceType, item.sourceId, coll.name);
+      CLEAR_CLAIMS(db, facts.md5, coll.name);
       return { memeId: meme.id, memeCreated, alreadyEmbedded: false };
     })
     .immediate();
