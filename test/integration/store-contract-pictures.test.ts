@@ -23,9 +23,7 @@ const A_NEAR = '0123456789abcd00';
 const FAR = 'fedcba9876543210';
 
 function contract(backend: StoreBackend) {
-  // PostgreSQL stores no perceptual hashes yet: its adapter refuses what needs them (src/store/postgres/picture-queries.ts).
-  const notYet = backend.name === 'PostgreSQL' ? 'perceptual hashes are not stored on PostgreSQL yet' : undefined;
-  describe(`LibraryStore picture contract: ${backend.name}`, { skip: backend.unavailable ?? notYet }, () => {
+  describe(`LibraryStore picture contract: ${backend.name}`, { skip: backend.unavailable }, () => {
     const current = freshLibraryPerTest(backend);
     let store: LibraryStore;
     beforeEach(() => void ({ store } = current));

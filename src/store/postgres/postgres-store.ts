@@ -57,10 +57,10 @@ import * as ingest from './ingest-queries.js';
 import * as jobs from './job-queries.js';
 import { migrate, PG_MIGRATIONS, schemaVersion } from './migrations.js';
 import * as deletes from './object-delete-queries.js';
+import * as pictures from './picture-queries.js';
 import * as purge from './purge-queries.js';
 import * as recall from './recall-queries.js';
 import * as redescribe from './redescribe-queries.js';
-import { pgPictureQueries } from './picture-queries.js';
 import * as repair from './repair-queries.js';
 import { acquireRunLock } from './run-locks.js';
 import * as stats from './stats-queries.js';
@@ -83,17 +83,6 @@ export class PostgresStore implements LibraryStore, LibraryImport {
   private readonly collections = new Map<string, PgCollection>();
   private readonly searched = new Map<string, recall.PgSearchCollection>();
   private verifyRun?: PgVerifyQueries;
-
-  // Pictures: not stored on PostgreSQL yet (see picture-queries.ts).
-  readonly memesWithoutHashes = pgPictureQueries.memesWithoutHashes;
-  readonly saveHashes = pgPictureQueries.saveHashes;
-  readonly hashedMemes = pgPictureQueries.hashedMemes;
-  readonly pictureCandidates = pgPictureQueries.pictureCandidates;
-  readonly pictureFacts = pgPictureQueries.pictureFacts;
-  readonly mergeDuplicates = pgPictureQueries.mergeDuplicates;
-  readonly linkVariants = pgPictureQueries.linkVariants;
-  readonly aliasOf = pgPictureQueries.aliasOf;
-  readonly addAlias = pgPictureQueries.addAlias;
 
   constructor(
     private readonly url: string,
@@ -364,6 +353,18 @@ export class PostgresStore implements LibraryStore, LibraryImport {
   async countLibrary(): Promise<LibraryCounts> {
     return stats.countLibrary(await this.db());
   }
+
+  // ------------------------------------------------------------ pictures (see PictureStore; the SQL is in picture-queries.ts)
+
+  readonly memesWithoutHashes: LibraryStore['memesWithoutHashes'] = async (afterId, limit) => pictures.memesWithoutHashes(await this.db(), afterId, limit);
+  readonly saveHashes: LibraryStore['saveHashes'] = async (rows) => (await this.db()).transaction((c) => pictures.saveHashes(c, rows));
+  readonly hashedMemes: LibraryStore['hashedMemes'] = async (afterId, limit) => pictures.hashedMemes(await this.db(), afterId, limit);
+  readonly pictureCandidates: LibraryStore['pictureCandidates'] = async (picture) => pictures.pictureCandidates(await this.db(), picture);
+  readonly pictureFacts: LibraryStore['pictureFacts'] = async (ids) => pictures.pictureFacts(await this.db(), ids);
+  readonly mergeDuplicates: LibraryStore['mergeDuplicates'] = async (group, reason) => pictures.mergeDuplicates(await this.db(), group, reason);
+  readonly linkVariants: LibraryStore['linkVariants'] = async (groups) => pictures.linkVariants(await this.db(), groups);
+  readonly aliasOf: LibraryStore['aliasOf'] = async (md5) => pictures.aliasOf(await this.db(), md5);
+  readonly addAlias: LibraryStore['addAlias'] = async (md5, memeId, reason) => pictures.addAlias(await this.db(), md5, memeId, reason);
 
   // ------------------------------------------------------------ run locks and moving a library
 

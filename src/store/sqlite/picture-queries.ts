@@ -6,6 +6,7 @@
 import { ownerGone } from '../claim-owner.js';
 import { phashBands, type PictureHashes } from '../../images/phash.js';
 import { indexTerms } from '../fts-terms.js';
+import { copySkipReason, emptyMergeOutcome, foldTags, keeperGone } from '../merge-copy.js';
 import type { HashedMeme, MemeToHash, MergeGroup, MergeOutcome, PictureFacts } from '../ports.js';
 import { DB_NOW } from './claims.js';
 import type { Db } from './database.js';
@@ -124,28 +125,18 @@ export class SqlitePictureQueries {
     const claimers = db.prepare(`SELECT owner FROM item_claims WHERE md5 = ? AND expires_at > ${DB_NOW}`).pluck();
     return db
       .transaction((): MergeOutcome => {
-        const outcome: MergeOutcome = { merged: [], skipped: [], keeperFound: false, sourcesMoved: 0, tagsAdded: [], vectors: 0, objects: 0 };
         const keeper = memeRow.get(group.keeper.id) as { id: number; md5: string; tags: string } | undefined;
-        if (!keeper || keeper.md5 !== group.keeper.md5) {
-          outcome.skipped = group.copies.map((c) => ({ ...c, reason: 'the meme to keep is gone or changed' }));
-          return outcome;
-        }
-        outcome.keeperFound = true;
+        if (!keeper || keeper.md5 !== group.keeper.md5) return keeperGone(group.copies);
+        const outcome = { ...emptyMergeOutcome(), keeperFound: true };
         const tags = JSON.parse(keeper.tags) as string[];
         const collections = listCollections(db);
         for (const copy of group.copies) {
           const row = memeRow.get(copy.id) as { id: number; md5: string; storage_key: string; tags: string } | undefined;
-          const skip = (why: string) => outcome.skipped.push({ ...copy, reason: why });
-          if (!row || row.md5 !== copy.md5) skip('gone or changed since it was grouped');
-          else if (row.md5 === keeper.md5) skip('the same image as the meme kept');
-          else if ((claimers.all(row.md5) as string[]).some((o) => !ownerGone(o))) skip('claimed by a running ingest; the next dupes --merge takes it');
-          else {
-            for (const tag of JSON.parse(row.tags) as string[]) {
-              if (!tags.includes(tag)) {
-                tags.push(tag);
-                outcome.tagsAdded.push(tag);
-              }
-            }
+          const claimed = !!row && (claimers.all(row.md5) as string[]).some((o) => !ownerGone(o));
+          const skip = copySkipReason(copy, row, keeper.md5, claimed);
+          if (skip !== undefined) outcome.skipped.push({ ...copy, reason: skip });
+          else if (row) {
+            foldTags(tags, JSON.parse(row.tags) as string[], outcome);
             outcome.sourcesMoved += db.prepare('UPDATE meme_sources SET meme_id = ? WHERE meme_id = ?').run(keeper.id, row.id).changes;
             db.prepare('UPDATE meme_aliases SET meme_id = ? WHERE meme_id = ?').run(keeper.id, row.id);
             db.prepare('INSERT OR REPLACE INTO meme_aliases (md5, meme_id, reason) VALUES (?, ?, ?)').run(row.md5, keeper.id, reason);
