@@ -90,6 +90,35 @@ function contract(backend: StoreBackend) {
       assert.ok(await store.findMemeByMd5(md5Of('claimed')));
     });
 
+    test('two merges racing from two connections move each copy once; the later one skips what is gone, never fails', async () => {
+      const keeper = await addHashed({ name: 'keep', tags: ['无奈'] }, A);
+      const names = ['c1', 'c2', 'c3'];
+      const copies = [];
+      for (const [i, name] of names.entries()) copies.push({ id: await addHashed({ name, tags: [`t${i}`], sourceType: `dir:${name}`, axis: i + 1 }, A), md5: md5Of(name) });
+      const other = await current.lib.connect();
+      const group = { keeper: { id: keeper, md5: md5Of('keep') }, copies };
+      const runs = await Promise.all([store.mergeDuplicates(group, 'one'), other.mergeDuplicates(group, 'two')]);
+      assert.deepEqual(runs.flatMap((r) => r.merged.map((m) => m.id)).sort(), copies.map((c) => c.id).sort(), 'each copy merged by exactly one run');
+      assert.ok(runs.flatMap((r) => r.skipped).every((s) => /gone/.test(s.reason)));
+      assert.equal(runs[0]!.sourcesMoved + runs[1]!.sourcesMoved, 3);
+      const [kept] = await store.pictureFacts([keeper]);
+      assert.deepEqual([kept!.sources, [...kept!.tags].sort()], [4, ['t0', 't1', 't2', '无奈']]);
+      for (const c of copies) assert.equal(await store.aliasOf(c.md5), keeper);
+      assert.equal((await store.takeObjectDeletes(newOwnerId(), '', 10, 60_000)).keys.length, 3, 'each object delete recorded once');
+
+      // Crossed groups (each run keeps what the other merges away): one of the two memes stays, holding both sources.
+      const x = await addHashed({ name: 'x' }, FAR);
+      const y = await addHashed({ name: 'y', sourceType: 'dir:y' }, FAR);
+      const [xy, yx] = await Promise.all([
+        store.mergeDuplicates({ keeper: { id: x, md5: md5Of('x') }, copies: [{ id: y, md5: md5Of('y') }] }, 'one'),
+        other.mergeDuplicates({ keeper: { id: y, md5: md5Of('y') }, copies: [{ id: x, md5: md5Of('x') }] }, 'two'),
+      ]);
+      assert.equal(xy.merged.length + yx.merged.length, 1);
+      assert.equal([xy, yx].filter((r) => !r.keeperFound).length, 1, 'the later run finds its keeper merged away');
+      const left = await store.pictureCandidates(FAR);
+      assert.deepEqual([left.length, left[0]!.sources], [1, 2]);
+    });
+
     test('variants are linked (a later link replaces the earlier one); aliases only point at memes that exist', async () => {
       const template = await addHashed({ name: 't', caption: '我太难了' }, A);
       const v1 = await addHashed({ name: 'v1', caption: '无语' }, A);
