@@ -742,6 +742,12 @@ export interface LibraryCounts {
   vectors: number;
   keyword_rows: number;
   jobs: number;
+  /** Memes with perceptual hashes. */
+  picture_hashes: number;
+  /** Images merged into, or skipped as duplicates of, a meme. */
+  aliases: number;
+  /** Template variants linked to their template. */
+  variants: number;
 }
 
 /** One meme as stored, with its source links, vectors and keyword row. */
@@ -767,6 +773,19 @@ export interface LibraryMeme {
   vectors: Array<{ collection: string; model: string; dims: number; vlmModel: string; promptVersion: string; createdAt: string; vector: Float32Array }>;
   /** The keyword-index row as indexed terms (src/store/fts-terms.ts); null when the meme has none. */
   keywords: { ocrText: string; description: string; tags: string } | null;
+  /** Its perceptual hashes; null when it has none yet. */
+  hashes: PictureHashes | null;
+  /** Images merged into it or skipped as its duplicates (meme_aliases). */
+  aliases: Array<{ md5: string; reason: string; createdAt: string }>;
+}
+
+/** A template variant link, by md5 on both ends (a library's ids are its own). */
+export interface LibraryVariant {
+  /** The variant's id in the exporting library, for paging. */
+  memeId: number;
+  md5: string;
+  templateMd5: string;
+  createdAt: string;
 }
 
 export interface LibraryDescription {
@@ -810,10 +829,12 @@ export interface LibraryExport {
   exportDescriptions(afterSeq: number, limit: number): Promise<LibraryDescription[]>;
   /** Jobs with an id above `afterId`, in id order. */
   exportJobs(afterId: number, limit: number): Promise<LibraryJob[]>;
+  /** Variant links of memes with an id above `afterId`, in id order. */
+  exportVariants(afterId: number, limit: number): Promise<LibraryVariant[]>;
 }
 
 /** Per kind, the rows an import wrote (rows already present are left alone and not counted). */
-export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vectors' | 'keyword_rows'>;
+export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vectors' | 'keyword_rows' | 'picture_hashes' | 'aliases'>;
 
 /**
  * Writing another library's rows into this one, idempotently: every row is
@@ -823,8 +844,10 @@ export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vecto
  * library's own.
  */
 export interface LibraryImport {
-  /** Every meme (matched on md5) with its links, vectors and keyword row, in one transaction. */
+  /** Every meme (matched on md5) with its links, vectors, keyword row, hashes and aliases, in one transaction. */
   importMemes(memes: readonly LibraryMeme[]): Promise<ImportCounts>;
+  /** Links whose two memes are here (imported before: variants move after every meme). */
+  importVariants(rows: readonly LibraryVariant[]): Promise<number>;
   importDescriptions(rows: readonly LibraryDescription[]): Promise<number>;
   /** A job that was in progress at the source arrives pending, due at once. */
   importJobs(rows: readonly LibraryJob[]): Promise<number>;

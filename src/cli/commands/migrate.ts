@@ -85,7 +85,9 @@ export async function migrate(flags: MigrateFlags, app: App, reporter: Reporter,
   }
 }
 
-const KINDS: Array<keyof LibraryCounts> = ['collections', 'memes', 'source_links', 'descriptions', 'vectors', 'keyword_rows', 'jobs'];
+const KINDS: Array<keyof LibraryCounts> = [
+  'collections', 'memes', 'source_links', 'descriptions', 'vectors', 'keyword_rows', 'picture_hashes', 'aliases', 'variants', 'jobs',
+];
 
 function printSummary(reporter: Reporter, s: MigrateSummary, label: string): void {
   if (reporter.flags.json) {

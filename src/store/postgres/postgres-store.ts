@@ -33,6 +33,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  LibraryVariant,
   MemeDetails,
   MemeObject,
   MemeRecord,
@@ -382,6 +383,10 @@ export class PostgresStore implements LibraryStore, LibraryImport {
 
   async importJobs(rows: readonly LibraryJob[]): Promise<number> {
     return imports.importJobs(await this.db(), rows);
+  }
+
+  async importVariants(rows: readonly LibraryVariant[]): Promise<number> {
+    return imports.importVariants(await this.db(), rows);
   }
 
   // ------------------------------------------------------------ health

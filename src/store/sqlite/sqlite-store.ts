@@ -29,6 +29,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  LibraryVariant,
   MemeDetails,
   MemeObject,
   MemeRecord,
@@ -357,6 +358,10 @@ export class SqliteStore implements LibraryStore, LibraryExport {
 
   async exportJobs(afterId: number, limit: number): Promise<LibraryJob[]> {
     return (this.exporter ??= new SqliteExportQueries(this.db)).jobs(afterId, limit);
+  }
+
+  async exportVariants(afterId: number, limit: number): Promise<LibraryVariant[]> {
+    return (this.exporter ??= new SqliteExportQueries(this.db)).variants(afterId, limit);
   }
 
   // ------------------------------------------------------------ health
