@@ -17,9 +17,9 @@ import { createApp } from '../../src/app.js';
 import { runDupes, runVerify, type DupesJson } from '../helpers/maintenance.js';
 import { DUPLICATE_KINDS, sampleEntries, writeVariantStaging, type VariantFile } from '../helpers/picture-variants.js';
 import { recallInProcess } from '../helpers/recall-json.js';
-import { usePostgres } from '../helpers/postgres.js';
 import { runIngest } from '../helpers/run-ingest.js';
-import { STORE_BACKENDS, type LibraryCopy } from '../helpers/store-backends.js';
+import { copyToEveryBackend, type BackendLibraries } from '../helpers/library-copies.js';
+import { STORE_BACKENDS } from '../helpers/store-backends.js';
 import { copySample, makeWorkspace, realImagesDir, type Workspace } from '../helpers/workspace.js';
 
 /** Every other still sample: 24 originals, 6 variants each. */
@@ -45,8 +45,7 @@ describe('dupes: duplicates and template variants of the sample pictures', { tim
   let variants: VariantFile[];
   /** md5 → what it is: a sample id, `<sample>-<kind>`, or `o<n>` (ids are each library's own, md5s are not). */
   const what = new Map<string, string>();
-  /** Backend → its copy of the library and a workspace whose config points at it. */
-  const libraries = new Map<string, { ws: Workspace; copy: LibraryCopy }>();
+  let libraries: BackendLibraries | undefined;
 
   before(async () => {
     ws = makeWorkspace();
@@ -60,16 +59,10 @@ describe('dupes: duplicates and template variants of the sample pictures', { tim
     const db = new Database(ws.db, { readonly: true });
     for (const r of db.prepare('SELECT md5, source_id FROM memes').all() as Array<{ md5: string; source_id: string }>) what.set(r.md5, r.source_id);
     db.close();
-    for (const backend of STORE_BACKENDS.filter((b) => !b.unavailable)) {
-      const copy = await backend.copyOf(ws.db);
-      const config = path.join(ws.dir, `${backend.name}.yaml`);
-      fs.copyFileSync(ws.config, config);
-      if (copy.db !== ws.db) usePostgres({ config }, copy.db);
-      libraries.set(backend.name, { ws: { ...ws, config }, copy });
-    }
+    libraries = await copyToEveryBackend(ws);
   });
   after(async () => {
-    for (const { copy } of libraries.values()) await copy.cleanup();
+    await libraries?.cleanup();
     ws?.cleanup();
   });
 
@@ -82,7 +75,7 @@ describe('dupes: duplicates and template variants of the sample pictures', { tim
       let lib: Workspace;
       let found: DupesJson;
       before(async () => {
-        lib = libraries.get(backend.name)!.ws;
+        lib = libraries!.get(backend.name);
         const run = await runDupes(lib, { examples: 1000 });
         assert.equal(run.code, 0, run.log);
         found = run.report;
