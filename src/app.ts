@@ -55,6 +55,7 @@ export class App {
   private readonly openStore: () => LibraryStore;
   private storageInstance?: ObjectStorage;
   private describerInstance?: Describer;
+  private captionReaderInstance?: Describer;
   private thesaurusInstance?: Thesaurus;
   private readonly embedders = new Map<string, Embedder>();
   /** One Retry-After pause per provider base URL and key, shared by everything this run calls. */
@@ -105,6 +106,23 @@ export class App {
     return (this.describerInstance ??= this.overrides.describer ?? this.buildDescriber());
   }
 
+  /**
+   * What reads a caption without paying for it (ingest --skip-duplicates):
+   * the describer itself when it is the offline one, else an offline one.
+   */
+  get captionReader(): Describer {
+    if (this.config.vlm.provider === 'local') return this.describer;
+    const { model, promptVersion } = localDescriberId(1);
+    return (this.captionReaderInstance ??= new LazyDescriber(model, promptVersion, async () =>
+      (await import('./providers/vlm/local-describer.js')).LocalDescriber.create(),
+    ));
+  }
+
+  /** Where image collections read memes' pictures from, and the checks every picture passes. */
+  get pictureSource(): { storage: ObjectStorage; limits: { maxPixels: number }; maxSide: number } {
+    return { storage: this.storage, limits: { maxPixels: this.config.ingest.maxPixels }, maxSide: this.config.vlm.maxSide };
+  }
+
   /** Words of the same meaning for recall's query expansion (read on first use). */
   get thesaurus(): Thesaurus {
     return (this.thesaurusInstance ??= loadThesaurus(this.config.recall.synonyms));
@@ -146,6 +164,7 @@ export class App {
   async close(): Promise<void> {
     await Promise.allSettled([
       this.describerInstance?.close?.(),
+      this.captionReaderInstance?.close?.(),
       this.storageInstance?.close?.(),
       ...[...this.embedders.values()].map((e) => e.close?.()),
     ]);
@@ -185,12 +204,20 @@ export class App {
   }
 
   private buildEmbedder(embedding: EmbeddingConfig): Embedder {
+    if (embedding.provider === 'local' && embedding.input === 'image') {
+      // sharp loads only when a first picture is embedded.
+      const model = embedding.model;
+      return new LazyEmbedder(model, embedding.dimensions, async () => new (await import('./providers/embedding/local-image-embedder.js')).LocalImageEmbedder(model), 'image', false);
+    }
     if (embedding.provider === 'local') {
       return new LocalEmbedder({ dimensions: embedding.dimensions, model: embedding.model });
     }
     const apiKey = requireSecret(this.env, embedding.apiKeyEnv, `embedding "${embedding.name}"`);
-    return new LazyEmbedder(embedding.model, embedding.dimensions, async () =>
-      (await import('./providers/remote.js')).createRemoteEmbedder(embedding, this.remoteOptions(apiKey)),
+    return new LazyEmbedder(
+      embedding.model,
+      embedding.dimensions,
+      async () => (await import('./providers/remote.js')).createRemoteEmbedder(embedding, this.remoteOptions(apiKey)),
+      embedding.input,
     );
   }
 

@@ -138,12 +138,28 @@ export interface LexicalQuery {
   holds(term: string): boolean;
 }
 
+/** What a collection's vectors are made from: a meme's description text, or its picture. */
+export type EmbedInput = 'text' | 'image';
+
 export interface Embedder {
   /** Model identity stored with each vector. */
   readonly model: string;
   readonly dimensions: number;
+  /** What stored memes are embedded from (default 'text'); 'image' embedders have `embedImages`. */
+  readonly input?: EmbedInput;
+  /**
+   * False when the model has no text side (the offline picture signature):
+   * its collection is searched by picture only. A multimodal model embeds
+   * text queries into the same space as its pictures (text-to-image recall).
+   */
+  readonly embedsText?: boolean;
   /** One vector per text, in order; each of `dimensions` floats. */
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
+  /**
+   * Image embedders: one vector per picture, in order. Each picture is a
+   * first frame as a describer sees it (upright, flattened, JPEG).
+   */
+  embedImages?(pictures: Buffer[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]>;
   /** Optional: loads the client library (no network call), so a time budget counts only the request. */
   ready?(): Promise<void>;
   /**

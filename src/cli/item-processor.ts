@@ -15,7 +15,7 @@ export function buildItemProcessor(
   app: App,
   embedding: EmbeddingConfig,
   embedder: Embedder,
-  opts: { workers: number; force: boolean; dryRun: boolean; owner?: string; time?: RunTime; log?: Log },
+  opts: { workers: number; force: boolean; dryRun: boolean; skipDuplicates?: boolean; owner?: string; time?: RunTime; log?: Log },
 ): ItemProcessor {
   const { config } = app;
   const { clock, random } = opts.time ?? systemTime;
@@ -31,6 +31,7 @@ export function buildItemProcessor(
       owner: opts.owner,
       log: opts.log,
       leaseMs: config.database.leaseMs,
+      ...(opts.skipDuplicates ? { captionReader: app.captionReader } : {}),
     },
     {
       collection: embedding.collection,
@@ -41,6 +42,7 @@ export function buildItemProcessor(
       maxSide: config.vlm.maxSide,
       force: opts.force,
       dryRun: opts.dryRun,
+      skipDuplicates: opts.skipDuplicates ?? false,
       failurePolicy: { ...defaultFailurePolicy, maxAttempts: config.ingest.maxAttempts },
     },
   );

@@ -4,6 +4,7 @@ import type { AppOverrides } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { registerCrawl } from './commands/crawl.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerDupes } from './commands/dupes.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerEmbed } from './commands/embed.js';
@@ -49,6 +50,7 @@ Docs: README.md`,
   registerVerify(program, context);
   registerStats(program, context);
   registerPurge(program, context);
+  registerDupes(program, context);
   registerDoctor(program, context);
   registerMigrate(program, context);
   registerServe(program, context);

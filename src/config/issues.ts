@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { editDistance } from '../lexicon/edit-distance.js';
 
 export interface Problem {
   /** Dotted key path, e.g. `embeddings[1].dimensions`; '' for the whole file. */
@@ -88,19 +89,6 @@ function shownInput(issue: Issue, key: string): string {
   if (typeof input === 'object') return issue.code !== 'invalid_type' ? '' : Array.isArray(input) ? ', got a list' : ', got a mapping';
   const text = JSON.stringify(input) ?? String(input);
   return `, got ${text.length > 60 ? `${text.slice(0, 57)}..."` : text}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }
 
 /** One ConfigError for all problems, one `file: key: problem` line each. */

@@ -134,6 +134,7 @@ function toConfig(file: string, c: ConfigFile, env: NodeJS.ProcessEnv, problems:
       (e, i): EmbeddingConfig => ({
         name: e.name,
         provider: e.provider,
+        input: e.input,
         model: e.model,
         ...optional('apiKeyEnv', e.api_key_env),
         ...optional('baseUrl', resolveBaseUrl(e, `embeddings[${i}]`, env, problems)),

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { parseByteSize } from './byte-size.js';
 import { parseDuration } from './duration.js';
-import { MAX_WORKERS } from './limits.js';
+import { LOCAL_PICTURE_DIMENSIONS, MAX_WORKERS } from './limits.js';
 
 // ------------------------------------------------------------ building blocks
 
@@ -136,6 +136,7 @@ const vlm = z
 /** Defaults for keys a provider implies; remote models must be named. */
 const EMBEDDING_DEFAULTS = {
   local: { model: 'local-lexical-v1', api_key_env: undefined },
+  'local-image': { model: 'local-picture-v1', api_key_env: undefined },
   jina: { model: undefined, api_key_env: 'JINA_API_KEY' },
   openai: { model: undefined, api_key_env: 'OPENAI_API_KEY' },
   modelscope: { model: undefined, api_key_env: 'MODELSCOPE_API_KEY' },
@@ -144,8 +145,12 @@ const EMBEDDING_DEFAULTS = {
 const embedding = z
   .strictObject({
     name: text().describe('Name used with --embedding'),
-    provider: z.enum(['local', 'jina', 'openai', 'modelscope']).describe('local: offline lexical hashing; jina; openai / modelscope: OpenAI-compatible /embeddings'),
-    model: text().optional().describe('Model name (default local-lexical-v1 for local; required otherwise)'),
+    provider: z.enum(['local', 'jina', 'openai', 'modelscope']).describe('local: offline lexical hashing (input: image: an offline picture signature); jina; openai / modelscope: OpenAI-compatible /embeddings'),
+    input: z
+      .enum(['text', 'image'])
+      .default('text')
+      .describe("text: each meme's description is embedded; image: its picture (a multimodal model such as jina-clip-v2, or the offline signature)"),
+    model: text().optional().describe('Model name (default local-lexical-v1 for local, local-picture-v1 for local with input: image; required otherwise)'),
     api_key_env: envName().optional().describe('Env variable holding the API key (default JINA_API_KEY / OPENAI_API_KEY / MODELSCOPE_API_KEY)'),
     base_url: httpUrl().optional().describe('Endpoint of the API'),
     base_url_env: envName().optional().describe('Env variable that, when set, overrides base_url'),
@@ -165,9 +170,13 @@ const embedding = z
     if (provider !== undefined && provider !== 'local' && field(e, 'model') === undefined) {
       ctx.addIssue({ code: 'custom', path: ['model'], message: `is required for provider ${String(provider)}` });
     }
+    const dimensions = field(e, 'dimensions');
+    if (provider === 'local' && field(e, 'input') === 'image' && typeof dimensions === 'number' && dimensions !== LOCAL_PICTURE_DIMENSIONS) {
+      ctx.addIssue({ code: 'custom', path: ['dimensions'], message: `must be ${LOCAL_PICTURE_DIMENSIONS}: the offline picture signature has ${LOCAL_PICTURE_DIMENSIONS} dimensions` });
+    }
   }, always)
   .transform((e) => {
-    const defaults = EMBEDDING_DEFAULTS[e.provider];
+    const defaults = EMBEDDING_DEFAULTS[e.provider === 'local' && e.input === 'image' ? 'local-image' : e.provider];
     return { ...e, model: e.model ?? defaults.model ?? '', api_key_env: e.api_key_env ?? defaults.api_key_env };
   });
 

@@ -7,6 +7,8 @@
 
 export type VlmProvider = 'local' | 'openai';
 export type EmbeddingProvider = 'local' | 'jina' | 'openai' | 'modelscope';
+/** What a collection's vectors are made from. */
+export type EmbeddingInput = 'text' | 'image';
 export type StorageType = 'local' | 's3' | 'r2';
 
 export interface VlmConfig {
@@ -35,6 +37,8 @@ export type AnimatedFrames = 'multi' | 'contact_sheet' | 'first';
 export interface EmbeddingConfig {
   name: string;
   provider: EmbeddingProvider;
+  /** `image`: memes are embedded from their picture (the collection holds image vectors). */
+  input: EmbeddingInput;
   model: string;
   /** Name of the env variable holding the key, never the key. */
   apiKeyEnv?: string;

@@ -10,7 +10,7 @@ import type { ImageFacts } from '../ports.js';
 import { sniffFormat } from './format.js';
 import { chooseFrames } from './frames.js';
 import { corrupt, tooManyPixels, unsupportedFormat } from './image-errors.js';
-import type { ImageLimits } from './probe.js';
+import { probeImage, type ImageLimits } from './probe.js';
 
 // Every image is decoded once and never again, so libvips' operation cache
 // would only hold memory (up to 50 MB by default) without ever being hit.
@@ -72,4 +72,15 @@ export async function renderFrame(bytes: Buffer, limits: ImageLimits, maxSide: n
     }
     throw corrupt('corrupt or truncated image', err);
   }
+}
+
+/** The same still from a file's bytes alone (a stored object, a query image): probed first, so every check applies. */
+export async function stillFromFile(bytes: Buffer, limits: ImageLimits, maxSide = 768): Promise<Buffer> {
+  return prepareStill(bytes, await probeImage(bytes, limits), limits, maxSide);
+}
+
+/** The first frame alone, as a describer sees it: what picture hashes and image embeddings are made from. */
+export async function prepareStill(bytes: Buffer, facts: ImageFacts, limits: ImageLimits, maxSide = 768): Promise<Buffer> {
+  const [first] = await prepareVlmFrames(bytes, facts, limits, { maxSide, maxFrames: 1 });
+  return first!;
 }

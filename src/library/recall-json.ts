@@ -9,6 +9,10 @@ import type { RecallResult } from '../pipeline/recall-service.js';
 export function recallJson(r: RecallResult, objectUrl?: (storageKey: string) => string) {
   return {
     query: r.query,
+    /** A query picture was searched (recall --image, an image sent to the API). */
+    picture: r.picture,
+    /** Hits folded into a better-ranked copy of the same meme (see `duplicates`). */
+    collapsed: r.collapsed,
     mode: r.mode,
     collection: r.collection,
     partial: r.partial,
@@ -28,9 +32,10 @@ export function recallJson(r: RecallResult, objectUrl?: (storageKey: string) => 
       storage_key: h.storageKey,
       url: objectUrl ? objectUrl(h.storageKey) : h.url,
       score: h.score,
-      scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused },
+      scores: { vector: h.vectorSimilarity, keyword: h.keywordBm25, fused: h.fused, image: h.imageSimilarity },
       explain: {
         vector_rank: h.vectorRank,
+        image_rank: h.imageRank,
         keyword_rank: h.keywordRank,
         matched_terms: h.matchedTerms,
         matched_characters: h.matchedCharacters,
@@ -44,6 +49,8 @@ export function recallJson(r: RecallResult, objectUrl?: (storageKey: string) => 
       tags: h.tags,
       category: h.category,
       is_animated: h.isAnimated,
+      /** Ids of the copies folded into this hit (same picture and caption); empty with --all-duplicates. */
+      duplicates: h.duplicates,
     })),
   };
 }

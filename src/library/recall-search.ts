@@ -5,7 +5,7 @@
  * wires the recall service to the app.
  */
 import type { App } from '../app.js';
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 import { recall, RECALL_MODES, type RecallDeps, type RecallMode, type RecallResult } from '../pipeline/recall-service.js';
 import { sourceName } from '../sources/open-source.js';
 
@@ -37,8 +37,16 @@ export interface RecallOptions {
   exact?: boolean;
   /** Only the words as typed: no synonyms, slang, single characters or IDF weighting. */
   literal?: boolean;
-  /** A picture to search by (image recall). */
+  /**
+   * A picture to search by (image recall): a file's bytes, checked like any
+   * input. Searched through an embedding with `input: image` (`embedding`,
+   * else the first one), alone or fused with the text.
+   */
   image?: Buffer;
+  /** Names the picture in error messages (default "image"). */
+  imageName?: string;
+  /** Every copy of a meme as its own hit, instead of one hit per meme. */
+  allDuplicates?: boolean;
   /** Ends a wait for the embedding provider early. */
   signal?: AbortSignal;
 }
@@ -69,11 +77,7 @@ export function recallDeps(app: App, embedding?: string, signal?: AbortSignal): 
 
 /** Throws a UsageError naming the first option that is out of range. */
 export function checkRecallOptions(query: string, o: RecallOptions): void {
-  if (o.image) {
-    // Image recall plugs in here: search by `o.image` once the recall service takes a picture.
-    throw new UsageError('image search needs an image collection (see docs/serve.md)');
-  }
-  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. "我太难了"');
+  if (!query.trim() && !o.image) throw new UsageError('the query is empty: say what to look for, e.g. "我太难了", or give a picture');
   if (o.mode !== undefined && !RECALL_MODES.includes(o.mode)) throw new UsageError(`mode must be one of ${RECALL_MODES.join(', ')}, got "${o.mode}"`);
   const topK = o.topK ?? DEFAULT_TOP_K;
   if (!Number.isInteger(topK) || topK < 1 || topK > MAX_TOP_K) throw new UsageError(`top_k must be a whole number from 1 to ${MAX_TOP_K}, got ${o.topK}`);
@@ -91,7 +95,9 @@ export function checkRecallOptions(query: string, o: RecallOptions): void {
  */
 export async function searchLibrary(app: App, query: string, options: RecallOptions = {}, hints = false): Promise<RecallSearch> {
   checkRecallOptions(query, options);
-  const deps = recallDeps(app, options.embedding, options.signal);
+  const embedding = options.image ? pictureEmbedding(app, options.embedding) : options.embedding;
+  const picture = options.image ? await queryStill(app, options.image, options.imageName ?? 'image') : undefined;
+  const deps = recallDeps(app, embedding, options.signal);
   // Source names as recorded, for a source spelled another way (dir:../memes).
   const lookup = options.source !== undefined || (hints && options.category !== undefined);
   const known = lookup ? await app.store.filterValues() : undefined;
@@ -105,6 +111,36 @@ export async function searchLibrary(app: App, query: string, options: RecallOpti
     timeoutMs: options.timeoutMs ?? DEFAULT_RECALL_TIMEOUT_MS,
     exact: options.exact,
     literal: options.literal,
+    ...(picture ? { picture } : {}),
+    allDuplicates: options.allDuplicates ?? false,
   });
   return { result, source, ...(hints ? { known } : {}) };
+}
+
+/** The embedding searched by picture: the one named (it must embed pictures), else the first that does. */
+function pictureEmbedding(app: App, name?: string): string {
+  if (name !== undefined) {
+    if (app.embeddingConfig(name).input !== 'image') throw new UsageError(`searching by picture needs an embedding with input: image; "${name}" embeds text`);
+    return name;
+  }
+  const found = app.config.embeddings.find((e) => e.input === 'image');
+  if (!found) {
+    throw new UsageError(
+      `searching by picture needs an embedding with input: image in ${app.config.file} (e.g. provider: local, input: image, dimensions: 192); see docs/recall.md`,
+    );
+  }
+  return found.name;
+}
+
+/** The query picture as every embedder takes it (its first frame, upright, flattened), after the input checks. */
+async function queryStill(app: App, bytes: Buffer, name: string): Promise<Buffer> {
+  // Loaded here: decoding needs sharp, which a text recall never loads.
+  const { stillFromFile } = await import('../images/vlm-input.js');
+  const { ingest, vlm } = app.config;
+  if (bytes.length > ingest.maxFileBytes) throw new UsageError(`${name}: ${bytes.length} bytes, over ingest.max_file_bytes (${ingest.maxFileBytes})`);
+  try {
+    return await stillFromFile(bytes, { maxPixels: ingest.maxPixels }, vlm.maxSide);
+  } catch (err) {
+    throw new UsageError(`${name}: ${errorMessage(err)}`);
+  }
 }

@@ -1,8 +1,9 @@
 /**
  * Backfills one collection: every meme that has a description but no vector
  * there is embedded from its latest description, with the same text ingest
- * uses, in batches of `batchSize` texts per request. No image is read and no
- * describer is called. Each batch is claimed across processes, embedded, and
+ * uses, in batches of `batchSize` texts per request; an image collection
+ * embeds each meme's picture instead, read from its stored object. No
+ * describer is ever called. Each batch is claimed across processes, embedded, and
  * committed in one transaction, so a crash loses at most the batch in flight
  * and a re-run picks up exactly what is missing. A provider that keeps
  * failing is the provider gate's business (it waits out an outage, or stops
@@ -11,11 +12,13 @@
  */
 import { AbortedError, errorMessage } from '../errors.js';
 import { abortReason, systemClock, type Clock } from '../resilience/clock.js';
-import type { Embedder } from '../ports.js';
+import { stillFromFile } from '../images/vlm-input.js';
+import type { ImageLimits } from '../images/probe.js';
+import type { Embedder, ObjectStorage } from '../ports.js';
 import type { Redactor } from '../redact.js';
-import type { BackfillStore, BackfillVector, ClaimStore } from '../store/ports.js';
+import type { BackfillCandidate, BackfillStore, BackfillVector, ClaimStore } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
-import { embeddingText } from './embedding-text.js';
+import { embedMemes, embedsPictures, type MemeToEmbed } from './meme-vector.js';
 import { checkVector } from './vector-check.js';
 
 export interface EmbedDeps {
@@ -26,6 +29,8 @@ export interface EmbedDeps {
   owner: string;
   /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
   leaseMs?: number;
+  /** Where an image collection reads each meme's picture from, and the checks it passes. */
+  pictures?: { storage: Pick<ObjectStorage, 'get'>; limits: ImageLimits; maxSide: number };
 }
 
 export interface EmbedOptions {
@@ -78,13 +83,11 @@ export async function backfillEmbeddings(deps: EmbedDeps, opts: EmbedOptions): P
     if (mine.length === 0) continue;
     const release = lease.hold();
     try {
-      summary.requests++;
-      const vectors = await embedder.embed(
-        mine.map((c) => embeddingText(c.description, c.tags)),
-        'document',
-      );
+      const { ready, memes } = await memesToEmbed(deps, mine, summary);
+      if (memes.length > 0) summary.requests++;
+      const vectors = memes.length > 0 ? await embedMemes(embedder, memes) : [];
       const ok: BackfillVector[] = [];
-      mine.forEach((candidate, i) => {
+      ready.forEach((candidate, i) => {
         try {
           checkVector(vectors[i], embedder.dimensions, embedder.model);
           ok.push({ candidate, vector: vectors[i]! });
@@ -149,6 +152,32 @@ export async function watchEmbeddings(deps: EmbedDeps, opts: WatchOptions): Prom
   }
   total.duration_ms = Date.now() - started;
   return total;
+}
+
+/** The batch as the embedder takes it; a picture that cannot be read is this meme's failure, not the batch's. */
+async function memesToEmbed(
+  deps: EmbedDeps,
+  batch: BackfillCandidate[],
+  summary: EmbedSummary,
+): Promise<{ ready: BackfillCandidate[]; memes: MemeToEmbed[] }> {
+  const ready: BackfillCandidate[] = [];
+  const memes: MemeToEmbed[] = [];
+  for (const c of batch) {
+    const meme: MemeToEmbed = { description: c.description, tags: c.tags };
+    if (embedsPictures(deps.embedder)) {
+      if (!deps.pictures) throw new Error('an image collection needs object storage to read pictures from');
+      const { storage, limits, maxSide } = deps.pictures;
+      try {
+        meme.picture = await stillFromFile(await storage.get(c.storageKey), limits, maxSide);
+      } catch (err) {
+        addFailure(summary, c.md5, `picture ${c.storageKey}: ${deps.redact(errorMessage(err))}`);
+        continue;
+      }
+    }
+    ready.push(c);
+    memes.push(meme);
+  }
+  return { ready, memes };
 }
 
 function addFailure(summary: EmbedSummary, md5: string, reason: string): void {

@@ -1,7 +1,8 @@
 /**
  * `emomo migrate`: copies a whole library into another store, page by page,
  * without a single provider call: descriptions first (the paid part), then
- * memes with their source links, vectors and keyword rows, then jobs. Every
+ * memes with their source links, vectors, keyword rows, perceptual hashes
+ * and aliases, then template-variant links (both ends exist by then), then jobs. Every
  * page is one transaction on the target and every row is matched there on
  * its natural key, so a run killed at any moment is simply run again: what
  * arrived is left alone, the rest is copied, and the counts end equal.
@@ -13,7 +14,7 @@ export interface MigrateDeps {
   target: LibraryImport & Pick<LibraryStore, 'ensureCollection' | 'countLibrary'>;
 }
 
-export type MigrateStep = 'descriptions' | 'memes' | 'jobs';
+export type MigrateStep = 'descriptions' | 'memes' | 'variants' | 'jobs';
 
 export interface MigrateOptions {
   /** Rows per page (one target transaction each). */
@@ -36,7 +37,7 @@ export interface MigrateSummary {
 }
 
 export function emptyCounts(): LibraryCounts {
-  return { collections: 0, memes: 0, source_links: 0, descriptions: 0, vectors: 0, keyword_rows: 0, jobs: 0 };
+  return { collections: 0, memes: 0, source_links: 0, descriptions: 0, vectors: 0, keyword_rows: 0, jobs: 0, picture_hashes: 0, aliases: 0, variants: 0 };
 }
 
 export async function migrateLibrary(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateSummary> {
@@ -70,7 +71,10 @@ export async function migrateLibrary(deps: MigrateDeps, opts: MigrateOptions): P
     });
     await pages('memes', (after) => source.exportMemes(after, opts.batchSize), (m) => m.id, async (page) => {
       const written = await target.importMemes(page);
-      for (const kind of ['memes', 'source_links', 'vectors', 'keyword_rows'] as const) copied[kind] += written[kind];
+      for (const kind of ['memes', 'source_links', 'vectors', 'keyword_rows', 'picture_hashes', 'aliases'] as const) copied[kind] += written[kind];
+    });
+    await pages('variants', (after) => source.exportVariants(after, opts.batchSize), (v) => v.memeId, async (page) => {
+      copied.variants += await target.importVariants(page);
     });
     await pages('jobs', (after) => source.exportJobs(after, opts.batchSize), (j) => j.id, async (page) => {
       copied.jobs += await target.importJobs(page);

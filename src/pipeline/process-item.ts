@@ -14,7 +14,9 @@
  */
 import { AbortedError, ItemError, ProviderError, errorMessage, isPermanent, type Stage } from '../errors.js';
 import { contentTypeFor } from '../images/format.js';
+import { hashImage } from '../images/phash.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
+import { prepareStill } from '../images/vlm-input.js';
 import { readInputFile, type InputLimits } from '../sources/input-file.js';
 import type { Describer, Description, Embedder, ImageFacts, Log, ObjectStorage, SourceItem } from '../ports.js';
 import type { Redactor } from '../redact.js';
@@ -26,14 +28,16 @@ import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, DescriptionKey, IngestStore, JobPayload, JobQueue } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
-import { embeddingText } from './embedding-text.js';
+import { DuplicateCheck, type DuplicateCheckDeps } from './duplicate-check.js';
 import { KeyedLock } from './keyed-lock.js';
 import { LaneSlots } from './lane-slots.js';
+import { embedMemes, embedsPictures } from './meme-vector.js';
+import type { BusyOutcome, FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 import type { ItemOutcome } from './outcome.js';
 import { checkVector } from './vector-check.js';
 
 export interface ItemDeps {
-  store: IngestStore & ClaimStore & Pick<JobQueue, 'recordFailure'>;
+  store: IngestStore & ClaimStore & Pick<JobQueue, 'recordFailure'> & DuplicateCheckDeps['store'];
   storage: ObjectStorage;
   describer: Describer;
   embedder: Embedder;
@@ -45,6 +49,8 @@ export interface ItemDeps {
   owner?: string;
   /** Where a failed undo step is reported. */
   log?: Log;
+  /** Reads captions offline for `skipDuplicates` (see duplicate-check.ts). */
+  captionReader?: Describer;
   /** How long this process's claims last without a renewal (default CLAIM_LEASE_MS). */
   leaseMs?: number;
 }
@@ -52,41 +58,7 @@ export interface ItemDeps {
 /** How often an item claimed by another process is checked again. */
 const CLAIM_POLL_MS = 100;
 
-/** What `ingestSource` needs from a processor; retry-pending wraps one. */
-export interface ItemHandler {
-  process(item: SourceItem, run?: ItemRun): Promise<ItemOutcome | Requeue | BusyOutcome>;
-  fail(item: FailedItem, stage: Stage, err: unknown): Promise<ItemOutcome>;
-}
-
-export interface ItemRun {
-  /** The run would take the item again later: hand back a transient failure instead of recording it. */
-  mayRequeue?: boolean;
-  /**
-   * When another process holds the image's claim: `wait` for it (the
-   * default), or `defer`: come back at once with a BusyOutcome, so the run
-   * can work on other items first (many workers on one source).
-   */
-  busy?: 'wait' | 'defer';
-}
-
-/** An image another process is working on right now: the run takes the item again later. */
-export interface BusyOutcome {
-  kind: 'busy';
-  sourceId: string;
-  md5: string;
-}
-
-/** A transient failure handed back to the run, not recorded (yet): the run queues the item again. */
-export interface Requeue {
-  kind: 'requeue';
-  sourceId: string;
-  stage: Stage;
-  reason: string;
-  error: unknown;
-}
-
-/** A source item, or what is known of an entry that never became one. */
-export type FailedItem = Pick<SourceItem, 'sourceType' | 'sourceId'> & Partial<Omit<SourceItem, 'sourceType' | 'sourceId'>>;
+export type { BusyOutcome, FailedItem, ItemHandler, ItemRun, Requeue } from './item-handler.js';
 
 export interface ItemOptions {
   collection: string;
@@ -105,6 +77,8 @@ export interface ItemOptions {
   force: boolean;
   dryRun: boolean;
   failurePolicy: FailurePolicy;
+  /** Skip an image whose picture and caption a meme already has, before describing it. */
+  skipDuplicates?: boolean;
 }
 
 /** One step that takes back what an item created; `leaves` says what stays behind if it fails. */
@@ -118,6 +92,7 @@ export class ItemProcessor implements ItemHandler {
   private readonly owner: string;
   private readonly lease: LeaseKeeper;
   private readonly lanes: LaneSlots;
+  private readonly duplicates: DuplicateCheck;
 
   constructor(
     private readonly deps: ItemDeps,
@@ -126,6 +101,7 @@ export class ItemProcessor implements ItemHandler {
     this.owner = deps.owner ?? newOwnerId();
     this.lease = new LeaseKeeper(deps.store, this.owner, deps.leaseMs);
     this.lanes = new LaneSlots(opts.lanes);
+    this.duplicates = new DuplicateCheck(deps, opts.skipDuplicates ?? false);
   }
 
   async process(item: SourceItem, run: ItemRun = {}): Promise<ItemOutcome | Requeue | BusyOutcome> {
@@ -261,10 +237,19 @@ export class ItemProcessor implements ItemHandler {
     }
     const kind = existing ? 'reused' : 'added';
     if (this.opts.dryRun) return { kind, sourceId: item.sourceId, md5 };
+    at.stage = 'decode';
+    const hashes = await hashImage(bytes, this.opts.limits);
+    let jpeg: Buffer | undefined;
+    const picture = async () => (jpeg ??= await prepareStill(bytes, facts, this.opts.limits, this.opts.maxSide));
 
     // The item's describe lane (taken before its claim), given back once the image is described and stored.
     const laneDone = lane ?? (await this.lanes.acquire());
-    const { described, storageKey } = await (async () => {
+    type Laned = { duplicate: ItemOutcome } | { described: { key: DescriptionKey; description: Description }; storageKey: string };
+    const laned = await (async (): Promise<Laned> => {
+      if (!existing && !force) {
+        const duplicate = await this.duplicates.check(item, facts, hashes, picture);
+        if (duplicate) return { duplicate };
+      }
       at.stage = 'describe';
       const wanted: DescriptionKey = { md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
       let described: { key: DescriptionKey; description: Description } | undefined;
@@ -296,10 +281,13 @@ export class ItemProcessor implements ItemHandler {
       }
       return { described, storageKey };
     })().finally(laneDone);
+    if ('duplicate' in laned) return laned.duplicate;
+    const { described, storageKey } = laned;
 
+    at.stage = embedsPictures(embedder) ? 'decode' : 'embed';
+    const meme = { description: described.description, tags: existing?.tags ?? item.tags, picture: embedsPictures(embedder) ? await picture() : undefined };
     at.stage = 'embed';
-    const tags = existing?.tags ?? item.tags;
-    const [vector] = await embedder.embed([embeddingText(described.description, tags)], 'document');
+    const [vector] = await embedMemes(embedder, [meme]);
     checkVector(vector, embedder.dimensions, embedder.model);
 
     at.stage = 'commit';
@@ -313,6 +301,7 @@ export class ItemProcessor implements ItemHandler {
       embeddingModel: embedder.model,
       vector: vector!,
       replace: force,
+      hashes,
     });
     // Another process took the item over (this one's claim ran out while it worked) and committed first.
     if (committed.alreadyEmbedded) return { kind: 'skipped', sourceId: item.sourceId, md5, reason: 'already in collection' };

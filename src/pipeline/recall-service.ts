@@ -9,14 +9,21 @@
  * own terms, backoff characters and expansions, weighed by the library's
  * document frequencies. Keyword search uses all three; a lexical embedder
  * (the offline `local` one) builds its query vector from them too.
+ *
+ * A query picture (`recall --image`) is searched through the image side of
+ * an image collection's model, beside the text (or alone), and fused by
+ * reciprocal rank. Copies of one meme are folded into one hit unless the
+ * caller asks for all of them (recall-collapse.ts).
  */
 import { errorMessage } from '../errors.js';
-import { inverseDocumentFrequency, planQuery, weighQuery, type QueryPlan, type WeighedQuery } from '../lexicon/query-plan.js';
 import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
-import type { CollectionInfo, RecallFilters, RecallIndex, TermStatistics, VectorHit, VectorMethod } from '../store/ports.js';
-import { searchKeywords, type WeighedKeywordHit } from './keyword-search.js';
-import { describeHits, rankHits, type RecallHit } from './recall-hits.js';
+import type { PictureStore, RecallFilters, RecallIndex, VectorHit, VectorMethod } from '../store/ports.js';
+import { searchKeywords } from './keyword-search.js';
+import { embedQueryWithin, NoTextSide, type QueryBudget } from './query-embedding.js';
+import { collapseDuplicates } from './recall-collapse.js';
+import { describeHits, rankHits, type Ranked, type RecallHit } from './recall-hits.js';
+import { lexicalEmbedding, weighRecallQuery } from './recall-query.js';
 
 export type { RecallHit } from './recall-hits.js';
 
@@ -25,6 +32,10 @@ export const RECALL_MODES: readonly RecallMode[] = ['hybrid', 'vector', 'keyword
 
 /** Each side fetches this many times top-k before fusion, so fusion can promote what one side ranks low. */
 export const HYBRID_OVERFETCH = 4;
+/** When folding copies left fewer than top-k hits, the sides are searched once more this much deeper, up to MAX_DEPTH. */
+const DEEPER = 8;
+/** The deepest a side is searched (sqlite-vec answers at most 4096 neighbours). */
+const MAX_DEPTH = 4096;
 
 export interface RecallRequest {
   query: string;
@@ -39,10 +50,14 @@ export interface RecallRequest {
   exact?: boolean;
   /** Only the query's own words: no backoff characters, no expansions, no IDF weighting. */
   literal?: boolean;
+  /** A query picture (its first frame as a describer sees it), searched through the collection's image side. */
+  picture?: Buffer;
+  /** Show every copy of a meme instead of folding duplicates into one hit (default false). */
+  allDuplicates?: boolean;
 }
 
 export interface RecallDeps {
-  index: RecallIndex;
+  index: RecallIndex & Pick<PictureStore, 'pictureFacts'>;
   /** The collection searched and its embedder, built lazily: building it may fail (e.g. a missing key). */
   collection: string;
   embedder: () => Embedder;
@@ -53,7 +68,7 @@ export interface RecallDeps {
   signal?: AbortSignal;
 }
 
-export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'fetch';
+export type RecallStage = 'terms' | 'embed' | 'vector' | 'keyword' | 'image' | 'collapse' | 'fetch';
 
 export interface RecallResult {
   query: string;
@@ -71,6 +86,10 @@ export interface RecallResult {
   expansions: Array<Expansion & { weight: number }>;
   vectorMethod?: VectorMethod;
   candidates?: number;
+  /** A query picture was searched. */
+  picture: boolean;
+  /** Hits folded into a better-ranked copy of the same meme. */
+  collapsed: number;
   errors: Array<{ stage: RecallStage; message: string }>;
   timings: Partial<Record<RecallStage | 'fuse', number>> & { total: number };
   hits: RecallHit[];
@@ -102,167 +121,159 @@ export async function recall(deps: RecallDeps, req: RecallRequest): Promise<Reca
     terms: [],
     characters: [],
     expansions: [],
+    picture: req.picture !== undefined,
+    collapsed: 0,
     errors: [],
     timings: { total: 0 },
     hits: [],
   };
   const fail = (stage: RecallStage, err: unknown) => result.errors.push({ stage, message: redact(errorMessage(err)) });
-  const depth = req.mode === 'hybrid' ? req.topK * HYBRID_OVERFETCH : req.topK;
-  const wantVector = req.mode !== 'keyword';
-  const wantKeyword = req.mode !== 'vector';
+  const withText = req.query.trim().length > 0;
+  const fused = req.mode === 'hybrid' || (req.picture !== undefined && withText);
+  // Fused rankings fetch more per side, so fusion can promote what one side ranks low; so does a vector search whose
+  // copies are folded (its k nearest stay its k nearest). Keyword mode does not: its tiers are summed within what
+  // each fetched, so a deeper fetch reorders them; it goes deeper only when folding left fewer than k hits.
+  let depth = fused || (!req.allDuplicates && req.mode !== 'keyword') ? req.topK * HYBRID_OVERFETCH : req.topK;
+  let wantVector = withText && req.mode !== 'keyword';
+  const wantKeyword = withText && req.mode !== 'vector';
+  const wantImage = req.picture !== undefined;
 
   // Weighing the query (thesaurus, document frequencies) starts at once and never rejects.
   const tTerms = clock.now();
-  const weighing = weigh(deps, req, fail).finally(() => (result.timings.terms = clock.since(tTerms)));
+  const weighing = weighRecallQuery(deps, req, (err) => fail('terms', err)).finally(() => (result.timings.terms = clock.since(tTerms)));
 
   // A model that embeds meaning gets the query text, and starts first (it may be remote):
   // keyword search runs while it is in flight. A lexical embedder waits for the weighed query.
-  let coll: CollectionInfo | undefined;
-  let embedding: Promise<Float32Array | undefined> = Promise.resolve(undefined);
+  const collection = (async () => {
+    const coll = await deps.index.collectionInfo(deps.collection);
+    if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
+    return coll;
+  })();
+  collection.catch(() => undefined);
   const tEmbed = clock.now();
-  if (wantVector) {
-    embedding = (async () => {
-      coll = await deps.index.collectionInfo(deps.collection);
-      if (!coll) throw new Error(`collection "${deps.collection}" has no vectors yet (run emomo ingest or emomo embed)`);
-      const embedder = deps.embedder();
-      if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, coll);
-      // The budget counts from the start of the search: loading the client library is part of it.
-      return embedQuery(embedder, deps, req, coll, Math.max(0, req.timeoutMs - clock.since(tEmbed)));
-    })();
-    embedding.catch(() => undefined); // handled below; never an unhandled rejection
-  }
+  const embedding = !wantVector
+    ? undefined
+    : (async () => {
+        const info = await collection;
+        const embedder = deps.embedder();
+        if (embedder.embedsText === false) throw new NoTextSide(embedder.model, info.name);
+        if (embedder.embedLexicalQuery && !req.literal) return lexicalEmbedding(embedder, await weighing, info);
+        // The budget counts from the start of the search: loading the client library is part of it.
+        return embedQueryWithin(embedder, { text: req.query }, info, budget(req, clock, tEmbed), deps.signal);
+      })();
+  embedding?.catch(() => undefined); // handled below; never an unhandled rejection
+  const picturing = !wantImage
+    ? undefined
+    : collection.then((info) => embedQueryWithin(deps.embedder(), { picture: req.picture! }, info, budget(req, clock, tEmbed), deps.signal));
+  picturing?.catch(() => undefined);
 
   const { plan, weighed } = await weighing;
   result.terms = plan.terms;
   result.characters = weighed.characters;
   result.expansions = weighed.expansions;
 
-  let keywordHits: WeighedKeywordHit[] | undefined;
-  if (wantKeyword) {
+  const timed = async <T>(stage: 'keyword' | 'vector' | 'image', first: boolean, run: () => Promise<T>): Promise<T | undefined> => {
     const t = clock.now();
     try {
-      // No tier: nothing to look for in the text (punctuation only): searched, found nothing.
-      keywordHits = await searchKeywords(deps.index, weighed.tiers, depth, req.filters);
+      return await run();
     } catch (err) {
-      fail('keyword', err);
+      if (first) fail(stage, err);
+      return undefined;
+    } finally {
+      // The picture's time includes its embedding (settle); a second, deeper pass adds to the first.
+      result.timings[stage] = (first && stage !== 'image' ? 0 : (result.timings[stage] ?? 0)) + clock.since(t);
     }
-    result.timings.keyword = clock.since(t);
-  }
+  };
+  // No tier: nothing to look for in the text (punctuation only): searched, found nothing.
+  const searchKeyword = (first: boolean) => timed('keyword', first, () => searchKeywords(deps.index, weighed.tiers, depth, req.filters));
+  const searchVector = (stage: 'vector' | 'image', vector: Float32Array | undefined, first: boolean) =>
+    vector &&
+    timed(stage, first, async () => {
+      const found = await deps.index.vectorSearch((await collection).name, vector, depth, req.filters, { exact: req.exact });
+      result.vectorMethod ??= found.method;
+      result.candidates ??= found.candidates;
+      // Without a threshold, fused rankings drop similarities of 0 or less: they share nothing with the query and
+      // would still earn a fused rank. Vector mode returns the k nearest, as asked.
+      return { hits: found.hits.filter(keepVectorHit(req, fused)), full: found.hits.length >= depth };
+    });
 
-  let vectorHits: VectorHit[] | undefined;
-  if (wantVector) {
-    try {
-      const vector = await embedding;
-      result.timings.embed = clock.since(tEmbed);
-      const t = clock.now();
-      try {
-        const found = await deps.index.vectorSearch(coll!.name, vector!, depth, req.filters, { exact: req.exact });
-        // Without a threshold, hybrid drops similarities of 0 or less: they share nothing with the query and would
-        // still earn a fused rank. Vector mode returns the k nearest, as asked.
-        const noise = (h: VectorHit) => req.mode === 'hybrid' && h.distance >= 1;
-        vectorHits = found.hits.filter((h) => (req.threshold === undefined ? !noise(h) : 1 - h.distance >= req.threshold));
-        result.vectorMethod = found.method;
-        result.candidates = found.candidates;
-      } catch (err) {
-        fail('vector', err);
-      }
-      result.timings.vector = clock.since(t);
-    } catch (err) {
-      result.timings.embed = clock.since(tEmbed);
-      fail('embed', err);
-    }
-  }
+  // Keyword search runs while the query embeddings are in flight.
+  const keywordFirst = wantKeyword ? searchKeyword(true) : undefined;
+  const textVector = embedding && (await settle(embedding, 'embed'));
+  const imageVector = picturing && (await settle(picturing, 'image'));
+  let found = { keyword: await keywordFirst, vector: await searchVector('vector', textVector, true), image: await searchVector('image', imageVector, true) };
 
-  const searched = [wantVector && vectorHits, wantKeyword && keywordHits].filter(Boolean).length;
-  const wanted = Number(wantVector) + Number(wantKeyword);
+  const searched = [wantVector && found.vector, wantKeyword && found.keyword, wantImage && found.image].filter(Boolean).length;
+  const wanted = Number(wantVector) + Number(wantKeyword) + Number(wantImage);
   result.failed = searched === 0;
   result.partial = !result.failed && searched < wanted;
-  if (result.errors.length > 0) {
-    result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
-  }
 
-  const t = clock.now();
-  const ranked = rankHits(req.mode, vectorHits ?? [], keywordHits ?? []).slice(0, req.topK);
-  result.timings.fuse = clock.since(t);
+  let ranked = await rankAndFold(found);
+  // Folding copies left fewer than k hits though a side had more: once more, deeper.
+  const full = found.keyword?.length === depth || found.vector?.full || found.image?.full;
+  if (result.collapsed > 0 && ranked.length < req.topK && full && depth < MAX_DEPTH) {
+    depth = Math.min(MAX_DEPTH, depth * DEEPER);
+    const [keyword, vector, image] = await Promise.all([
+      found.keyword && searchKeyword(false),
+      found.vector && searchVector('vector', textVector, false),
+      found.image && searchVector('image', imageVector, false),
+    ]);
+    found = { keyword, vector, image };
+    ranked = await rankAndFold(found);
+  }
+  ranked = ranked.slice(0, req.topK);
   if (ranked.length > 0) {
     const tf = clock.now();
     try {
-      result.hits = await describeHits(deps, ranked, result);
+      result.hits = await describeHits(deps, ranked, { ...result, picture: wantImage });
     } catch (err) {
       fail('fetch', err);
       result.failed = true;
-      result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
     }
     result.timings.fetch = clock.since(tf);
   }
+  if (result.errors.length > 0) result.reason = result.errors.map((e) => `${e.stage}: ${e.message}`).join('; ');
   result.timings.total = clock.total();
   return result;
-}
 
-/**
- * Plans and weighs the query. Without document frequencies (a literal query,
- * or the lookup failed) it searches the query's own terms only.
- */
-async function weigh(
-  deps: RecallDeps,
-  req: RecallRequest,
-  fail: (stage: RecallStage, err: unknown) => void,
-): Promise<{ plan: QueryPlan; stats?: TermStatistics; weighed: WeighedQuery }> {
-  let plan = planQuery(req.query, undefined, true);
-  if (req.literal) return { plan, weighed: weighQuery(plan) };
-  try {
-    plan = planQuery(req.query, deps.thesaurus?.());
-    const stats = await deps.index.documentFrequencies(plan.lookup);
-    return { plan, stats, weighed: weighQuery(plan, stats) };
-  } catch (err) {
-    fail('terms', err);
-    return { plan, weighed: weighQuery(plan) };
+  /** A query vector, or undefined with the failure recorded (a picture-only collection simply has no text side). */
+  async function settle(vector: Promise<Float32Array>, stage: 'embed' | 'image'): Promise<Float32Array | undefined> {
+    try {
+      return await vector;
+    } catch (err) {
+      if (err instanceof NoTextSide && (wantKeyword || wantImage)) wantVector = false;
+      else fail(stage, err);
+      return undefined;
+    } finally {
+      result.timings[stage] = clock.since(tEmbed);
+    }
+  }
+
+  async function rankAndFold(sides: typeof found): Promise<Array<Ranked & { duplicates?: number[] }>> {
+    const t = clock.now();
+    const ranking = rankHits(req.mode, sides.vector?.hits ?? [], sides.keyword ?? [], sides.image?.hits, withText);
+    result.timings.fuse = clock.since(t);
+    if (req.allDuplicates || ranking.length < 2) return ranking;
+    const tc = clock.now();
+    try {
+      const folded = await collapseDuplicates(deps.index, ranking);
+      result.collapsed = ranking.length - folded.length;
+      return folded;
+    } catch (err) {
+      fail('collapse', err);
+      return ranking;
+    } finally {
+      result.timings.collapse = clock.since(tc);
+    }
   }
 }
 
-/** The lexical embedder's query vector: IDF-weighed features plus the expansions the library holds. */
-function lexicalEmbedding(
-  embedder: Embedder,
-  { plan, weighed, stats }: { plan: QueryPlan; weighed: WeighedQuery; stats?: TermStatistics },
-  coll: CollectionInfo,
-): Float32Array {
-  const vector = embedder.embedLexicalQuery!({
-    text: plan.query,
-    // Cosine similarity mixes every feature into one score: a meme holding the word and a synonym
-    // would outrank the meme holding just the word. Here a synonym only stands in for a query word
-    // the library does not hold (the keyword side, which ranks the query's own words first, uses all).
-    expansions: weighed.expansions.filter((e) => !e.wordHeld),
-    idf: stats ? inverseDocumentFrequency(stats) : () => 1,
-    holds: (term) => !stats || (stats.frequencies.get(term) ?? 0) > 0,
-  });
-  checkQueryVector(vector, coll);
-  return vector;
+/** What is left of the time budget, counted from the start of the search. */
+function budget(req: RecallRequest, clock: Stopwatch, started: number): QueryBudget {
+  return { timeoutMs: req.timeoutMs, leftMs: Math.max(0, req.timeoutMs - clock.since(started)) };
 }
 
-function checkQueryVector(vector: Float32Array | undefined, coll: CollectionInfo): asserts vector is Float32Array {
-  if (!vector || vector.length !== coll.dims) {
-    throw new Error(`the embedder returned a ${vector?.length ?? 0}-dimensional vector; collection "${coll.name}" holds ${coll.dims}`);
-  }
-}
-
-/** Embeds the query within what is left of the time budget; a late provider is aborted, not awaited. */
-async function embedQuery(embedder: Embedder, deps: RecallDeps, req: RecallRequest, coll: CollectionInfo, budgetMs: number): Promise<Float32Array> {
-  const controller = new AbortController();
-  const signals = deps.signal ? [controller.signal, deps.signal] : [controller.signal];
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new Error(`query embedding did not answer within ${req.timeoutMs} ms (--timeout)`);
-      controller.abort(err);
-      reject(err);
-    }, budgetMs);
-  });
-  try {
-    await Promise.race([embedder.ready?.(), timeout]);
-    const [vector] = await Promise.race([embedder.embed([req.query], 'query', AbortSignal.any(signals)), timeout]);
-    checkQueryVector(vector, coll);
-    return vector;
-  } finally {
-    clearTimeout(timer);
-  }
+/** Without a threshold, a fused ranking drops similarities of 0 or less; with one, what is below it. */
+function keepVectorHit(req: RecallRequest, fused: boolean): (h: VectorHit) => boolean {
+  return (h) => (req.threshold === undefined ? !(fused && h.distance >= 1) : 1 - h.distance >= req.threshold);
 }

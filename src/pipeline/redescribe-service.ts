@@ -11,13 +11,14 @@
 import pLimit from 'p-limit';
 import { AbortedError, errorMessage } from '../errors.js';
 import { probeImage, type ImageLimits } from '../images/probe.js';
-import type { Describer, Description, Embedder, ObjectStorage } from '../ports.js';
+import { prepareStill } from '../images/vlm-input.js';
+import type { Describer, Description, Embedder, ImageFacts, ObjectStorage } from '../ports.js';
 import type { Redactor } from '../redact.js';
 import { abortReason } from '../resilience/clock.js';
 import type { ClaimStore, IngestStore, RedescribeStore, StaleFilter, StaleMeme } from '../store/ports.js';
 import { LeaseKeeper } from './claim-lease.js';
 import { describeImage } from './describe-image.js';
-import { embeddingText } from './embedding-text.js';
+import { embedMemes, embedsPictures } from './meme-vector.js';
 import { checkVector } from './vector-check.js';
 
 export interface RedescribeDeps {
@@ -116,18 +117,25 @@ async function redescribeOne(deps: RedescribeDeps, opts: RedescribeOptions, meme
   const { store, describer, embedder } = deps;
   const descriptionKey = { md5: meme.md5, vlmModel: describer.model, promptVersion: describer.promptVersion };
   let description: Description | undefined = meme.described ? await store.findDescription(descriptionKey) : undefined;
+  let stored: { bytes: Buffer; facts: ImageFacts } | undefined;
+  const read = async () => {
+    if (stored) return stored;
+    const bytes = await deps.storage.get(meme.storageKey);
+    return (stored = { bytes, facts: await probeImage(bytes, opts.limits) });
+  };
   if (description) {
     summary.reused++;
   } else {
-    const bytes = await deps.storage.get(meme.storageKey);
-    const facts = await probeImage(bytes, opts.limits);
+    const { bytes, facts } = await read();
     const image = { bytes, facts, category: meme.category, tags: meme.tags };
     description = await describeImage(describer, image, { limits: opts.limits, maxSide: opts.maxSide, ...(opts.signal ? { signal: opts.signal } : {}) });
     // Saved before anything else can fail: a paid description is kept either way.
     await store.saveDescription(descriptionKey, description);
     summary.described++;
   }
-  const [vector] = await embedder.embed([embeddingText(description, meme.tags)], 'document');
+  // An image collection embeds the picture again (its vector does not depend on the description).
+  const picture = embedsPictures(embedder) ? await read().then(({ bytes, facts }) => prepareStill(bytes, facts, opts.limits, opts.maxSide)) : undefined;
+  const [vector] = await embedMemes(embedder, [{ description, tags: meme.tags, ...(picture ? { picture } : {}) }]);
   checkVector(vector, embedder.dimensions, embedder.model);
   const change = { memeId: meme.memeId, md5: meme.md5, embeddingModel: embedder.model, descriptionKey, description, vector: vector! };
   if (!(await store.replaceDescription(opts.collection, change))) summary.skipped++;

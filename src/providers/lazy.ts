@@ -5,7 +5,7 @@
  * describer reads) is known up front, so dedup, frame preparation and start-up
  * logs need no provider.
  */
-import type { Describer, DescribeInput, Description, EmbedMode, Embedder } from '../ports.js';
+import type { Describer, DescribeInput, Description, EmbedInput, EmbedMode, Embedder } from '../ports.js';
 import type { BreakerState } from '../resilience/circuit-breaker.js';
 
 function once<T>(create: () => Promise<T>): () => Promise<T> {
@@ -63,12 +63,21 @@ export class LazyEmbedder extends Lazy<Embedder> implements Embedder {
     readonly model: string,
     readonly dimensions: number,
     create: () => Promise<Embedder>,
+    /** What the embedder will be, known from its config: its input, and whether it has a text side. */
+    readonly input: EmbedInput = 'text',
+    readonly embedsText = true,
   ) {
     super(create);
   }
 
   async embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     return (await this.get()).embed(texts, mode, signal);
+  }
+
+  async embedImages(pictures: Buffer[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    const embedder = await this.get();
+    if (!embedder.embedImages) throw new Error(`embedding model ${this.model} does not embed pictures`);
+    return embedder.embedImages(pictures, mode, signal);
   }
 
   circuit(): BreakerState | undefined {

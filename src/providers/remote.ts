@@ -102,7 +102,7 @@ export function createRemoteEmbedder(e: EmbeddingConfig, opts: RemoteOptions): E
     : OPENAI_DEFAULT_BASE_URL;
   const baseURL = e.baseUrl ?? fallback;
   const gate = gateFor({ identity, baseURL, timeoutMs: e.timeoutMs, concurrency: e.concurrency, rpm: e.rpm }, opts);
-  const common = { model: e.model, dimensions: e.dimensions, apiKey: opts.apiKey, gate, identity, baseURL };
+  const common = { model: e.model, dimensions: e.dimensions, apiKey: opts.apiKey, gate, identity, baseURL, input: e.input };
   const inner =
     e.provider === 'jina' ? new JinaEmbedder({ ...common, redact: makeRedactor([opts.apiKey]) }) : new OpenAIEmbedder(common);
   return new BatchingEmbedder(inner, { batchSize: e.batchSize, label: identityLabel(identity) });

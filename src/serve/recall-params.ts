@@ -23,6 +23,7 @@ export interface RecallParams {
   embedding?: string;
   literal?: boolean;
   exact?: boolean;
+  all_duplicates?: boolean;
   /** POST only: base64 (or a data: URL) in JSON, a file part in multipart/form-data. */
   image?: unknown;
 }
@@ -53,6 +54,7 @@ function properties(s: ServeSettings) {
     embedding: word('Embedding config whose collection is searched (default: the one marked is_default)'),
     literal: { type: 'boolean', description: 'Only the words as typed: no synonyms, slang, single characters or IDF weighting' },
     exact: { type: 'boolean', description: 'Exact float32 KNN instead of the quantised index (slower; for checking)' },
+    all_duplicates: { type: 'boolean', description: 'Every copy of a meme (same picture and caption) as its own result, instead of one result listing the others in duplicates' },
   };
 }
 
@@ -67,7 +69,10 @@ export function recallBodySchema(s: ServeSettings) {
     additionalProperties: false,
     properties: {
       ...properties(s),
-      image: { description: 'A picture to search by: base64 or a data: URL in JSON, a file part in multipart/form-data' },
+      image: {
+        description:
+          'A picture to search by, through an embedding with input: image (`embedding`, else the first one): base64 or a data: URL in JSON, a file part in multipart/form-data',
+      },
     },
   };
 }
@@ -89,6 +94,7 @@ export function recallOptions(p: RecallParams, s: ServeSettings): { query: strin
   if (p.embedding !== undefined) options.embedding = p.embedding;
   if (p.literal) options.literal = true;
   if (p.exact) options.exact = true;
+  if (p.all_duplicates) options.allDuplicates = true;
   if (image) options.image = image;
   return { query: p.q ?? '', options };
 }

@@ -25,30 +25,34 @@ const recallHit = object({
   storage_key: str,
   url: { type: 'string', description: 'Where the image is fetched: this server\'s /objects/{key}, or the public URL of S3 / R2 storage' },
   score: { type: 'number', description: 'The ranking score: fused (hybrid), similarity (vector) or BM25 (keyword)' },
-  scores: object({ vector: nullable('number'), keyword: nullable('number'), fused: nullable('number') }),
+  scores: object({ vector: nullable('number'), keyword: nullable('number'), fused: nullable('number'), image: nullable('number') }),
   explain: object({
     vector_rank: nullable('integer'),
+    image_rank: nullable('integer'),
     keyword_rank: nullable('integer'),
     matched_terms: strings,
     matched_characters: strings,
     matched_expansions: { type: 'array', items: expansion },
     exact_caption: bool,
     keyword_parts: { type: ['object', 'null'], additionalProperties: false, required: ['query', 'characters', 'expansions'], properties: { query: num, characters: num, expansions: num } },
-    contributions: { type: ['object', 'null'], additionalProperties: false, required: ['vector', 'keyword', 'exact'], properties: { vector: num, keyword: num, exact: num } },
+    contributions: { type: ['object', 'null'], additionalProperties: false, required: ['vector', 'keyword', 'exact'], properties: { vector: num, keyword: num, exact: num, image: num } },
   }),
   description: str,
   ocr_text: { type: 'string', description: 'The text on the meme (its caption)' },
   tags: strings,
   category: str,
   is_animated: bool,
+  duplicates: { type: 'array', items: int, description: 'Ids of copies of this meme (same picture and caption) folded into this result' },
 });
 
-const stage = { type: 'string', enum: ['terms', 'embed', 'vector', 'keyword', 'fetch'] };
+const stage = { type: 'string', enum: ['terms', 'embed', 'vector', 'keyword', 'image', 'collapse', 'fetch'] };
 const ms = { type: 'number', description: 'milliseconds' };
 
 export const recallSchema = object(
   {
     query: str,
+    picture: { type: 'boolean', description: 'A query picture was searched' },
+    collapsed: { ...int, description: 'Results folded into a better-ranked copy of the same meme' },
     mode: { type: 'string', enum: ['hybrid', 'vector', 'keyword'] },
     collection: str,
     partial: { type: 'boolean', description: 'A side the mode asked for could not run (e.g. the embedding provider did not answer in time): these are the other side\'s results' },
@@ -64,7 +68,7 @@ export const recallSchema = object(
       type: 'object',
       additionalProperties: false,
       required: ['total'],
-      properties: { terms: ms, embed: ms, vector: ms, keyword: ms, fuse: ms, fetch: ms, total: ms },
+      properties: { terms: ms, embed: ms, vector: ms, keyword: ms, image: ms, fuse: ms, collapse: ms, fetch: ms, total: ms },
     },
     results: { type: 'array', items: recallHit },
   },

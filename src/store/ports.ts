@@ -7,6 +7,7 @@
  * (test/integration/store-contract.test.ts) runs against every backend.
  */
 import type { Stage } from '../errors.js';
+import type { PictureHashes } from '../images/phash.js';
 import type { Description, ImageFacts, SourceItem } from '../ports.js';
 
 // ---------------------------------------------------------------- ingest
@@ -42,6 +43,8 @@ export interface CommitInput {
   vector: Float32Array;
   /** Replace a vector already stored for (md5, collection) instead of keeping it (see CommitResult.alreadyEmbedded). */
   replace: boolean;
+  /** The image's perceptual hashes; stored with a new meme, or added to one that has none yet. */
+  hashes?: PictureHashes;
 }
 
 export interface CommitResult {
@@ -182,6 +185,8 @@ export interface JobQueue {
 export interface BackfillCandidate {
   memeId: number;
   md5: string;
+  /** Where its image is stored (an image collection embeds the picture). */
+  storageKey: string;
   category: string;
   isAnimated: boolean;
   sourceType: string;
@@ -549,6 +554,99 @@ export interface PurgeStore {
   applyPurge(source: string, examples: number): Promise<PurgeCounts>;
 }
 
+// ---------------------------------------------------------------- pictures
+
+/** A meme whose perceptual hashes are not stored yet (memes from before they existed). */
+export interface MemeToHash {
+  id: number;
+  md5: string;
+  storageKey: string;
+}
+
+export interface HashedMeme extends PictureHashes {
+  id: number;
+}
+
+/** What duplicate detection and merging know of a meme. */
+export interface PictureFacts extends PictureHashes {
+  id: number;
+  md5: string;
+  storageKey: string;
+  width: number;
+  height: number;
+  format: string;
+  isAnimated: boolean;
+  fileSize: number;
+  /** ISO time the meme was committed. */
+  createdAt: string;
+  /** The OCR text of its newest description ('' when it has none). */
+  caption: string;
+  tags: string[];
+  /** Sources that offered the image (meme_sources rows). */
+  sources: number;
+}
+
+/** One duplicate group to merge: the copies go into the keeper. */
+export interface MergeGroup {
+  keeper: { id: number; md5: string };
+  copies: ReadonlyArray<{ id: number; md5: string }>;
+}
+
+export interface MergeOutcome {
+  /** Copies removed (their sources, tags and md5 now belong to the keeper). */
+  merged: Array<{ id: number; md5: string }>;
+  /** Copies left as they are, with why: changed or removed since they were grouped, or claimed by a running ingest. */
+  skipped: Array<{ id: number; md5: string; reason: string }>;
+  /** False when the keeper itself is gone or changed: nothing was merged. */
+  keeperFound: boolean;
+  sourcesMoved: number;
+  /** Tags the keeper gained. */
+  tagsAdded: string[];
+  vectors: number;
+  /** Objects only the removed copies used, recorded as pending deletes (ObjectDeleteQueue). */
+  objects: number;
+}
+
+/**
+ * Perceptual hashes, duplicates and template variants. Memes carry two
+ * 16-hex-digit hashes (src/images/phash.ts); the picture hash's 8 bytes are
+ * indexed as bands, one row per (band, byte value, meme) in both backends
+ * (SQLite and PostgreSQL: a `picture_bands` table, primary key
+ * (band, value, meme_id), rows removed with their meme by ON DELETE CASCADE).
+ * A merged or skipped duplicate's md5 is remembered as an alias of the meme
+ * that holds its picture (`meme_aliases`), so ingest does not add it again.
+ * Every method is plain SQL on either backend.
+ */
+export interface PictureStore {
+  /** Memes without stored hashes, by id after `afterId`, a page at a time. */
+  memesWithoutHashes(afterId: number, limit: number): Promise<MemeToHash[]>;
+  /** Stores hashes (and their bands) of memes that still have that id and md5 and no hashes; returns how many were stored. */
+  saveHashes(rows: ReadonlyArray<{ id: number; md5: string } & PictureHashes>): Promise<number>;
+  /** The hashes of memes that have them, by id after `afterId`, a page at a time. */
+  hashedMemes(afterId: number, limit: number): Promise<HashedMeme[]>;
+  /** Memes sharing at least one band with `picture` (the banded candidate lookup; the caller measures the distance). */
+  pictureCandidates(picture: string): Promise<PictureFacts[]>;
+  /** The facts of the given memes that exist and have hashes. */
+  pictureFacts(ids: readonly number[]): Promise<PictureFacts[]>;
+  /**
+   * Merges one duplicate group in one transaction: each copy that still has
+   * its id and md5, is not the keeper's image, and is not claimed by a live
+   * owner (ClaimStore) has its source links moved to the keeper, its tags
+   * folded into the keeper's (row and keyword index), its md5 recorded as an
+   * alias of the keeper, its vectors, keyword row and meme row removed (its
+   * descriptions stay: a paid cache), and its object recorded as a pending
+   * delete unless another meme uses it. Nothing happens when the keeper is
+   * gone or changed.
+   */
+  mergeDuplicates(group: MergeGroup, reason: string): Promise<MergeOutcome>;
+  /** Records each member as a template variant of its group's template (replacing earlier links of those members); returns links written. */
+  linkVariants(groups: ReadonlyArray<{ templateId: number; memberIds: readonly number[] }>): Promise<number>;
+  /** The meme an image was merged into (or skipped as a duplicate of), when it was. */
+  aliasOf(md5: string): Promise<number | undefined>;
+  /** Remembers that an image is a duplicate of a meme (ingest --skip-duplicates); false when that meme is gone. */
+  addAlias(md5: string, memeId: number, reason: string): Promise<boolean>;
+}
+
 // ---------------------------------------------------------------- stats
 
 export interface StoreStats {
@@ -644,6 +742,12 @@ export interface LibraryCounts {
   vectors: number;
   keyword_rows: number;
   jobs: number;
+  /** Memes with perceptual hashes. */
+  picture_hashes: number;
+  /** Images merged into, or skipped as duplicates of, a meme. */
+  aliases: number;
+  /** Template variants linked to their template. */
+  variants: number;
 }
 
 /** One meme as stored, with its source links, vectors and keyword row. */
@@ -669,6 +773,19 @@ export interface LibraryMeme {
   vectors: Array<{ collection: string; model: string; dims: number; vlmModel: string; promptVersion: string; createdAt: string; vector: Float32Array }>;
   /** The keyword-index row as indexed terms (src/store/fts-terms.ts); null when the meme has none. */
   keywords: { ocrText: string; description: string; tags: string } | null;
+  /** Its perceptual hashes; null when it has none yet. */
+  hashes: PictureHashes | null;
+  /** Images merged into it or skipped as its duplicates (meme_aliases). */
+  aliases: Array<{ md5: string; reason: string; createdAt: string }>;
+}
+
+/** A template variant link, by md5 on both ends (a library's ids are its own). */
+export interface LibraryVariant {
+  /** The variant's id in the exporting library, for paging. */
+  memeId: number;
+  md5: string;
+  templateMd5: string;
+  createdAt: string;
 }
 
 export interface LibraryDescription {
@@ -712,10 +829,12 @@ export interface LibraryExport {
   exportDescriptions(afterSeq: number, limit: number): Promise<LibraryDescription[]>;
   /** Jobs with an id above `afterId`, in id order. */
   exportJobs(afterId: number, limit: number): Promise<LibraryJob[]>;
+  /** Variant links of memes with an id above `afterId`, in id order. */
+  exportVariants(afterId: number, limit: number): Promise<LibraryVariant[]>;
 }
 
 /** Per kind, the rows an import wrote (rows already present are left alone and not counted). */
-export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vectors' | 'keyword_rows'>;
+export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vectors' | 'keyword_rows' | 'picture_hashes' | 'aliases'>;
 
 /**
  * Writing another library's rows into this one, idempotently: every row is
@@ -725,8 +844,10 @@ export type ImportCounts = Pick<LibraryCounts, 'memes' | 'source_links' | 'vecto
  * library's own.
  */
 export interface LibraryImport {
-  /** Every meme (matched on md5) with its links, vectors and keyword row, in one transaction. */
+  /** Every meme (matched on md5) with its links, vectors, keyword row, hashes and aliases, in one transaction. */
   importMemes(memes: readonly LibraryMeme[]): Promise<ImportCounts>;
+  /** Links whose two memes are here (imported before: variants move after every meme). */
+  importVariants(rows: readonly LibraryVariant[]): Promise<number>;
   importDescriptions(rows: readonly LibraryDescription[]): Promise<number>;
   /** A job that was in progress at the source arrives pending, due at once. */
   importJobs(rows: readonly LibraryJob[]): Promise<number>;
@@ -746,6 +867,7 @@ export interface LibraryStore
     VerifyStore,
     ObjectDeleteQueue,
     PurgeStore,
+    PictureStore,
     StatsStore,
     StoreHealth,
     Partial<ServerRunLocks> {

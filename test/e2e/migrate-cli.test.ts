@@ -1,6 +1,7 @@
 /**
  * `emomo migrate --to postgres://…` as an operator runs it: the sample
- * library (offline OCR descriptions, two collections, a failed job) moves
+ * library (offline OCR descriptions, two collections, a failed job,
+ * perceptual hashes, a duplicate's alias and a template-variant link) moves
  * from SQLite into a fresh PostgreSQL database with every count equal, not
  * one provider call, the same top result for every sample caption on both
  * sides, and `verify` on the target agreeing with the source. Killed with
@@ -12,6 +13,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import type { MigrateSummary } from '../../src/pipeline/migrate-service.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
 import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
@@ -23,6 +26,8 @@ import { runIngest } from '../helpers/run-ingest.js';
 import { copySample, makeWorkspace, sampleEntries, type Workspace } from '../helpers/workspace.js';
 
 const samples = sampleEntries();
+/** An image remembered as a duplicate of the first sample (as `ingest --skip-duplicates` records one). */
+const ALIAS = 'a1'.repeat(16);
 
 /** A copy of a workspace's config with the library in PostgreSQL instead. */
 function postgresConfig(ws: Workspace, url: string, name: string): string {
@@ -51,6 +56,14 @@ describeIfPostgres('emomo migrate', () => {
     assert.equal(ingest.code, 1, ingest.stderr);
     const embed = await runCli(['--config', ws.config, 'embed', '--embedding', 'second']);
     assert.equal(embed.code, 0, embed.stderr);
+    const store = new SqliteStore(ws.db);
+    try {
+      const [first, second] = await Promise.all(samples.slice(0, 2).map(async (s) => (await store.findMemeByMd5(s.md5))!.id));
+      assert.equal(await store.addAlias(ALIAS, first!, 'ingest --skip-duplicates'), true);
+      assert.equal(await store.linkVariants([{ templateId: first!, memberIds: [second!] }]), 1);
+    } finally {
+      await store.close();
+    }
     db = await createTestDatabase();
   });
   after(async () => {
@@ -76,6 +89,13 @@ describeIfPostgres('emomo migrate', () => {
       { memes: summary.source.memes, collections: summary.source.collections, vectors: summary.source.vectors, jobs: summary.source.jobs },
       { memes: samples.length, collections: 2, vectors: 2 * samples.length, jobs: 1 },
     );
+    assert.deepEqual([summary.source.picture_hashes, summary.source.aliases, summary.source.variants], [samples.length, 1, 1], 'picture data moved too');
+    const target = new PostgresStore(db.url, { label: db.name });
+    try {
+      assert.equal(await target.aliasOf(ALIAS), (await target.findMemeByMd5(samples[0]!.md5))!.id, 'the alias names the same meme there');
+    } finally {
+      await target.close();
+    }
     assert.equal(fake.requests.length, 0, 'no provider was called');
     assert.ok(!run.stderr.includes(new URL(db.url).password), 'the password never shows');
 
@@ -96,7 +116,11 @@ describeIfPostgres('emomo migrate', () => {
     const again = await runCli(['--config', ws.config, '--json', 'migrate', '--to', db.url]);
     const second = JSON.parse(again.stdout) as MigrateSummary;
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual([second.copied.memes, second.copied.vectors, second.copied.descriptions, second.target], [0, 0, 0, summary.target], 'idempotent');
+    assert.deepEqual(
+      [second.copied.memes, second.copied.vectors, second.copied.descriptions, second.copied.picture_hashes, second.copied.aliases, second.copied.variants, second.target],
+      [0, 0, 0, 0, 0, 0, summary.target],
+      'idempotent',
+    );
   });
 
   test('killed with SIGKILL halfway and run again: still exact', async () => {

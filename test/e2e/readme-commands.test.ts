@@ -23,6 +23,7 @@ const SKIPPED: ReadonlyArray<[RegExp, string]> = [
   [/\bchinesebqb\b/, 'needs a ChineseBQB checkout'],
   [/configs\/prod\.yaml/, "the reader's own config"],
   [/\bmigrate --to\b/, 'needs a PostgreSQL server (test/e2e/migrate-cli.test.ts runs migrate against one)'],
+  [/--image\b/, "needs an embedding with input: image and the reader's own picture (test/integration/recall-image.test.ts runs it)"],
   [/\bemomo serve\b|^curl\b|^docker\b/, 'a server that runs until stopped (test/e2e/serve-cli.test.ts runs it; docker is not installed here)'],
 ];
 

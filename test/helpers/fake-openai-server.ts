@@ -4,7 +4,11 @@
  *
  *   POST /v1/chat/completions  a JSON description derived from the image bytes
  *   POST /v1/embeddings        OpenAI shape, or Jina's (body has `task`);
- *                              deterministic unit vectors of the requested size
+ *                              deterministic unit vectors of the requested size;
+ *                              multimodal items too: `{"text": …}`, and
+ *                              `{"image": base64 or data URL}` embedded from a
+ *                              16×16 downscale of the decoded pixels, so similar
+ *                              pictures get similar vectors
  *
  * Every request is recorded (time, endpoint, auth header presence, body, the
  * pictures of a chat request, what was answered), latency is configurable per endpoint, and faults are scripted
@@ -20,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fakeImageVector } from './fake-image-vector.js';
 import { seededRandom } from './seeded-random.js';
 
 export type Endpoint = 'chat' | 'embeddings';
@@ -145,8 +150,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (record.endpoint === 'other') return error(404, `no route ${record.path}`);
     if (record.body === undefined) return error(400, 'body is not JSON');
     if (record.endpoint === 'chat') return send(200, JSON.stringify(chatReply(record.body, fault)));
-    const reply = embeddingsReply(record.body, fault, options.defaultDims ?? 1024);
-    return typeof reply === 'string' ? error(400, reply) : send(200, JSON.stringify(reply));
+    void multimodalEmbeddingsReply(record.body, fault, options.defaultDims ?? 1024).then((reply) =>
+      typeof reply === 'string' ? error(400, reply) : send(200, JSON.stringify(reply)),
+    );
   };
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -220,18 +226,44 @@ export function chatReply(body: any, fault?: Fault) {
   };
 }
 
-/** An embeddings response (OpenAI or Jina shape) with the fake vectors, or the text of a 400. */
+/** An embeddings response (OpenAI or Jina shape) with the fake vectors for text inputs, or the text of a 400. */
 export function embeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
   const input: unknown = body?.input;
   const texts = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) return 'input must be a string or an array of strings';
   const dims = typeof body.dimensions === 'number' ? body.dimensions : defaultDims;
-  const data = (texts as string[]).map((text, index) => {
-    const v = fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims);
+  return reply(body, (texts as string[]).map((text) => fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims)), texts as string[]);
+}
+
+/** The same, also for multimodal items: `{"text": …}` and `{"image": base64 or data URL}` (see fakeImageVector). */
+export async function multimodalEmbeddingsReply(body: any, fault: Fault | undefined, defaultDims: number) {
+  const input: unknown = body?.input;
+  const items = (typeof input === 'string' ? [input] : Array.isArray(input) ? input : [undefined]) as unknown[];
+  if (items.every((i) => typeof i === 'string')) return embeddingsReply(body, fault, defaultDims);
+  const dims = typeof body.dimensions === 'number' ? body.dimensions : defaultDims;
+  const texts: string[] = [];
+  const vectors: Float32Array[] = [];
+  for (const item of items) {
+    const text = typeof item === 'string' ? item : (item as { text?: unknown })?.text;
+    const image = (item as { image?: unknown })?.image;
+    if (typeof text === 'string') {
+      texts.push(text);
+      vectors.push(fakeVector(`${body.task ?? ''}|${text}`, fault?.wrongDims?.(text) ? dims + 1 : dims));
+    } else if (typeof image === 'string') {
+      const vector = await fakeImageVector(image, dims).catch(() => undefined);
+      if (!vector) return 'image is not a picture';
+      vectors.push(vector);
+    } else return 'each input item must be a string, {"text": …} or {"image": …}';
+  }
+  return reply(body, vectors, texts);
+}
+
+function reply(body: any, vectors: Float32Array[], texts: string[]) {
+  const data = vectors.map((v, index) => {
     const embedding = body.encoding_format === 'base64' ? Buffer.from(v.buffer).toString('base64') : Array.from(v);
     return { object: 'embedding', index, embedding };
   });
-  const tokens = (texts as string[]).reduce((n, t) => n + t.length, 0);
+  const tokens = texts.reduce((n, t) => n + t.length, 0) + (vectors.length - texts.length) * 256;
   return { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } };
 }
 

@@ -1,5 +1,6 @@
 /** Runs `verify`, `purge` and `embed` in-process against a workspace, as their CLI commands do, and returns their JSON reports. */
 import { createApp, type AppOverrides } from '../../src/app.js';
+import { dupes, type DupesFlags, type dupesJson } from '../../src/cli/commands/dupes.js';
 import { embed } from '../../src/cli/commands/embed.js';
 import { purge, type PurgeFlags } from '../../src/cli/commands/purge.js';
 import { verify, type VerifyFlags } from '../../src/cli/commands/verify.js';
@@ -47,6 +48,12 @@ export function runPurge(ws: Workspace, flags: Partial<PurgeFlags> & { source: s
 export function runEmbed(ws: Workspace, embedding: string, overrides: AppOverrides = {}): Promise<Run<EmbedSummary>> {
   const signal = new AbortController().signal;
   return run(ws, undefined, (app, reporter) => embed({ embedding, watch: false, lock: false }, app, reporter, signal), overrides);
+}
+
+export type DupesJson = ReturnType<typeof dupesJson>;
+
+export function runDupes(ws: Workspace, flags: Partial<DupesFlags> = {}, env?: NodeJS.ProcessEnv): Promise<Run<DupesJson>> {
+  return run(ws, env, (app, reporter) => dupes({ merge: false, force: false, examples: 5, ...flags }, app, reporter));
 }
 
 /** Kind → count of a verify report's issues. */

@@ -12,6 +12,8 @@ const expansion = z.object({ term: z.string().min(1), for: z.string().min(1), so
 export const RecallJson = z
   .object({
     query: z.string(),
+    picture: z.boolean(),
+    collapsed: z.number().int().nonnegative(),
     mode: z.enum(['hybrid', 'vector', 'keyword']),
     collection: z.string(),
     partial: z.boolean(),
@@ -22,13 +24,15 @@ export const RecallJson = z
     expansions: z.array(expansion.extend({ weight: z.number().positive().max(1) }).strict()),
     vector_method: z.enum(['exact', 'quantized', 'hnsw']).nullable(),
     candidates: z.number().int().nonnegative().nullable(),
-    errors: z.array(z.object({ stage: z.enum(['terms', 'embed', 'vector', 'keyword', 'fetch']), message: z.string() }).strict()),
+    errors: z.array(z.object({ stage: z.enum(['terms', 'embed', 'vector', 'keyword', 'image', 'collapse', 'fetch']), message: z.string() }).strict()),
     timings_ms: z
       .object({
         terms: ms.optional(),
         embed: ms.optional(),
         vector: ms.optional(),
         keyword: ms.optional(),
+        image: ms.optional(),
+        collapse: ms.optional(),
         fuse: ms.optional(),
         fetch: ms.optional(),
         total: ms,
@@ -43,17 +47,18 @@ export const RecallJson = z
           storage_key: z.string().min(1),
           url: z.string().min(1),
           score: z.number(),
-          scores: z.object({ vector: nullableScore, keyword: nullableScore, fused: nullableScore }).strict(),
+          scores: z.object({ vector: nullableScore, keyword: nullableScore, fused: nullableScore, image: nullableScore }).strict(),
           explain: z
             .object({
               vector_rank: z.number().int().positive().nullable(),
+              image_rank: z.number().int().positive().nullable(),
               keyword_rank: z.number().int().positive().nullable(),
               matched_terms: z.array(z.string()),
               matched_characters: z.array(z.string()),
               matched_expansions: z.array(expansion),
               exact_caption: z.boolean(),
               keyword_parts: z.object({ query: z.number(), characters: z.number(), expansions: z.number() }).strict().nullable(),
-              contributions: z.object({ vector: z.number(), keyword: z.number(), exact: z.number() }).strict().nullable(),
+              contributions: z.object({ vector: z.number(), keyword: z.number(), exact: z.number(), image: z.number().optional() }).strict().nullable(),
             })
             .strict(),
           description: z.string(),
@@ -61,6 +66,7 @@ export const RecallJson = z
           tags: z.array(z.string()),
           category: z.string(),
           is_animated: z.boolean(),
+          duplicates: z.array(z.number().int().positive()),
         })
         .strict(),
     ),

@@ -19,6 +19,8 @@ export interface RemoteWorkspaceOptions {
   vlmConcurrency?: number;
   retryCount?: number;
   vlmTimeout?: string;
+  /** `image`: a multimodal model whose collection holds picture vectors. */
+  input?: 'text' | 'image';
   /** vlm.animated_frames (default: the config default). */
   animatedFrames?: 'multi' | 'contact_sheet' | 'first';
   /** ingest.probe_interval and ingest.max_outage. */
@@ -32,7 +34,8 @@ export function makeRemoteWorkspace(fake: Pick<FakeOpenAI, 'url' | 'baseURL'>, o
   const embeddings =
     `embeddings:\n  - name: remote\n    provider: ${provider}\n    model: ${model}\n` +
     `    base_url: ${provider === 'jina' ? fake.url : fake.baseURL}\n    api_key_env: ${EMBED_KEY_ENV}\n` +
-    `    dimensions: ${o.dims ?? 64}\n    collection: remote\n    batch_size: ${o.batchSize ?? 32}\n`;
+    `    dimensions: ${o.dims ?? 64}\n    collection: remote\n    batch_size: ${o.batchSize ?? 32}\n` +
+    (o.input ? `    input: ${o.input}\n` : '');
   const extra =
     `vlm:\n  provider: openai\n  model: fake-vlm\n  base_url: ${fake.baseURL}\n  api_key_env: ${VLM_KEY_ENV}\n` +
     `  timeout: ${o.vlmTimeout ?? '5s'}\n  concurrency: ${o.vlmConcurrency ?? o.workers ?? 8}\n` +

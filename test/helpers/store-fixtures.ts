@@ -1,8 +1,10 @@
 /** Small builders for the store contract suite: commit inputs with deterministic vectors. */
 import { createHash } from 'node:crypto';
+import { afterEach, beforeEach } from 'node:test';
 import type { ImageFacts, SourceItem } from '../../src/ports.js';
 import { objectKey } from '../../src/storage/object-key.js';
 import type { CommitInput, LibraryStore } from '../../src/store/ports.js';
+import type { StoreBackend, TestLibrary } from './store-backends.js';
 
 export const DIMS = 16;
 
@@ -80,3 +82,18 @@ export const failure = (sourceId: string, permanent = false) => ({
 
 /** The schedule of a transient failure: retry in a minute. */
 export const inAMinute = () => ({ status: 'failed' as const, nextRetryAt: new Date(Date.now() + 60_000) });
+
+/**
+ * A fresh library of `backend` for each test of the calling suite, with the
+ * collection `main` every case uses; `current.store` is the one in use.
+ */
+export function freshLibraryPerTest(backend: StoreBackend): { readonly store: LibraryStore; readonly lib: TestLibrary } {
+  const current = {} as { store: LibraryStore; lib: TestLibrary };
+  beforeEach(async () => {
+    current.lib = await backend.create();
+    current.store = current.lib.store;
+    await current.store.ensureCollection('main', DIMS, 'embed-a');
+  });
+  afterEach(async () => current.lib.cleanup());
+  return current;
+}

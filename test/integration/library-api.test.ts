@@ -73,7 +73,7 @@ describe('openLibrary: emomo as a Node library', () => {
       [['开心', { threshold: 3 }], /threshold must be a cosine similarity between -1 and 1/],
       [['开心', { mode: 'fuzzy' as never }], /mode must be one of hybrid, vector, keyword/],
       [['开心', { embedding: 'nope' }], /nope/],
-      [['', { image: Buffer.from('x') }], /image search needs an image collection/],
+      [['', { image: Buffer.from('x') }], /searching by picture needs an embedding with input: image/],
     ];
     for (const [args, message] of cases) await assert.rejects(library.recall(...args), (err: Error) => err instanceof UsageError && message.test(err.message));
     await assert.rejects(library.meme('../etc'), /md5 must be 32 lowercase hex digits/);

@@ -1,18 +1,25 @@
 /**
  * `emomo serve`'s API over real HTTP on 127.0.0.1, on part of the sample set
  * ingested with the offline defaults (OCR describer, lexical embedder):
- * every endpoint, filters, the same results as `recall --json`, 400s that
+ * every endpoint, filters, the same results as `recall --json`, search by
+ * an uploaded picture (the offline picture signature), 400s that
  * say what is wrong, objects with their headers and no way out of the object
  * folder, and an ingest beside the server that it sees without a restart.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { runEmbed } from '../helpers/maintenance.js';
+import { sampleEntries } from '../helpers/picture-variants.js';
 import { recallInProcess, RecallJson } from '../helpers/recall-json.js';
 import { runIngest } from '../helpers/run-ingest.js';
 import { postJson, recallPath, request, startServer, type RunningServer } from '../helpers/serve.js';
-import { copySample, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { copySample, makeWorkspace, sampleDir, type Workspace } from '../helpers/workspace.js';
 
-const OFFLINE = 'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n';
+const OFFLINE =
+  'embeddings:\n  - name: local\n    provider: local\n    dimensions: 512\n    collection: emomo-local\n' +
+  '  - name: pictures\n    provider: local\n    input: image\n    dimensions: 192\n    collection: pictures\n';
 
 describe('emomo serve: the API', () => {
   let ws: Workspace;
@@ -24,6 +31,8 @@ describe('emomo serve: the API', () => {
     copySample(ws, 'sample', 12);
     const run = await runIngest(ws, { source: 'staging:sample' });
     assert.equal(run.summary.added, 12, run.log);
+    const embed = await runEmbed(ws, 'pictures');
+    assert.equal(embed.report.embedded, 12, embed.log);
     server = await startServer(ws.config, { maxBodyBytes: 64 * 1024 });
     url = server.url;
   });
@@ -87,16 +96,34 @@ describe('emomo serve: the API', () => {
     assert.deepEqual(RecallJson.parse(await viaForm.json()).results.map((r) => r.md5), viaGet.results.map((r) => r.md5));
   });
 
-  test('an uploaded image (base64 JSON or a multipart file) is refused until image recall exists, with a pointer to the docs', async () => {
-    const png = Buffer.from('89504e470d0a1a0a', 'hex');
-    const json = await postJson(url, '/api/recall', { image: `data:image/png;base64,${png.toString('base64')}` });
-    assert.equal(json.status, 400);
-    assert.match(json.json.error.message, /image search needs an image collection \(see docs/);
+  test('an uploaded image (base64 JSON or a multipart file) is searched by picture, alone or with text', async () => {
+    const entry = sampleEntries()[3]!;
+    const png = await sharp(path.join(sampleDir, 'images', entry.filename), { pages: 1 }).resize({ width: 120 }).png().toBuffer();
+    const md5 = (await recall({ q: entry.caption, mode: 'keyword', top_k: 1 })).results[0]!.md5;
+    const json = await postJson(url, '/api/recall', { image: `data:image/png;base64,${png.toString('base64')}`, top_k: 3 });
+    assert.equal(json.status, 200, json.text);
+    const byPicture = RecallJson.parse(json.json);
+    assert.deepEqual([byPicture.picture, byPicture.collection, byPicture.results[0]!.md5], [true, 'pictures', md5]);
+    assert.ok(byPicture.results[0]!.scores.image! > 0.9);
+
     const form = new FormData();
-    form.append('image', new Blob([png], { type: 'image/png' }), 'query.png');
+    form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'query.png');
+    form.append('q', entry.caption);
+    form.append('category', entry.category);
     const multipart = await fetch(`${url}/api/recall`, { method: 'POST', body: form });
-    assert.equal(multipart.status, 400);
-    assert.match(((await multipart.json()) as { error: { message: string } }).error.message, /image search needs an image collection/);
+    assert.equal(multipart.status, 200);
+    const mixed = RecallJson.parse(await multipart.json());
+    assert.equal(mixed.results[0]!.md5, md5);
+    assert.ok(mixed.results.every((r) => r.category === entry.category));
+    assert.ok(mixed.results[0]!.explain.image_rank !== null && mixed.results[0]!.explain.keyword_rank !== null);
+    assert.equal(multipart.headers.get('x-emomo-cache'), 'miss', 'a picture is never cached');
+
+    const textSide = await postJson(url, '/api/recall', { image: png.toString('base64'), embedding: 'local' });
+    assert.equal(textSide.status, 400);
+    assert.match(textSide.json.error.message, /input: image; "local" embeds text/);
+    const notPicture = await postJson(url, '/api/recall', { image: Buffer.from('plain text').toString('base64') });
+    assert.equal(notPicture.status, 400);
+    assert.match(notPicture.json.error.message, /^image: /);
     const bad = await postJson(url, '/api/recall', { image: 'not base64!' });
     assert.match(bad.json.error.message, /image must be base64/);
   });
@@ -152,7 +179,7 @@ describe('emomo serve: the API', () => {
     const stats = await get('/api/stats');
     assert.equal(stats.status, 200);
     assert.equal(stats.json.storage.memes, 12);
-    assert.deepEqual(stats.json.collections.map((c: { collection: string }) => c.collection), ['emomo-local']);
+    assert.deepEqual(stats.json.collections.map((c: { collection: string }) => c.collection), ['emomo-local', 'pictures']);
     const health = await get('/healthz');
     assert.equal(health.status, 200);
     assert.deepEqual(

@@ -46,7 +46,7 @@ describe('loadConfig: shipped and default configs', () => {
     assert.equal(config.embeddings.length, 1);
     assert.ok(config.embeddings.every((e) => e.provider === 'local' && e.apiKeyEnv === undefined));
     assert.deepEqual(selectEmbedding(config), {
-      name: 'local', provider: 'local', model: 'local-lexical-v1', dimensions: 512,
+      name: 'local', provider: 'local', input: 'text', model: 'local-lexical-v1', dimensions: 512,
       collection: 'emomo-local', isDefault: true, batchSize: 32, timeoutMs: 30_000, concurrency: 4,
     });
     assert.equal(config.storage.type, 'local');
@@ -71,8 +71,9 @@ describe('loadConfig: shipped and default configs', () => {
     const enabled = lines.map((l, i) => (i < start ? l : l.replace(/^(\s*)# (?=- | {2}|vlm:|storage:)/, '$1')));
     const file = writeConfig(YAML.stringify(YAML.parse(enabled.join('\n'), { uniqueKeys: false })));
     const config = loadConfig(file, { STORAGE_ENDPOINT: 'https://acct.r2.cloudflarestorage.com' });
-    assert.deepEqual(config.embeddings.map((e) => [e.name, e.provider, e.dimensions]), [
-      ['local', 'local', 512], ['jina', 'jina', 1024], ['qwen3', 'modelscope', 4096], ['openai', 'openai', 1536],
+    assert.deepEqual(config.embeddings.map((e) => [e.name, e.provider, e.input, e.dimensions]), [
+      ['local', 'local', 'text', 512], ['jina', 'jina', 'text', 1024], ['qwen3', 'modelscope', 'text', 4096],
+      ['pictures', 'local', 'image', 192], ['clip', 'jina', 'image', 1024], ['openai', 'openai', 'text', 1536],
     ]);
     assert.equal(config.vlm.model, 'gpt-4o-mini');
     assert.equal(config.storage.bucket, 'emomo');
@@ -109,6 +110,22 @@ describe('loadConfig: shipped and default configs', () => {
   - {name: b, provider: local, dimensions: 8, collection: b}
 `), {});
     assert.deepEqual(config.embeddings.map((e) => e.isDefault), [true, false]);
+  });
+
+  it('input: image makes a picture collection; the offline one has its own model and dimension', () => {
+    const config = loadConfig(writeConfig(`embeddings:
+  - {name: text, provider: local, dimensions: 8, collection: a}
+  - {name: pictures, provider: local, input: image, dimensions: 192, collection: p}
+  - {name: clip, provider: jina, input: image, model: jina-clip-v2, dimensions: 1024, collection: c}
+`), {});
+    assert.deepEqual(config.embeddings.map((e) => [e.name, e.input, e.model]), [
+      ['text', 'text', 'local-lexical-v1'],
+      ['pictures', 'image', 'local-picture-v1'],
+      ['clip', 'image', 'jina-clip-v2'],
+    ]);
+    const { file, message } = configErrorFor('embeddings:\n  - {name: p, provider: local, input: image, dimensions: 512, collection: p}\n');
+    assert.equal(message, `${file}: embeddings[0].dimensions: must be 192: the offline picture signature has 192 dimensions`);
+    assert.match(configErrorFor('embeddings:\n  - {name: p, provider: local, input: video, dimensions: 8, collection: p}\n').message, /embeddings\[0\]\.input/);
   });
 });
 

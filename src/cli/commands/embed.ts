@@ -58,7 +58,7 @@ export async function embed(flags: EmbedFlags, app: App, reporter: Reporter, sig
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const batchSize = flags.batchSize ?? embedding.batchSize;
-  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, owner: newOwnerId(), leaseMs: app.config.database.leaseMs };
+  const deps: EmbedDeps = { store: app.store, embedder, redact: app.redact, owner: newOwnerId(), leaseMs: app.config.database.leaseMs, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) };
 
   const missing = await app.store.countUnembedded(embedding.collection);
   reporter.log('info', `embed → collection ${embedding.collection}`, {

@@ -19,6 +19,7 @@ export interface IngestFlags {
   embedding?: string;
   force: boolean;
   dryRun: boolean;
+  skipDuplicates?: boolean;
   /** Hold the per-source advisory lock (default true; --no-lock). */
   lock?: boolean;
 }
@@ -33,6 +34,7 @@ export function registerIngest(program: Command, context: CommandContext): void 
     .option('--embedding <name>', 'embedding config to use (default: the one marked is_default)')
     .option('--force', 're-process items already in the collection (replaces their vectors)', false)
     .option('--dry-run', 'only plan: show what would be added / reused / skipped; no writes, no provider calls', false)
+    .option('--skip-duplicates', 'skip an image whose picture and caption a meme already has (caption read offline, never paid for); the skip names the meme kept', false)
     .option('--no-lock', 'do not take the per-source run lock (overlapping runs stay safe: items are claimed one by one)')
     .addHelpText(
       'after',
@@ -41,6 +43,7 @@ Examples:
   emomo ingest --source=staging:sample
   emomo ingest --source=staging:fabiaoqing --embedding=jina --workers 32
   emomo ingest --source dir:./my-memes --dry-run
+  emomo ingest --source dir:./my-memes --skip-duplicates    # re-shared copies are skipped (see docs/dupes.md)
 
 Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
             4 another ingest of this source is running (see docs/operations.md).`,
@@ -76,7 +79,14 @@ export async function ingest(
   if (!flags.dryRun) await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
 
   const { buildItemProcessor } = await import('../item-processor.js');
-  const processor = buildItemProcessor(app, embedding, embedder, { workers, force: flags.force, dryRun: flags.dryRun, time, log: reporter.log.bind(reporter) });
+  const processor = buildItemProcessor(app, embedding, embedder, {
+    workers,
+    force: flags.force,
+    dryRun: flags.dryRun,
+    skipDuplicates: flags.skipDuplicates,
+    time,
+    log: reporter.log.bind(reporter),
+  });
 
   reporter.log('info', `ingest ${source.type} → collection ${embedding.collection}`, {
     embedding: embedding.name,

@@ -1,9 +1,10 @@
-/** `emomo recall "<query>"`: read flags, run the recall service, print a table or one JSON object. */
+/** `emomo recall "<query>" [--image <file|url>]`: read flags, run the recall service, print a table or one JSON object. */
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode, UsageError } from '../../errors.js';
+import { readQueryPicture } from '../../images/query-picture.js';
 import { recallJson } from '../../library/recall-json.js';
 import { MAX_TOP_K, searchLibrary } from '../../library/recall-search.js';
 import { RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
@@ -26,6 +27,9 @@ export interface RecallFlags {
   exact: boolean;
   explain: boolean;
   literal?: boolean;
+  /** A picture to search by (file or http(s) URL). */
+  image?: string;
+  allDuplicates?: boolean;
 }
 
 function similarity(value: string): number {
@@ -47,8 +51,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function registerRecall(program: Command, context: CommandContext): void {
   program
     .command('recall')
-    .description('search the library: vector similarity, BM25 keywords, or both fused (hybrid)')
-    .argument('<query>', 'what to look for, e.g. "我太难了"')
+    .description('search the library: vector similarity, BM25 keywords, or both fused (hybrid); or by picture (--image)')
+    .argument('[query]', 'what to look for, e.g. "我太难了" (may be left out with --image)')
     .addOption(new Option('--mode <mode>', 'hybrid (both, fused by reciprocal rank), vector, or keyword').choices(RECALL_MODES).default('hybrid'))
     .option('--embedding <name>', 'embedding config whose collection is searched (default: the one marked is_default)')
     .option('--top-k <n>', `results to return, 1 to ${MAX_TOP_K}`, positiveIntUpTo(MAX_TOP_K), 10)
@@ -66,6 +70,8 @@ export function registerRecall(program: Command, context: CommandContext): void 
     .option('--exact', 'exact float32 KNN instead of the quantised index (slower on large collections; for checking)', false)
     .option('--explain', 'show why each result matched: vector and keyword rank and score, matched terms, characters and expansions', false)
     .option('--literal', 'search only the words as typed: no words of the same meaning (synonyms, slang), no single-character matches, no IDF weighting')
+    .option('--image <file|url>', 'search by picture ("is this meme already in the library?", "more like this"), alone or with a query; uses an embedding with input: image (--embedding, or the first one)')
+    .option('--all-duplicates', 'show every copy of a meme (same picture and caption) instead of one hit for them all')
     .addHelpText(
       'after',
       `
@@ -75,15 +81,19 @@ Examples:
   emomo recall "下班" --mode keyword --json | jq '.results[].url'
   emomo recall "打工人" --embedding jina --timeout 1s --explain
   emomo recall 栓Q --explain          # shows the slang expansions that matched (无语, 谢谢...)
+  emomo recall --image ./saw-this.jpg  # is this meme already in the library? (needs an input: image embedding)
+  emomo recall 熊猫头 --image https://example.com/m.gif --top-k 5
 
 Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or config error,
 3 nothing could be searched (e.g. vector mode and the embedding provider is down).`,
     )
-    .action((query: string, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query, flags, app, reporter, signal), 'read'));
+    .action((query: string | undefined, flags: RecallFlags) => context.run((app, reporter, signal) => runRecall(query ?? '', flags, app, reporter, signal), 'read'));
 }
 
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
-  if (!query.trim()) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了"');
+  if (!query.trim() && flags.image === undefined) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了", or give a picture with --image');
+  // Read here, checked and decoded by the search (the same way as a picture sent to emomo serve).
+  const image = flags.image === undefined ? undefined : await readQueryPicture(flags.image, { maxBytes: app.config.ingest.maxFileBytes, timeoutMs: flags.timeout }, signal);
   const { result, source, known } = await searchLibrary(
     app,
     query,
@@ -100,13 +110,15 @@ export async function runRecall(query: string, flags: RecallFlags, app: App, rep
       exact: flags.exact,
       literal: flags.literal,
       signal,
+      ...(image ? { image, imageName: `--image ${flags.image}` } : {}),
+      allDuplicates: flags.allDuplicates ?? false,
     },
     true,
   );
   if (result.reason) reporter.log(result.failed ? 'error' : 'warn', result.failed ? 'nothing could be searched' : 'partial results', { reason: result.reason });
   if (result.hits.length === 0 && !result.failed && known) hintKnownValues(reporter, flags.category, source, known);
   if (reporter.flags.json) reporter.json(recallJson(result));
-  else printRecall(reporter, result, flags.explain);
+  else printRecall(reporter, result, flags.explain, flags.image);
   return result.failed ? ExitCode.aborted : ExitCode.ok;
 }
 
@@ -114,7 +126,11 @@ const num = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(
 
 /** What matched, readable without knowing the fusion: "words" for a keyword hit, the vector similarity in percent. */
 function relevance(h: RecallHit): string {
-  const parts = [h.keywordRank !== null ? 'words' : '', h.vectorSimilarity !== null ? `${Math.round(h.vectorSimilarity * 100)}%` : ''];
+  const parts = [
+    h.keywordRank !== null ? 'words' : '',
+    h.vectorSimilarity !== null ? `${Math.round(h.vectorSimilarity * 100)}%` : '',
+    h.imageSimilarity !== null ? `picture ${Math.round(h.imageSimilarity * 100)}%` : '',
+  ];
   return parts.filter(Boolean).join(' + ');
 }
 
@@ -146,7 +162,7 @@ function matchedSummary(h: RecallHit): string {
   return [...h.matchedTerms, ...h.matchedCharacters, ...h.matchedExpansions.map((e) => `${e.term}←${e.for}`)].join(' ');
 }
 
-function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): void {
+function printRecall(reporter: Reporter, r: RecallResult, explain: boolean, image?: string): void {
   const tty = reporter.stdoutTty;
   const headers = ['#', 'match', 'category', 'tags', 'text', tty ? 'file' : 'path / url'];
   if (explain) headers.splice(2, 0, 'score', 'vector (rank)', 'bm25 (rank)', 'matched');
@@ -156,7 +172,7 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
       relevance(h),
       truncateToWidth(h.category, 10) + (h.isAnimated ? ' (anim)' : ''),
       truncateToWidth(h.tags.join(','), tty ? 12 : 20),
-      truncateToWidth(h.ocrText || h.description, tty ? 16 : 24),
+      truncateToWidth(h.ocrText || h.description, tty ? 16 : 24) + (h.duplicates.length > 0 ? ` (+${h.duplicates.length} copies)` : ''),
       location(h.url, tty),
     ];
     if (explain) {
@@ -171,8 +187,9 @@ function printRecall(reporter: Reporter, r: RecallResult, explain: boolean): voi
     }
     return row;
   });
-  const how = r.mode === 'keyword' ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
-  reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for "${r.query}" (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
+  const how = !r.query ? `picture, ${r.vectorMethod ?? 'no vector'} search` : r.mode === 'keyword' && !r.picture ? 'keyword' : `${r.mode}, ${r.vectorMethod ?? 'no vector'} search`;
+  const what = [r.query ? `"${r.query}"` : '', image !== undefined ? `picture ${image}` : ''].filter(Boolean).join(' + ');
+  reporter.result(`${r.hits.length} result${r.hits.length === 1 ? '' : 's'} for ${what} (${how}, ${r.timings.total.toFixed(1)} ms)${r.partial ? ' — PARTIAL' : ''}`);
   if (explain) {
     const searched = [`terms: ${r.terms.join(' ') || '-'}`];
     if (r.characters.length > 0) searched.push(`characters: ${r.characters.join(' ')}`);

@@ -71,7 +71,7 @@ export async function retryPendingCommand(
     reason: flags.reason,
   });
   const report = await retryPending(
-    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, leaseMs: app.config.database.leaseMs },
+    { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, leaseMs: app.config.database.leaseMs, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) },
     {
       collection: embedding.collection,
       limit: flags.limit ?? 0,

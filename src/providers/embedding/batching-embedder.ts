@@ -1,19 +1,19 @@
 /**
- * Gathers the texts that concurrent ingest workers want embedded into
- * requests of up to `batchSize` texts: a request goes out when it is full or
- * `windowMs` after its first text arrived, and each caller gets back exactly
- * its own vectors. A failed request fails only the callers it carried; a bad
- * vector (wrong length, NaN) fails only the caller it belongs to.
- * Queries (recall) are not held back: they go out at once.
+ * Gathers what concurrent ingest workers want embedded into requests of up
+ * to `batchSize` inputs (texts, or pictures for an image model): a request
+ * goes out when it is full or `windowMs` after its first input arrived, and
+ * each caller gets back exactly its own vectors. A failed request fails only
+ * the callers it carried; a bad vector (wrong length, NaN) fails only the
+ * caller it belongs to. Queries (recall) are not held back: they go out at once.
  */
 import { ProviderError, errorMessage } from '../../errors.js';
 import { checkVector } from '../../pipeline/vector-check.js';
-import type { Embedder, EmbedMode } from '../../ports.js';
+import type { EmbedInput, Embedder, EmbedMode } from '../../ports.js';
 import type { BreakerState } from '../../resilience/circuit-breaker.js';
 
 export interface BatchingOptions {
   batchSize: number;
-  /** How long the first text of a batch waits for company. */
+  /** How long the first input of a batch waits for company. */
   windowMs?: number;
   /** For messages, e.g. `embedding "jina" (model jina-embeddings-v3)`. */
   label: string;
@@ -27,8 +27,11 @@ export interface BatchingOptions {
  */
 export const DEFAULT_BATCH_WINDOW_MS = 500;
 
+type Kind = 'text' | 'image';
+type Input = string | Buffer;
+
 interface Caller {
-  texts: string[];
+  inputs: Input[];
   resolve(vectors: Float32Array[]): void;
   reject(err: unknown): void;
 }
@@ -42,7 +45,9 @@ interface Batch {
 export class BatchingEmbedder implements Embedder {
   readonly model: string;
   readonly dimensions: number;
-  private open?: Batch;
+  readonly input?: EmbedInput;
+  readonly embedsText?: boolean;
+  private readonly open: Partial<Record<Kind, Batch>> = {};
   private readonly windowMs: number;
 
   constructor(
@@ -51,19 +56,17 @@ export class BatchingEmbedder implements Embedder {
   ) {
     this.model = inner.model;
     this.dimensions = inner.dimensions;
+    if (inner.input) this.input = inner.input;
+    if (inner.embedsText !== undefined) this.embedsText = inner.embedsText;
     this.windowMs = opts.windowMs ?? DEFAULT_BATCH_WINDOW_MS;
   }
 
   embed(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
-    if (texts.length === 0) return Promise.resolve([]);
-    if (mode === 'query' || texts.length >= this.opts.batchSize) return this.direct(texts, mode, signal);
-    return new Promise<Float32Array[]>((resolve, reject) => {
-      if (this.open && this.open.size + texts.length > this.opts.batchSize) this.flush();
-      const batch = (this.open ??= { callers: [], size: 0, timer: setTimeout(() => this.flush(), this.windowMs) });
-      batch.callers.push({ texts, resolve, reject });
-      batch.size += texts.length;
-      if (batch.size >= this.opts.batchSize) this.flush();
-    });
+    return this.queue('text', texts, mode, signal);
+  }
+
+  embedImages(pictures: Buffer[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    return this.queue('image', pictures, mode, signal);
   }
 
   circuit(): BreakerState | undefined {
@@ -71,35 +74,55 @@ export class BatchingEmbedder implements Embedder {
   }
 
   async close(): Promise<void> {
-    if (this.open) this.flush();
+    this.flush('text');
+    this.flush('image');
     await this.inner.close?.();
   }
 
+  private queue(kind: Kind, inputs: Input[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (inputs.length === 0) return Promise.resolve([]);
+    if (mode === 'query' || inputs.length >= this.opts.batchSize) return this.direct(kind, inputs, mode, signal);
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      const open = this.open[kind];
+      if (open && open.size + inputs.length > this.opts.batchSize) this.flush(kind);
+      const batch = (this.open[kind] ??= { callers: [], size: 0, timer: setTimeout(() => this.flush(kind), this.windowMs) });
+      batch.callers.push({ inputs, resolve, reject });
+      batch.size += inputs.length;
+      if (batch.size >= this.opts.batchSize) this.flush(kind);
+    });
+  }
+
+  private send(kind: Kind, inputs: Input[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+    if (kind === 'text') return this.inner.embed(inputs as string[], mode, signal);
+    if (!this.inner.embedImages) return Promise.reject(new ProviderError(this.model, `${this.opts.label}: this model does not embed pictures`));
+    return this.inner.embedImages(inputs as Buffer[], mode, signal);
+  }
+
   /** Large calls (an `embed` backfill batch) are split into requests of batchSize, in order. */
-  private async direct(texts: string[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
+  private async direct(kind: Kind, inputs: Input[], mode: EmbedMode, signal?: AbortSignal): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (let i = 0; i < texts.length; i += this.opts.batchSize) {
-      const chunk = texts.slice(i, i + this.opts.batchSize);
-      const vectors = await this.inner.embed(chunk, mode, signal);
+    for (let i = 0; i < inputs.length; i += this.opts.batchSize) {
+      const chunk = inputs.slice(i, i + this.opts.batchSize);
+      const vectors = await this.send(kind, chunk, mode, signal);
       out.push(...this.checked(vectors, chunk.length));
     }
     return out;
   }
 
-  private flush(): void {
-    const batch = this.open;
+  private flush(kind: Kind): void {
+    const batch = this.open[kind];
     if (!batch) return;
-    this.open = undefined;
+    delete this.open[kind];
     clearTimeout(batch.timer);
-    const all = batch.callers.flatMap((c) => c.texts);
-    this.inner.embed(all, 'document').then(
+    const all = batch.callers.flatMap((c) => c.inputs);
+    this.send(kind, all, 'document').then(
       (vectors) => {
         let offset = 0;
         for (const caller of batch.callers) {
-          const mine = vectors.slice(offset, offset + caller.texts.length);
-          offset += caller.texts.length;
+          const mine = vectors.slice(offset, offset + caller.inputs.length);
+          offset += caller.inputs.length;
           try {
-            caller.resolve(this.checked(mine, caller.texts.length));
+            caller.resolve(this.checked(mine, caller.inputs.length));
           } catch (err) {
             caller.reject(err);
           }
@@ -113,7 +136,7 @@ export class BatchingEmbedder implements Embedder {
 
   private checked(vectors: Float32Array[], expected: number): Float32Array[] {
     if (vectors.length !== expected) {
-      throw new ProviderError(this.model, `${this.opts.label}: ${vectors.length} vectors for ${expected} texts`);
+      throw new ProviderError(this.model, `${this.opts.label}: ${vectors.length} vectors for ${expected} inputs`);
     }
     for (const vector of vectors) {
       try {

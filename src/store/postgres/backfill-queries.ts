@@ -14,6 +14,7 @@ const MISSING = `NOT EXISTS (SELECT 1 FROM meme_vectors v WHERE v.md5 = m.md5 AN
 interface CandidateRow {
   id: number;
   md5: string;
+  storage_key: string;
   category: string;
   is_animated: boolean;
   source_type: string;
@@ -27,7 +28,7 @@ interface CandidateRow {
 
 export async function findUnembedded(sql: Sql, collection: string, afterId: number, limit: number): Promise<BackfillCandidate[]> {
   const { rows } = await sql.query<CandidateRow>(
-    `SELECT m.id, m.md5, m.category, m.is_animated, m.source_type, m.tags,
+    `SELECT m.id, m.md5, m.storage_key, m.category, m.is_animated, m.source_type, m.tags,
             d.vlm_model, d.prompt_version, d.description, d.ocr_text, d.emotions
      FROM memes m
      JOIN LATERAL (SELECT * FROM meme_descriptions d WHERE d.md5 = m.md5 ORDER BY d.created_at DESC, d.id DESC LIMIT 1) d ON true
@@ -38,6 +39,7 @@ export async function findUnembedded(sql: Sql, collection: string, afterId: numb
   return rows.map((r) => ({
     memeId: r.id,
     md5: r.md5,
+    storageKey: r.storage_key,
     category: r.category,
     isAnimated: r.is_animated,
     sourceType: r.source_type,

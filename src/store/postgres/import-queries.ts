@@ -2,12 +2,14 @@
  * The receiving end of `emomo migrate`: another library's rows written into
  * this one a page at a time. Every row is matched on its natural key and one
  * already present is left alone, so a crashed import runs again from the
- * start and ends exact. Rows travel as one JSON parameter per kind
- * (`jsonb_to_recordset`); vectors travel in pgvector's binary format.
+ * start and ends exact (perceptual hashes are written to a meme that has
+ * none). Rows travel as one JSON parameter per kind (`jsonb_to_recordset`);
+ * vectors travel in pgvector's binary format.
  */
 import { jobKey } from '../job-key.js';
-import type { ImportCounts, LibraryDescription, LibraryJob, LibraryMeme } from '../ports.js';
+import type { ImportCounts, LibraryDescription, LibraryJob, LibraryMeme, LibraryVariant } from '../ports.js';
 import { tokens, writeKeywordRows } from './ingest-queries.js';
+import { saveHashes } from './picture-queries.js';
 import type { Sql } from './sql.js';
 import { upsertVector, type PgCollection } from './vector-tables.js';
 
@@ -17,7 +19,7 @@ export async function importMemes(
   collection: (name: string) => PgCollection,
   memes: readonly LibraryMeme[],
 ): Promise<ImportCounts> {
-  const counts: ImportCounts = { memes: 0, source_links: 0, vectors: 0, keyword_rows: 0 };
+  const counts: ImportCounts = { memes: 0, source_links: 0, vectors: 0, keyword_rows: 0, picture_hashes: 0, aliases: 0 };
   if (memes.length === 0) return counts;
   const json = (rows: unknown[]) => [JSON.stringify(rows)];
   counts.memes = await written(
@@ -59,6 +61,16 @@ export async function importMemes(
     sql,
     memes.flatMap((m) => (m.keywords ? [{ memeId: here.get(m.md5)!.id, ...m.keywords }] : [])),
     'keep',
+  );
+  counts.picture_hashes = await saveHashes(sql, memes.flatMap((m) => (m.hashes ? [{ id: here.get(m.md5)!.id, md5: m.md5, ...m.hashes }] : [])));
+  counts.aliases = await written(
+    sql,
+    `INSERT INTO meme_aliases (md5, meme_id, reason, created_at)
+     SELECT x.md5, m.id, x.reason, x.created_at
+     FROM jsonb_to_recordset($1::jsonb) AS x (md5 text, meme_md5 text, reason text, created_at timestamptz)
+     JOIN memes m ON m.md5 = x.meme_md5
+     ON CONFLICT (md5) DO NOTHING`,
+    json(memes.flatMap((m) => m.aliases.map((a) => ({ md5: a.md5, meme_md5: m.md5, reason: a.reason, created_at: a.createdAt })))),
   );
   // Vectors are the heavy part: only those missing here are sent.
   for (const meme of memes) {
@@ -123,6 +135,18 @@ export async function importJobs(sql: Sql, rows: readonly LibraryJob[]): Promise
         })),
       ),
     ],
+  );
+}
+
+export async function importVariants(sql: Sql, rows: readonly LibraryVariant[]): Promise<number> {
+  return written(
+    sql,
+    `INSERT INTO meme_variants (meme_id, template_id, created_at)
+     SELECT m.id, t.id, x.created_at
+     FROM jsonb_to_recordset($1::jsonb) AS x (md5 text, template_md5 text, created_at timestamptz)
+     JOIN memes m ON m.md5 = x.md5 JOIN memes t ON t.md5 = x.template_md5
+     ON CONFLICT (meme_id) DO NOTHING`,
+    [JSON.stringify(rows.map((v) => ({ md5: v.md5, template_md5: v.templateMd5, created_at: v.createdAt })))],
   );
 }
 

@@ -8,6 +8,7 @@ import type { Description, SourceItem } from '../../ports.js';
 import { indexTerms } from '../fts-terms.js';
 import type { CommitInput, CommitResult, DescriptionKey, MemeRecord } from '../ports.js';
 import { markJobDone } from './job-queries.js';
+import { saveHashes } from './picture-queries.js';
 import { sqlState, type Sql } from './sql.js';
 import { checkDims, deleteVector, upsertVector, type PgCollection } from './vector-tables.js';
 
@@ -151,6 +152,9 @@ export async function commitItem(sql: Sql, coll: PgCollection, input: CommitInpu
   if (rows.length === 0) return commitItem(sql, coll, input);
   const memeCreated = inserted.rows.length > 0;
   const meme = rows[0]!;
+  // The image is in the library in its own right now, no longer a duplicate of another meme.
+  if (memeCreated) await sql.query('DELETE FROM meme_aliases WHERE md5 = $1', [facts.md5]);
+  if (input.hashes) await saveHashes(sql, [{ id: meme.id, md5: facts.md5, ...input.hashes }]);
   await linkSource(sql, item, meme.id);
 
   if (input.replace) {

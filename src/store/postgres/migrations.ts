@@ -154,6 +154,39 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX pending_deletes_md5 ON pending_deletes (md5);
   CREATE INDEX pending_deletes_owner ON pending_deletes (owner) WHERE owner IS NOT NULL;
   `,
+  // 2: pictures, as SQLite's migration 8 (see src/images/phash.ts). Two perceptual hashes and a colour
+  // layout per meme, hex text as on SQLite (16 digits each hash; filled at ingest, and by `emomo dupes`
+  // for memes from before); the picture hash's bytes as bands, so a candidate lookup is a probe of the
+  // bands' primary key; md5s merged into (or skipped as duplicates of) a meme; template variants.
+  `
+  ALTER TABLE memes
+    ADD COLUMN phash           text CHECK (phash ~ '^[0-9a-f]{16}$'),
+    ADD COLUMN picture_hash    text CHECK (picture_hash ~ '^[0-9a-f]{16}$'),
+    ADD COLUMN picture_colours text;
+
+  CREATE TABLE picture_bands (
+    band    smallint NOT NULL,
+    value   smallint NOT NULL,
+    meme_id bigint NOT NULL REFERENCES memes (id) ON DELETE CASCADE,
+    PRIMARY KEY (band, value, meme_id)
+  );
+  CREATE INDEX picture_bands_meme ON picture_bands (meme_id);
+
+  CREATE TABLE meme_aliases (
+    md5        text PRIMARY KEY,
+    meme_id    bigint NOT NULL REFERENCES memes (id) ON DELETE CASCADE,
+    reason     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX meme_aliases_meme ON meme_aliases (meme_id);
+
+  CREATE TABLE meme_variants (
+    meme_id     bigint PRIMARY KEY REFERENCES memes (id) ON DELETE CASCADE,
+    template_id bigint NOT NULL REFERENCES memes (id) ON DELETE CASCADE,
+    created_at  timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE INDEX meme_variants_template ON meme_variants (template_id);
+  `,
 ];
 
 /** The schema version of a database (0: no emomo tables yet). */

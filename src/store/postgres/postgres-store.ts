@@ -33,6 +33,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  LibraryVariant,
   MemeDetails,
   MemeObject,
   MemeRecord,
@@ -57,6 +58,7 @@ import * as ingest from './ingest-queries.js';
 import * as jobs from './job-queries.js';
 import { migrate, PG_MIGRATIONS, schemaVersion } from './migrations.js';
 import * as deletes from './object-delete-queries.js';
+import * as pictures from './picture-queries.js';
 import * as purge from './purge-queries.js';
 import * as recall from './recall-queries.js';
 import * as redescribe from './redescribe-queries.js';
@@ -353,6 +355,18 @@ export class PostgresStore implements LibraryStore, LibraryImport {
     return stats.countLibrary(await this.db());
   }
 
+  // ------------------------------------------------------------ pictures (see PictureStore; the SQL is in picture-queries.ts)
+
+  readonly memesWithoutHashes: LibraryStore['memesWithoutHashes'] = async (afterId, limit) => pictures.memesWithoutHashes(await this.db(), afterId, limit);
+  readonly saveHashes: LibraryStore['saveHashes'] = async (rows) => (await this.db()).transaction((c) => pictures.saveHashes(c, rows));
+  readonly hashedMemes: LibraryStore['hashedMemes'] = async (afterId, limit) => pictures.hashedMemes(await this.db(), afterId, limit);
+  readonly pictureCandidates: LibraryStore['pictureCandidates'] = async (picture) => pictures.pictureCandidates(await this.db(), picture);
+  readonly pictureFacts: LibraryStore['pictureFacts'] = async (ids) => pictures.pictureFacts(await this.db(), ids);
+  readonly mergeDuplicates: LibraryStore['mergeDuplicates'] = async (group, reason) => pictures.mergeDuplicates(await this.db(), group, reason);
+  readonly linkVariants: LibraryStore['linkVariants'] = async (groups) => pictures.linkVariants(await this.db(), groups);
+  readonly aliasOf: LibraryStore['aliasOf'] = async (md5) => pictures.aliasOf(await this.db(), md5);
+  readonly addAlias: LibraryStore['addAlias'] = async (md5, memeId, reason) => pictures.addAlias(await this.db(), md5, memeId, reason);
+
   // ------------------------------------------------------------ run locks and moving a library
 
   async acquireRunLock(command: string, scope: string): Promise<HeldRunLock | { heldBy: RunLockHolder }> {
@@ -369,6 +383,10 @@ export class PostgresStore implements LibraryStore, LibraryImport {
 
   async importJobs(rows: readonly LibraryJob[]): Promise<number> {
     return imports.importJobs(await this.db(), rows);
+  }
+
+  async importVariants(rows: readonly LibraryVariant[]): Promise<number> {
+    return imports.importVariants(await this.db(), rows);
   }
 
   // ------------------------------------------------------------ health

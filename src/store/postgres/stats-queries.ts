@@ -53,7 +53,8 @@ export async function countLibrary(sql: Sql): Promise<LibraryCounts> {
     `SELECT (SELECT count(*) FROM collections) AS collections, (SELECT count(*) FROM memes) AS memes,
             (SELECT count(*) FROM meme_sources) AS source_links, (SELECT count(*) FROM meme_descriptions) AS descriptions,
             (SELECT count(*) FROM meme_vectors) AS vectors, (SELECT count(*) FROM meme_keywords) AS keyword_rows,
-            (SELECT count(*) FROM jobs) AS jobs`,
+            (SELECT count(*) FROM jobs) AS jobs, (SELECT count(*) FROM memes WHERE picture_hash IS NOT NULL) AS picture_hashes,
+            (SELECT count(*) FROM meme_aliases) AS aliases, (SELECT count(*) FROM meme_variants) AS variants`,
   );
   return rows[0]!;
 }

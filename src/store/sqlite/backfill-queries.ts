@@ -14,6 +14,7 @@ const LATEST = `(SELECT rowid FROM meme_descriptions WHERE md5 = m.md5 ORDER BY 
 interface CandidateRow {
   id: number;
   md5: string;
+  storage_key: string;
   category: string;
   is_animated: number;
   source_type: string;
@@ -29,7 +30,7 @@ interface CandidateRow {
 export function findUnembedded(db: Db, collection: string, afterId: number, limit: number): BackfillCandidate[] {
   const rows = db
     .prepare(
-      `SELECT m.id, m.md5, m.category, m.is_animated, m.source_type, m.tags,
+      `SELECT m.id, m.md5, m.storage_key, m.category, m.is_animated, m.source_type, m.tags,
               d.vlm_model, d.prompt_version, d.description, d.ocr_text, d.emotions
        FROM memes m JOIN meme_descriptions d ON d.rowid = ${LATEST}
        WHERE m.id > @afterId AND ${MISSING}
@@ -39,6 +40,7 @@ export function findUnembedded(db: Db, collection: string, afterId: number, limi
   return rows.map((r) => ({
     memeId: r.id,
     md5: r.md5,
+    storageKey: r.storage_key,
     category: r.category,
     isAnimated: r.is_animated === 1,
     sourceType: r.source_type,

@@ -3,7 +3,7 @@
  * in a stable order (memes and jobs by id, descriptions by rowid), vectors
  * read back as the float32 values stored. Nothing is written.
  */
-import type { JobPayload, LibraryCounts, LibraryDescription, LibraryJob, LibraryMeme } from '../ports.js';
+import type { JobPayload, LibraryCounts, LibraryDescription, LibraryJob, LibraryMeme, LibraryVariant } from '../ports.js';
 import type { Db } from './database.js';
 import { hasIndex, indexTables } from './quantized-index.js';
 import { listCollections, type CollectionRow } from './vector-tables.js';
@@ -26,6 +26,9 @@ interface MemeRow {
   status: string;
   created_at: string;
   updated_at: string;
+  phash: string | null;
+  picture_hash: string | null;
+  picture_colours: string | null;
 }
 
 const IDS = 'SELECT value FROM json_each(?)';
@@ -83,6 +86,14 @@ export class SqliteExportQueries {
         }>
       ).map((k) => [k.meme_id, { ocrText: k.ocr_text, description: k.description, tags: k.tags }]),
     );
+    const aliases = groupBy(
+      this.db.prepare(`SELECT meme_id, md5, reason, created_at FROM meme_aliases WHERE meme_id IN (${IDS}) ORDER BY md5`).all(ids) as Array<{
+        meme_id: number;
+        md5: string;
+        reason: string;
+        created_at: string;
+      }>,
+    );
     return rows.map((m) => ({
       id: m.id,
       md5: m.md5,
@@ -110,6 +121,8 @@ export class SqliteExportQueries {
         return [{ collection: v.collection, model: v.model, dims: v.dims, vlmModel: v.vlm_model, promptVersion: v.prompt_version, createdAt: v.created_at, vector }];
       }),
       keywords: keywords.get(m.id) ?? null,
+      hashes: m.picture_hash ? { phash: m.phash!, picture: m.picture_hash, colours: m.picture_colours! } : null,
+      aliases: (aliases.get(m.id) ?? []).map((a) => ({ md5: a.md5, reason: a.reason, createdAt: a.created_at })),
     }));
   }
 
@@ -181,6 +194,16 @@ export class SqliteExportQueries {
     }));
   }
 
+  variants(afterId: number, limit: number): LibraryVariant[] {
+    const rows = this.db
+      .prepare(
+        `SELECT v.meme_id, m.md5, t.md5 AS template_md5, v.created_at FROM meme_variants v
+         JOIN memes m ON m.id = v.meme_id JOIN memes t ON t.id = v.template_id WHERE v.meme_id > ? ORDER BY v.meme_id LIMIT ?`,
+      )
+      .all(afterId, limit) as Array<{ meme_id: number; md5: string; template_md5: string; created_at: string }>;
+    return rows.map((v) => ({ memeId: v.meme_id, md5: v.md5, templateMd5: v.template_md5, createdAt: v.created_at }));
+  }
+
   counts(): LibraryCounts {
     const one = (table: string) => this.db.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
     return {
@@ -191,6 +214,9 @@ export class SqliteExportQueries {
       vectors: one('meme_vectors'),
       keyword_rows: one('memes_fts'),
       jobs: one('jobs'),
+      picture_hashes: one('memes WHERE picture_hash IS NOT NULL'),
+      aliases: one('meme_aliases'),
+      variants: one('meme_variants'),
     };
   }
 }

@@ -8,6 +8,7 @@ import { indexTerms } from '../fts-terms.js';
 import type { CommitInput, CommitResult, DescriptionKey, MemeRecord } from '../ports.js';
 import type { Db } from './database.js';
 import { markJobDone } from './job-queries.js';
+import { writeHashes } from './picture-queries.js';
 import { deleteVector, insertVector, type CollectionRow } from './vector-tables.js';
 
 /** A `memes` row as SQLite returns it (the columns MemeRecord needs). */
@@ -125,6 +126,11 @@ export function commitItem(db: Db, coll: CollectionRow, input: CommitInput): Com
           item.sourceUrl ?? null,
         );
         meme = findMemeByMd5(db, facts.md5)!;
+        // The image is in the library in its own right now, no longer a duplicate of another meme.
+        db.prepare('DELETE FROM meme_aliases WHERE md5 = ?').run(facts.md5);
+      }
+      if (input.hashes && (memeCreated || !db.prepare('SELECT picture_hash FROM memes WHERE id = ?').pluck().get(meme.id))) {
+        writeHashes(db, meme.id, input.hashes);
       }
       linkSource(db, item, meme.id);
 

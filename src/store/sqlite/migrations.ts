@@ -179,6 +179,40 @@ export const migrations: ReadonlyArray<(db: Database) => void> = [
       rebuildIndex(db, row.vec_table, row.dims);
     }
   },
+  // 8: pictures (see src/images/phash.ts). Two perceptual hashes and a colour layout per meme (filled at
+  // ingest, and by `emomo dupes` for memes from before); the picture hash's bytes as
+  // bands for the candidate lookup; md5s merged into (or skipped as duplicates of) a
+  // meme; and template variants linked to their template.
+  (db) => {
+    const columns = new Set((db.pragma('table_info(memes)') as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('phash')) db.exec('ALTER TABLE memes ADD COLUMN phash TEXT');
+    if (!columns.has('picture_hash')) db.exec('ALTER TABLE memes ADD COLUMN picture_hash TEXT');
+    if (!columns.has('picture_colours')) db.exec('ALTER TABLE memes ADD COLUMN picture_colours TEXT');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS picture_bands (
+        band    INTEGER NOT NULL,
+        value   INTEGER NOT NULL,
+        meme_id INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        PRIMARY KEY (band, value, meme_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS picture_bands_meme ON picture_bands(meme_id);
+
+      CREATE TABLE IF NOT EXISTS meme_aliases (
+        md5        TEXT PRIMARY KEY,
+        meme_id    INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS meme_aliases_meme ON meme_aliases(meme_id);
+
+      CREATE TABLE IF NOT EXISTS meme_variants (
+        meme_id     INTEGER PRIMARY KEY REFERENCES memes(id) ON DELETE CASCADE,
+        template_id INTEGER NOT NULL REFERENCES memes(id) ON DELETE CASCADE,
+        created_at  TEXT NOT NULL DEFAULT ${now}
+      );
+      CREATE INDEX IF NOT EXISTS meme_variants_template ON meme_variants(template_id);
+    `);
+  },
 ];
 
 function collectionTables(db: Database): Array<{ vec_table: string; dims: number }> {

@@ -29,6 +29,7 @@ import type {
   LibraryJob,
   LibraryMeme,
   LibraryStore,
+  LibraryVariant,
   MemeDetails,
   MemeObject,
   MemeRecord,
@@ -54,6 +55,7 @@ import { claimDueJobs, countJobs, findJob, jobKey, markJobDone, recordFailure, r
 import { schemaVersion, migrations } from './migrations.js';
 import { countStale, findStale, replaceDescription } from './redescribe-queries.js';
 import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
+import { SqlitePictureQueries } from './picture-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
 import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
 import { SqliteRepairQueries } from './repair-queries.js';
@@ -76,6 +78,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   private readonly verify: SqliteVerifyQueries;
   private readonly repair: SqliteRepairQueries;
   private readonly purge: SqlitePurgeQueries;
+  private readonly pictures: SqlitePictureQueries;
   private exporter?: SqliteExportQueries;
 
   constructor(
@@ -89,6 +92,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     this.verify = new SqliteVerifyQueries(this.db);
     this.repair = new SqliteRepairQueries(this.db);
     this.purge = new SqlitePurgeQueries(this.db);
+    this.pictures = new SqlitePictureQueries(this.db);
   }
 
   private collection(name: string): CollectionRow {
@@ -313,6 +317,17 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     return new SqliteStatsQueries(this.db).read(topReasons);
   }
 
+  // ------------------------------------------------------------ pictures (see PictureStore; the SQL is in picture-queries.ts)
+
+  readonly memesWithoutHashes: LibraryStore['memesWithoutHashes'] = async (afterId, limit) => this.pictures.memesWithoutHashes(afterId, limit);
+  readonly saveHashes: LibraryStore['saveHashes'] = async (rows) => this.pictures.saveHashes(rows);
+  readonly hashedMemes: LibraryStore['hashedMemes'] = async (afterId, limit) => this.pictures.hashedMemes(afterId, limit);
+  readonly pictureCandidates: LibraryStore['pictureCandidates'] = async (picture) => this.pictures.pictureCandidates(picture);
+  readonly pictureFacts: LibraryStore['pictureFacts'] = async (ids) => this.pictures.pictureFacts(ids);
+  readonly mergeDuplicates: LibraryStore['mergeDuplicates'] = async (group, reason) => this.damaged(() => this.pictures.mergeDuplicates(group, reason));
+  readonly linkVariants: LibraryStore['linkVariants'] = async (groups) => this.pictures.linkVariants(groups);
+  readonly aliasOf: LibraryStore['aliasOf'] = async (md5) => this.pictures.aliasOf(md5);
+  readonly addAlias: LibraryStore['addAlias'] = async (md5, memeId, reason) => this.pictures.addAlias(md5, memeId, reason);
   async countLibrary(): Promise<LibraryCounts> {
     return new SqliteExportQueries(this.db).counts();
   }
@@ -343,6 +358,10 @@ export class SqliteStore implements LibraryStore, LibraryExport {
 
   async exportJobs(afterId: number, limit: number): Promise<LibraryJob[]> {
     return (this.exporter ??= new SqliteExportQueries(this.db)).jobs(afterId, limit);
+  }
+
+  async exportVariants(afterId: number, limit: number): Promise<LibraryVariant[]> {
+    return (this.exporter ??= new SqliteExportQueries(this.db)).variants(afterId, limit);
   }
 
   // ------------------------------------------------------------ health
