@@ -54,10 +54,11 @@ function cellDistance(l1: number, a1: number, b1: number, l2: number, a2: number
   return Math.hypot((l1 - l2) / 2.55, a1 - a2, b1 - b2);
 }
 
+const byte = (hex: string, i: number) => parseInt(hex.slice(i, i + 2), 16);
+
 /** The largest colour difference (ΔE, CIE76) between matching cells of two encoded layouts. */
 export function colourDistance(a: string, b: string): number {
   let worst = 0;
-  const byte = (s: string, i: number) => parseInt(s.slice(i, i + 2), 16);
   for (let i = 0; i < a.length; i += 6) {
     worst = Math.max(worst, cellDistance(byte(a, i), byte(a, i + 2), byte(a, i + 4), byte(b, i), byte(b, i + 2), byte(b, i + 4)));
   }
