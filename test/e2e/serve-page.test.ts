@@ -190,7 +190,13 @@ describe('the search page in chromium', { skip: missing }, () => {
       form.append('image', new Blob([new Uint8Array(picture)]), 'copy');
       const answer = (await (await fetch(`${server.url}/api/recall`, { method: 'POST', body: form })).json()) as { results: Array<{ md5: string }> };
       const want = answer.results.map((r) => r.md5).join();
-      await page.waitForFunction((want) => Array.from(document.querySelectorAll<HTMLImageElement>('.card img'), (i) => i.src.match(/([0-9a-f]{32})\.\w+$/)![1]).join() === want, want);
+      // Once the request is out the status says "Searching…" until the answer is shown.
+      await page.waitForFunction(
+        (want) =>
+          /^by picture/.test(document.getElementById('status')!.textContent ?? '') &&
+          Array.from(document.querySelectorAll<HTMLImageElement>('.card img'), (i) => i.src.match(/([0-9a-f]{32})\.\w+$/)![1]).join() === want,
+        want,
+      );
     };
     const multipart = async (request: Promise<import('playwright-core').Request>) => assert.match((await request).headers()['content-type'] ?? '', /^multipart\/form-data/);
 
