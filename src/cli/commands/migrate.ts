@@ -21,7 +21,7 @@ export interface MigrateFlags {
 export function registerMigrate(program: Command, context: CommandContext): void {
   program
     .command('migrate')
-    .description('move a SQLite library into PostgreSQL: memes, sources, descriptions, vectors, keyword index and jobs; no provider calls')
+    .description('move a SQLite library into PostgreSQL: memes, sources, descriptions, vectors, keyword index, perceptual hashes, duplicate aliases, variant links and jobs; no provider calls')
     .requiredOption('--to <url>', 'the PostgreSQL library to fill (postgres://…); created tables and collections as needed')
     .option('--batch-size <n>', 'rows per page; each page is one transaction on the target', positiveInt, 500)
     .option('--no-lock', 'do not take the migrate lock on the target')

@@ -7,56 +7,24 @@ import { ownerGone } from '../claim-owner.js';
 import { phashBands, type PictureHashes } from '../../images/phash.js';
 import { indexTerms } from '../fts-terms.js';
 import { copySkipReason, emptyMergeOutcome, foldTags, keeperGone } from '../merge-copy.js';
+import { pictureFactsSelect, toPictureFacts, type PictureFactsRow } from '../picture-facts.js';
 import type { HashedMeme, MemeToHash, MergeGroup, MergeOutcome, PictureFacts } from '../ports.js';
 import { DB_NOW } from './claims.js';
 import type { Db } from './database.js';
 import { queueObjectDeletes } from './object-delete-queries.js';
 import { deleteVector, listCollections } from './vector-tables.js';
 
-const LATEST_OCR = `(SELECT ocr_text FROM meme_descriptions WHERE md5 = m.md5 ORDER BY created_at DESC, rowid DESC LIMIT 1)`;
-const FACTS = `SELECT m.id, m.md5, m.storage_key, m.width, m.height, m.format, m.is_animated, m.file_size, m.created_at,
-                      m.tags, m.phash, m.picture_hash, m.picture_colours, coalesce(${LATEST_OCR}, '') AS caption,
-                      (SELECT count(*) FROM meme_sources s WHERE s.meme_id = m.id) AS sources
-               FROM memes m`;
+const FACTS = pictureFactsSelect('rowid');
 const CHUNK = 500;
 
-interface FactsRow {
-  id: number;
-  md5: string;
-  storage_key: string;
-  width: number;
-  height: number;
-  format: string;
+interface FactsRow extends PictureFactsRow {
   is_animated: number;
-  file_size: number;
   created_at: string;
   tags: string;
-  phash: string;
-  picture_hash: string;
-  picture_colours: string;
-  caption: string;
-  sources: number;
 }
 
-function toFacts(r: FactsRow): PictureFacts {
-  return {
-    id: r.id,
-    md5: r.md5,
-    storageKey: r.storage_key,
-    width: r.width,
-    height: r.height,
-    format: r.format,
-    isAnimated: r.is_animated === 1,
-    fileSize: r.file_size,
-    createdAt: r.created_at,
-    caption: r.caption,
-    tags: JSON.parse(r.tags) as string[],
-    sources: r.sources,
-    phash: r.phash,
-    picture: r.picture_hash,
-    colours: r.picture_colours,
-  };
-}
+const toFacts = (r: FactsRow): PictureFacts =>
+  toPictureFacts(r, { isAnimated: r.is_animated === 1, createdAt: r.created_at, tags: JSON.parse(r.tags) as string[] });
 
 /** Writes a meme's hashes and their bands (inside the caller's transaction). */
 export function writeHashes(db: Db, memeId: number, hashes: PictureHashes): void {
