@@ -154,11 +154,12 @@ async function buildPhase(dir: string) {
 async function dupesPhase(dir: string) {
   const store = new SqliteStore(path.join(dir, 'bench.db'));
   const storage = new LocalStorage(path.join(dir, 'objects'));
+  const before = Math.round(process.memoryUsage().rss / 1024 / 1024);
   const started = performance.now();
   const result = await findDuplicates({ store, storage, limits: LIMITS, redact: (s) => s }, { merge: false, force: false, examples: 5 });
   const seconds = (performance.now() - started) / 1000;
   const copies = result.duplicates.reduce((k, g) => k + g.copies.length, 0);
-  return { memes: result.memes, seconds: round(seconds), duplicate_groups: result.duplicates.length, copies, variant_groups: result.variants.length, peak_rss_mb: rssMb() };
+  return { memes: result.memes, seconds: round(seconds), duplicate_groups: result.duplicates.length, copies, variant_groups: result.variants.length, rss_before_mb: before, peak_rss_mb: rssMb() };
 }
 
 async function recallPhase(dir: string, queries: number) {
