@@ -8,6 +8,7 @@
  * layouts also agree (similarity.ts) are joined by union-find. Identical
  * hashes with identical colours are joined first and stand in the buckets
  * once (a library of flat pictures, all hashing to zero, costs nothing).
+ * A colour layout that cannot be read (not 24 hex digits) joins nothing.
  *
  * Pure; the hashes sit in typed arrays (PictureTable, about 30 bytes a meme,
  * filled page by page), never in one object per meme: 100,000 hashes group
