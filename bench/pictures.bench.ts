@@ -5,8 +5,9 @@
  *   hash    perceptual hashes at ingest: ms per image (the sample images and
  *           the real-images fixtures, decoded from their bytes, as ingest does);
  *   dupes   `emomo dupes` (no merge) over a library of n memes with generated
- *           hashes (a tenth planted as near copies of another, same caption):
- *           seconds and peak RSS of its own process;
+ *           hashes (layout-alike pictures, families of near copies, re-captioned
+ *           copies, unrelated ones: see buildPhase): seconds and peak RSS of
+ *           its own process (`--phase dupes --dir D` runs it alone on a kept library);
  *   recall  `recall --image` p50 / p95 over n image vectors (the offline
  *           signature collection), end to end: decoding the query picture,
  *           its signature, the vector search, folding copies, fetching hits.
@@ -86,6 +87,9 @@ function flip(bits: bigint, count: number): bigint {
   for (let i = 0; i < count; i++) bits ^= 1n << BigInt(Math.floor(random() * 64));
   return bits;
 }
+const byteHex = (v: number) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, '0');
+const randomColours = () => Array.from({ length: 12 }, () => byteHex(random() * 256)).join('');
+const jitter = (colours: string, by: number) => colours.replace(/../g, (b) => byteHex(parseInt(b, 16) + (random() - 0.5) * 2 * by));
 function unit(v: Float32Array): Float32Array {
   const norm = Math.hypot(...v) || 1;
   return v.map((x) => x / norm);
@@ -117,17 +121,29 @@ async function buildPhase(dir: string) {
     real.push({ caption: e.caption, category: e.category, hashes: await hashImage(bytes, LIMITS), vector: vector! });
   }
   db.transaction(() => real.forEach((r) => commit(r.caption, r.hashes, r.vector, r.category)))();
-  const bases: Array<{ bits: bigint; caption: string }> = [];
+  // Memes as a library holds them: a third drawn on one of a few hundred layouts (the same frame and
+  // white caption bar, 8-15 bits from the layout: close enough to crowd the hash buckets, too far to be
+  // one picture), the rest unrelated; 15 % are copies of an earlier one (1-3 bits, colours a touch
+  // off), a few popular memes copied many times, and one copy in five re-captioned (a template variant).
+  const layouts = Array.from({ length: 300 }, () => ({ bits: randomBits(), colours: randomColours() }));
+  const bases: Array<{ bits: bigint; colours: string; caption: string }> = [];
   const generated = db.transaction((count: number) => {
     for (let i = 0; i < count && id < n; i++) {
-      const copy = bases.length > 0 && random() < 0.1;
-      const base = copy ? bases[Math.floor(random() * bases.length)]! : { bits: randomBits(), caption: `字幕${id}` };
-      if (!copy) bases.push(base);
-      const picture = copy ? flip(base.bits, 1 + Math.floor(random() * 3)) : base.bits;
-      const hashes = { phash: hex(flip(picture, 2)), picture: hex(picture), colours: '80'.repeat(12) };
+      let meme: { bits: bigint; colours: string; caption: string };
+      if (bases.length > 0 && random() < 0.15) {
+        const base = bases[Math.floor(bases.length * random() ** 3)]!;
+        meme = { bits: flip(base.bits, 1 + Math.floor(random() * 3)), colours: jitter(base.colours, 2), caption: random() < 0.2 ? `新字幕${id}` : base.caption };
+      } else {
+        const layout = random() < 0.35 ? layouts[Math.floor(random() * layouts.length)]! : undefined;
+        meme = layout
+          ? { bits: flip(layout.bits, 8 + Math.floor(random() * 8)), colours: jitter(layout.colours, 6), caption: `字幕${id}` }
+          : { bits: randomBits(), colours: randomColours(), caption: `字幕${id}` };
+        bases.push(meme);
+      }
+      const hashes = { phash: hex(flip(meme.bits, 2)), picture: hex(meme.bits), colours: meme.colours };
       // Signature-like vectors: a real sample's signature pushed far off, so the samples stay findable among them.
       const near = real[Math.floor(random() * real.length)]!.vector;
-      commit(base.caption, hashes, unit(near.map((x) => x + (random() - 0.5) * 0.3)), `c${id % 10}`);
+      commit(meme.caption, hashes, unit(near.map((x) => x + (random() - 0.5) * 0.3)), `c${id % 10}`);
     }
   });
   while (id < n) generated(5000);
@@ -138,11 +154,12 @@ async function buildPhase(dir: string) {
 async function dupesPhase(dir: string) {
   const store = new SqliteStore(path.join(dir, 'bench.db'));
   const storage = new LocalStorage(path.join(dir, 'objects'));
+  const before = Math.round(process.memoryUsage().rss / 1024 / 1024);
   const started = performance.now();
   const result = await findDuplicates({ store, storage, limits: LIMITS, redact: (s) => s }, { merge: false, force: false, examples: 5 });
   const seconds = (performance.now() - started) / 1000;
   const copies = result.duplicates.reduce((k, g) => k + g.copies.length, 0);
-  return { memes: result.memes, seconds: round(seconds), duplicate_groups: result.duplicates.length, copies, variant_groups: result.variants.length, peak_rss_mb: rssMb() };
+  return { memes: result.memes, seconds: round(seconds), duplicate_groups: result.duplicates.length, copies, variant_groups: result.variants.length, rss_before_mb: before, peak_rss_mb: rssMb() };
 }
 
 async function recallPhase(dir: string, queries: number) {

@@ -46,14 +46,38 @@ export function encodeColours(cells: ReadonlyArray<readonly [number, number, num
   return cells.map(([l, a, b]) => byte(l * 2.55) + byte(a + 128) + byte(b + 128)).join('');
 }
 
+/** Bytes of an encoded 2×2 layout (encodeColours): 4 cells of L×2.55, a+128, b+128. */
+export const COLOUR_BYTES = 12;
+
+/** ΔE (CIE76) between two encoded cells given as their bytes. */
+function cellDistance(l1: number, a1: number, b1: number, l2: number, a2: number, b2: number): number {
+  return Math.hypot((l1 - l2) / 2.55, a1 - a2, b1 - b2);
+}
+
+const byte = (hex: string, i: number) => parseInt(hex.slice(i, i + 2), 16);
+
 /** The largest colour difference (ΔE, CIE76) between matching cells of two encoded layouts. */
 export function colourDistance(a: string, b: string): number {
   let worst = 0;
   for (let i = 0; i < a.length; i += 6) {
-    const dl = (parseInt(a.slice(i, i + 2), 16) - parseInt(b.slice(i, i + 2), 16)) / 2.55;
-    const da = parseInt(a.slice(i + 2, i + 4), 16) - parseInt(b.slice(i + 2, i + 4), 16);
-    const db = parseInt(a.slice(i + 4, i + 6), 16) - parseInt(b.slice(i + 4, i + 6), 16);
-    worst = Math.max(worst, Math.hypot(dl, da, db));
+    worst = Math.max(worst, cellDistance(byte(a, i), byte(a, i + 2), byte(a, i + 4), byte(b, i), byte(b, i + 2), byte(b, i + 4)));
+  }
+  return worst;
+}
+
+/** Writes an encoded layout's COLOUR_BYTES bytes at `offset`; false when it is not one (left as is). */
+export function packColours(hex: string, out: Uint8Array, offset: number): boolean {
+  if (!/^[0-9a-f]{24}$/i.test(hex)) return false;
+  for (let i = 0; i < COLOUR_BYTES; i++) out[offset + i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return true;
+}
+
+/** colourDistance of two layouts packed by packColours in one array, at layouts `a` and `b`. */
+export function packedColourDistance(packed: Uint8Array, a: number, b: number): number {
+  let worst = 0;
+  const [pa, pb] = [a * COLOUR_BYTES, b * COLOUR_BYTES];
+  for (let i = 0; i < COLOUR_BYTES; i += 3) {
+    worst = Math.max(worst, cellDistance(packed[pa + i]!, packed[pa + i + 1]!, packed[pa + i + 2]!, packed[pb + i]!, packed[pb + i + 1]!, packed[pb + i + 2]!));
   }
   return worst;
 }

@@ -13,7 +13,7 @@
 import type { ImageLimits } from '../images/probe.js';
 import type { ObjectStorage } from '../ports.js';
 import { groupComponent, type DuplicateGroup, type VariantGroup } from '../pictures/dupe-groups.js';
-import { samePictureComponents, type HashedPicture } from '../pictures/picture-components.js';
+import { PictureTable, samePictureComponents } from '../pictures/picture-components.js';
 import { SAME_COLOURS, SAME_PICTURE_DISTANCE } from '../pictures/similarity.js';
 import { newOwnerId } from '../store/claim-owner.js';
 import type { ClaimStore, ObjectDeleteQueue, PictureFacts, PictureStore } from '../store/ports.js';
@@ -75,7 +75,7 @@ export async function findDuplicates(deps: DupesDeps, opts: DupesOptions): Promi
   const memes = await allHashes(deps.store);
   const components = samePictureComponents(memes, SAME_PICTURE_DISTANCE, SAME_COLOURS);
   const facts = await factsOf(deps.store, components.flat());
-  const result: DupesResult = { hashes, memes: memes.length, duplicates: [], variants: [], durationMs: 0 };
+  const result: DupesResult = { hashes, memes: memes.size, duplicates: [], variants: [], durationMs: 0 };
   for (const ids of components) {
     const members = ids.map((id) => facts.get(id)).filter((m): m is PictureFacts => m !== undefined);
     const groups = groupComponent(members);
@@ -84,9 +84,9 @@ export async function findDuplicates(deps: DupesDeps, opts: DupesOptions): Promi
   }
   if (opts.merge && !opts.signal?.aborted) {
     const copies = result.duplicates.reduce((n, g) => n + g.copies.length, 0);
-    const allowed = deletionLimit(memes.length + hashes.failed);
+    const allowed = deletionLimit(memes.size + hashes.failed);
     if (copies > allowed && !opts.force) {
-      result.refused = `${copies} of ${memes.length + hashes.failed} memes would be merged away (at most ${allowed} without --force): check the groups above first`;
+      result.refused = `${copies} of ${memes.size + hashes.failed} memes would be merged away (at most ${allowed} without --force): check the groups above first`;
     } else {
       result.merge = await merge(deps, result, opts);
     }
@@ -95,13 +95,14 @@ export async function findDuplicates(deps: DupesDeps, opts: DupesOptions): Promi
   return result;
 }
 
-async function allHashes(store: Pick<PictureStore, 'hashedMemes'>): Promise<HashedPicture[]> {
-  const out: HashedPicture[] = [];
+/** Every hashed meme's picture hash and colours, read page by page into typed arrays (a few bytes a meme). */
+async function allHashes(store: Pick<PictureStore, 'hashedMemes'>): Promise<PictureTable> {
+  const table = new PictureTable();
   let after = 0;
   for (;;) {
     const page = await store.hashedMemes(after, PAGE);
-    if (page.length === 0) return out;
-    for (const m of page) out.push({ id: m.id, picture: m.picture, colours: m.colours });
+    if (page.length === 0) return table;
+    for (const m of page) table.add(m);
     after = page[page.length - 1]!.id;
   }
 }

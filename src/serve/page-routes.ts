@@ -1,5 +1,5 @@
 /**
- * The search page: three static files from src/serve/page/, read once at
+ * The search page: the static files of src/serve/page/, read once at
  * start-up (no build step, nothing fetched from outside the machine). The
  * page holds no library data, so it needs no token; the API calls it makes do.
  * A Content-Security-Policy keeps it to this server (and to the storage's
@@ -13,6 +13,8 @@ import type { FastifyInstance } from 'fastify';
 const FILES = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/copy.js': { file: 'copy.js', type: 'text/javascript; charset=utf-8' },
+  '/picture.js': { file: 'picture.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 } as const;
 

@@ -1,6 +1,7 @@
 /** Same-picture components, duplicate and variant groups, keepers and caption comparison: pure functions. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { colourDistance } from '../../src/images/colour-grid.js';
 import { hammingDistance, phashHalves } from '../../src/images/phash.js';
 import { foldCaption, sameCaption } from '../../src/pictures/caption.js';
 import { groupComponent } from '../../src/pictures/dupe-groups.js';
@@ -19,13 +20,13 @@ function flipped(hash: string, random: () => number, bits: number): string {
 }
 
 /** Components by comparing every pair (the reference). */
-function bruteForce(memes: Array<{ id: number; picture: string; colours: string }>, max: number): number[][] {
+function bruteForce(memes: Array<{ id: number; picture: string; colours: string }>, max: number, maxColours = 12): number[][] {
   const parent = memes.map((_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (let i = 0; i < memes.length; i++) {
     for (let j = i + 1; j < memes.length; j++) {
       const [a, b] = [memes[i]!, memes[j]!];
-      if (hammingDistance(a.picture, b.picture) <= max && a.colours === b.colours) parent[find(j)] = find(i);
+      if (hammingDistance(a.picture, b.picture) <= max && colourDistance(a.colours, b.colours) <= maxColours) parent[find(j)] = find(i);
     }
   }
   const groups = new Map<number, number[]>();
@@ -59,6 +60,31 @@ describe('same-picture components (banded)', () => {
     const found = samePictureComponents(memes, 7, 12);
     assert.deepEqual(canonical(found), canonical(bruteForce(memes, 7)));
     assert.ok(found.length > 200, `${found.length} groups`);
+  });
+
+  test('match comparing every pair on skewed hashes: layout-alike pictures, flat ones, near colours, other distances', () => {
+    const random = seededRandom(9);
+    const jitter = (colours: string, by: number) =>
+      colours.replace(/../g, (b) => Math.max(0, Math.min(255, parseInt(b, 16) + Math.round((random() - 0.5) * 2 * by))).toString(16).padStart(2, '0'));
+    const memes: Array<{ id: number; picture: string; colours: string }> = [];
+    const add = (picture: string, colours: string) => memes.push({ id: memes.length + 1, picture, colours });
+    for (let layout = 0; layout < 30; layout++) {
+      const base = hex(random() * 2 ** 32, random() * 2 ** 32);
+      // Pictures laid out alike: most blocks shared, a few bits apart, so many pairs sit near the distance.
+      for (let i = 0; i < 25; i++) add(flipped(base, random, 2 + Math.floor(random() * 8)), jitter(GREY, 6));
+    }
+    for (let i = 0; i < 60; i++) add('0000000000000000', i % 3 === 0 ? jitter(GREY, 10) : GREY); // flat pictures hash to zero
+    for (let i = 0; i < 100; i++) add(hex(random() * 2 ** 32, random() * 2 ** 32), jitter(BLUE, 4));
+    for (const [distance, colours] of [[7, 8], [3, 8], [11, 5]] as const) {
+      const found = samePictureComponents(memes, distance, colours);
+      assert.deepEqual(canonical(found), canonical(bruteForce(memes, distance, colours)), `distance ${distance}, colours ${colours}`);
+    }
+    assert.ok(samePictureComponents(memes, 7, 8).length > 30);
+  });
+
+  test('a colour layout that cannot be read joins nothing, not even its identical twin', () => {
+    const a = '0123456789abcdef';
+    assert.deepEqual(samePictureComponents([{ id: 1, picture: a, colours: '' }, { id: 2, picture: a, colours: '' }, { id: 3, picture: a, colours: GREY }], 7, 12), []);
   });
 
   test('a pair one bit beyond the distance stays apart', () => {

@@ -1,5 +1,7 @@
 // The emomo search page: plain browser JavaScript, no build step, nothing loaded from elsewhere.
 // It calls this server's /api/recall and shows the images from /objects (or the storage's public URL).
+import { copyImage, copyUrl, toast } from './copy.js';
+import { setUpPictureSearch } from './picture.js';
 
 const $ = (id) => document.getElementById(id);
 const input = $('q');
@@ -8,13 +10,12 @@ const statusLine = $('status');
 const empty = $('empty');
 const activeChips = $('active-chips');
 const suggestedChips = $('suggested-chips');
-const toastBox = $('toast');
 
 const PAGE_SIZE = 40;
 const EXAMPLES = ['我太难了', '笑死', '无语', '晚安', '打工人', '开心'];
 
-/** What is searched: the text and the filters (tags: all must match; category; animated true/false). */
-const state = { q: '', tags: [], category: null, animated: null };
+/** What is searched: the text, a picture (a File; not in the address) and the filters (tags: all must match; category; animated). */
+const state = { q: '', picture: null, tags: [], category: null, animated: null };
 let results = [];
 let searchSeq = 0;
 let debounce;
@@ -51,10 +52,20 @@ function apiParams() {
   return p;
 }
 
+/** A search with a picture posts it with the rest as multipart/form-data (GET cannot carry it). */
+function send() {
+  const headers = { accept: 'application/json' };
+  if (!state.picture) return fetch(`/api/recall?${apiParams()}`, { headers });
+  const form = new FormData();
+  for (const [k, v] of apiParams()) if (k !== 'q' || v) form.append(k, v);
+  form.append('image', state.picture, state.picture.name || 'picture');
+  return fetch('/api/recall', { method: 'POST', body: form, headers });
+}
+
 async function search() {
   writeLocation();
   renderActiveChips();
-  if (!state.q.trim()) {
+  if (!state.q.trim() && !state.picture) {
     results = [];
     renderResults(null);
     return;
@@ -63,7 +74,7 @@ async function search() {
   statusLine.textContent = 'Searching…';
   let response;
   try {
-    response = await fetch(`/api/recall?${apiParams()}`, { headers: { accept: 'application/json' } });
+    response = await send();
   } catch {
     if (seq === searchSeq) statusLine.textContent = 'The server does not answer.';
     return;
@@ -95,6 +106,10 @@ function caption(r) {
 }
 
 function scoreText(r, mode) {
+  if (r.scores.image != null) {
+    const words = r.scores.vector !== null || r.scores.keyword !== null ? ' + words' : '';
+    return `picture ${Math.round(r.scores.image * 100)}% alike${words}`;
+  }
   if (r.scores.vector !== null && r.scores.keyword !== null) return `words + ${Math.round(r.scores.vector * 100)}% similar`;
   if (r.scores.vector !== null) return `${Math.round(r.scores.vector * 100)}% similar`;
   if (mode === 'keyword' || r.scores.keyword !== null) return `words · ${r.score.toFixed(2)}`;
@@ -111,10 +126,12 @@ function renderResults(body) {
   }
   const n = body.results.length;
   const partial = body.partial ? ` — partial: ${body.reason}` : '';
-  statusLine.textContent = `${n} result${n === 1 ? '' : 's'} · ${Math.round(body.timings_ms.total)} ms${partial}`;
+  const by = state.picture ? 'by picture · ' : '';
+  statusLine.textContent = `${by}${n} result${n === 1 ? '' : 's'} · ${Math.round(body.timings_ms.total)} ms${partial}`;
   statusLine.classList.toggle('warn', body.partial || body.failed);
   body.results.forEach((r, i) => grid.append(card(r, i, body.mode)));
-  if (n === 0) statusLine.textContent = `Nothing found for “${body.query}”${hasFilters() ? ' with these filters' : ''}.`;
+  const what = [body.query && `“${body.query}”`, state.picture && 'this picture'].filter(Boolean).join(' and ');
+  if (n === 0) statusLine.textContent = `Nothing found for ${what}${hasFilters() ? ' with these filters' : ''}.`;
   renderSuggestedChips(body.results);
 }
 
@@ -211,61 +228,6 @@ function renderSuggestedChips(list) {
   );
 }
 
-// ------------------------------------------------------------ copying
-
-function toast(text) {
-  toastBox.textContent = text;
-  toastBox.classList.add('show');
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => toastBox.classList.remove('show'), 1800);
-}
-
-async function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-  // Plain http beyond localhost has no clipboard API: the old way still works from a click.
-  const area = Object.assign(document.createElement('textarea'), { value: text, readOnly: true });
-  area.className = 'offscreen';
-  document.body.append(area);
-  area.select();
-  const ok = document.execCommand('copy');
-  area.remove();
-  if (!ok) throw new Error('copy refused');
-}
-
-async function copyUrl(r) {
-  try {
-    await copyText(r.url);
-    toast('URL copied');
-  } catch {
-    toast(r.url);
-  }
-}
-
-/** Browsers copy PNG only: other formats (a GIF's first frame) are redrawn as PNG. */
-async function copyImage(r) {
-  if (!navigator.clipboard?.write || typeof ClipboardItem === 'undefined' || !window.isSecureContext) {
-    await copyUrl(r);
-    return;
-  }
-  try {
-    const png = (async () => {
-      const blob = await (await fetch(r.url)).blob();
-      if (blob.type === 'image/png') return blob;
-      const bitmap = await createImageBitmap(blob);
-      const canvas = document.createElement('canvas');
-      canvas.width = bitmap.width;
-      canvas.height = bitmap.height;
-      canvas.getContext('2d').drawImage(bitmap, 0, 0);
-      return new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
-    })();
-    // The promise form keeps the click's permission while the image is fetched (Safari needs it).
-    await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })]);
-    toast(r.is_animated ? 'Image copied (first frame: clipboards hold still images)' : 'Image copied');
-  } catch {
-    await copyUrl(r);
-  }
-}
-
 // ------------------------------------------------------------ keyboard
 
 function columns() {
@@ -289,7 +251,8 @@ document.addEventListener('keydown', (e) => {
     if (inSearch && input.value) {
       input.value = '';
       searchSoon();
-    } else input.focus();
+    } else if (inSearch && state.picture) picture.clear();
+    else input.focus();
   } else if (inSearch && e.key === 'ArrowDown' && results.length > 0) {
     e.preventDefault();
     focusCard(0);
@@ -329,6 +292,18 @@ $('search-form').addEventListener('submit', (e) => {
   search();
 });
 input.addEventListener('input', searchSoon);
+const picture = setUpPictureSearch({
+  button: $('by-picture'),
+  fileInput: $('picture-file'),
+  preview: $('query-picture'),
+  previewImage: $('query-picture-image'),
+  clear: $('query-picture-clear'),
+  onChange: (file) => {
+    state.picture = file;
+    search();
+  },
+  onRefused: toast,
+});
 $('examples').replaceChildren(
   'Try: ',
   ...EXAMPLES.map((q) => chip(q, 'example', () => { input.value = q; state.q = q; search(); })),
