@@ -7,7 +7,6 @@
  * Decodes pixels: callers check the pixel limit first (probeImage), and
  * sharp checks it again.
  */
-import sharp from 'sharp';
 import { DCT_SIDE } from './dct.js';
 import { corrupt } from './image-errors.js';
 import type { ImageLimits } from './probe.js';
@@ -27,6 +26,8 @@ export interface FrameRegions {
 }
 
 export async function frameRegions(bytes: Buffer, limits: ImageLimits): Promise<FrameRegions> {
+  // Loaded on first use: recall imports this module's neighbours (phash, similarity) and must start without sharp.
+  const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: Math.max(1, Math.floor(limits.maxPixels)), pages: 1 })
       .autoOrient()

@@ -12,7 +12,6 @@
  */
 import { AbortedError, errorMessage } from '../errors.js';
 import { abortReason, systemClock, type Clock } from '../resilience/clock.js';
-import { stillFromFile } from '../images/vlm-input.js';
 import type { ImageLimits } from '../images/probe.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
 import type { Redactor } from '../redact.js';
@@ -167,6 +166,8 @@ async function memesToEmbed(
     if (embedsPictures(deps.embedder)) {
       if (!deps.pictures) throw new Error('an image collection needs object storage to read pictures from');
       const { storage, limits, maxSide } = deps.pictures;
+      // Loaded on first use: a text backfill (and every command that only imports this module) never loads sharp.
+      const { stillFromFile } = await import('../images/vlm-input.js');
       try {
         meme.picture = await stillFromFile(await storage.get(c.storageKey), limits, maxSide);
       } catch (err) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { backfillEmbeddings, watchEmbeddings, type EmbedDeps, type EmbedSummary } from '../../pipeline/embed-service.js';
+import type { EmbedDeps, EmbedSummary } from '../../pipeline/embed-service.js';
 import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
 import { runLocked } from '../lock.js';
@@ -55,6 +55,8 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error, 3 aborted,
 
 export async function embed(flags: EmbedFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
   if (flags.interval !== undefined && !flags.watch) throw new UsageError('--interval only makes sense with --watch');
+  // Loaded here, not at the top: `emomo --help` must not load sharp (start-up).
+  const { backfillEmbeddings, watchEmbeddings } = await import('../../pipeline/embed-service.js');
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   await app.store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);
   const batchSize = flags.batchSize ?? embedding.batchSize;
