@@ -1,5 +1,8 @@
 /**
- * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR]`
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."]`
+ *
+ * `--server-flags="--cpu-prof --cpu-prof-dir=DIR"`: Node flags for the server
+ * (a CPU profile, `--trace-gc`, ...).
  *
  * `--library DIR`: the generated library is kept in DIR (made on the first
  * run, about 5 minutes for 100,000 memes) and reused by the next runs, so
@@ -38,12 +41,14 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '30' },
     phases: { type: 'string', default: 'cached,uncached' },
     library: { type: 'string' },
+    'server-flags': { type: 'string', default: '' },
   },
 });
 const n = Number(values.n);
 const connections = Number(values.connections);
 const duration = Number(values.duration);
 const phases = values.phases.split(',');
+const serverFlags = values['server-flags'].split(' ').filter(Boolean);
 
 const rssMb = (pid: number) => {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -52,7 +57,7 @@ const rssMb = (pid: number) => {
 
 async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--port', '0'], {
+  const child = spawn(process.execPath, [...serverFlags, path.join(projectRoot, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--port', '0'], {
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
