@@ -64,7 +64,9 @@ export function registerApiRoutes(server: FastifyInstance, ctx: ApiContext): voi
   const answerRecall = async (req: FastifyRequest, reply: FastifyReply, params: RecallParams, alias?: string) => {
     const { query, options } = recallOptions(params, settings);
     const url = objectUrl(ctx, req);
-    const search = async () => render(await slots.run(() => library.recall(query, options)), url);
+    // The answer is due at the request's time limit: the slots refuse it at once when their line is longer than that.
+    const deadline = performance.now() + settings.requestTimeoutMs - reply.elapsedTime;
+    const search = async () => render(await slots.run(() => library.recall(query, options), deadline), url);
     // A picture is never cached (nor compared by its bytes); text queries are, keyed by every option and the URL base.
     const { value, source } = options.image
       ? { value: await search(), source: 'miss' as const }
@@ -92,7 +94,7 @@ export function registerApiRoutes(server: FastifyInstance, ctx: ApiContext): voi
 
   server.get('/healthz', { schema: { response: { 200: healthSchema, 503: healthSchema } } }, async (_req, reply) => {
     const health = await library.health();
-    return reply.code(health.ok ? 200 : 503).send(health);
+    return reply.code(health.ok ? 200 : 503).send({ ...health, searches: slots.counts() });
   });
 
   const openapi = JSON.stringify(openApiDocument(settings, VERSION));
