@@ -1,8 +1,11 @@
 /**
- * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."]`
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."] [--cli PATH]`
  *
  * `--server-flags="--cpu-prof --cpu-prof-dir=DIR"`: Node flags for the server
  * (a CPU profile, `--trace-gc`, ...).
+ *
+ * `--cli PATH`: serve with another built CLI (e.g. an older version's
+ * dist/cli/index.js, for a before/after comparison); this checkout is not built then.
  *
  * `--library DIR`: the generated library is kept in DIR (made on the first
  * run, about 5 minutes for 100,000 memes) and reused by the next runs, so
@@ -42,6 +45,7 @@ const { values } = parseArgs({
     phases: { type: 'string', default: 'cached,uncached' },
     library: { type: 'string' },
     'server-flags': { type: 'string', default: '' },
+    cli: { type: 'string' },
   },
 });
 const n = Number(values.n);
@@ -57,7 +61,7 @@ const rssMb = (pid: number) => {
 
 async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...serverFlags, path.join(projectRoot, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--port', '0'], {
+  const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0'], {
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
@@ -109,7 +113,10 @@ function keptWorkspace(dir: string): Workspace {
 
 // ------------------------------------------------------------ the library and the built CLI
 
-spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+const cli = values.cli ? path.resolve(values.cli) : path.join(projectRoot, 'dist', 'cli', 'index.js');
+if (!values.cli) {
+  spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
 const ws = values.library ? keptWorkspace(path.resolve(values.library)) : makeWorkspace('', LOCAL_512);
 const logFile = path.join(os.tmpdir(), `emomo-serve-bench-${process.pid}.log`);
 const rows: Array<Record<string, string | number>> = [];
