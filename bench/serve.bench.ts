@@ -23,7 +23,8 @@
  *   hybrid    hybrid mode, cache on (vector and keyword).
  * Each phase gets a fresh server, a warm-up pass over the queries, then the
  * run; the server's RSS is read from /proc at start, after the warm-up,
- * every 5 s (each sample listed) and at the end. Reports p50 / p99 latency, requests/s, errors
+ * every 5 s (each sample listed) and at the end; with `--server-flags=--trace-gc`
+ * also the heap left after each full collection during the run. Reports p50 / p99 latency, requests/s, errors
  * (connection errors, timeouts and non-2xx answers). The last line is one
  * JSON object.
  */
@@ -59,22 +60,29 @@ const rssMb = (pid: number) => {
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 };
 
-async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
+/** A running server; with `--server-flags=--trace-gc`, the heap left after each full collection (MB) as it goes. */
+async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string; heapAfterGc: number[] }> {
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0'], {
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
+  const heapAfterGc: number[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
-      const line = /^(http:\/\/\S+)\n/.exec(out);
-      if (line) resolve(line[1]!);
+      const lines = out.split('\n');
+      out = lines.pop()!;
+      for (const line of lines) {
+        if (/^http:\/\/\S+$/.test(line)) resolve(line);
+        const gc = /Mark-Compact[^>]*-> ([\d.]+)/.exec(line);
+        if (gc) heapAfterGc.push(Number(gc[1]));
+      }
     });
     child.on('exit', (code) => reject(new Error(`emomo serve exited ${code}; see ${logFile}`)));
   });
-  return { child, url };
+  return { child, url, heapAfterGc };
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -138,11 +146,12 @@ try {
     const cacheEntries = phase === 'uncached' ? 0 : 1000;
     fs.writeFileSync(phaseConfig, `${base}serve:\n  cache_entries: ${cacheEntries}\n`);
     const paths = benchQueries.map((q) => `/api/recall?${new URLSearchParams({ q, mode, top_k: '10' })}`);
-    const { child, url } = await startServer(phaseConfig, logFile);
+    const { child, url, heapAfterGc } = await startServer(phaseConfig, logFile);
     const pid = child.pid!;
     const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0, every5s: [] as number[] };
     for (const p of paths) await fetch(`${url}${p}`).then((r) => r.arrayBuffer()); // warm-up: page cache, JIT, thesaurus
     rss.warm = rssMb(pid);
+    const gcBeforeRun = heapAfterGc.length;
     const sampler = setInterval(() => rss.every5s.push(rssMb(pid)), 5000);
     process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
     const result = await load(url, paths, duration, connections);
@@ -167,6 +176,8 @@ try {
       'RSS max MB': rss.max,
       // Growth shows as a climb from one 5 s sample to the next; a plateau after the warm-up is the cache and buffers filling.
       'RSS every 5 s': rss.every5s.join(' '),
+      // --trace-gc only: the heap after each full collection during the run; a leak climbs from one to the next.
+      'heap after full GC MB': heapAfterGc.slice(gcBeforeRun).map((mb) => Math.round(mb)).join(' '),
       load: os.loadavg()[0]!.toFixed(1),
     });
   }

@@ -30,9 +30,9 @@ export function objectUrl(ctx: ApiContext, req: FastifyRequest): (key: string) =
   return (key) => `${base}/objects/${key}`;
 }
 
-/** A recall answer as sent: the JSON text (image URLs for the asking host) and what the log and the cache need. */
+/** A recall answer as sent: the JSON bytes (image URLs for the asking host) and what the log and the cache need. */
 interface RenderedRecall {
-  body: string;
+  body: Buffer;
   results: number;
   partial: boolean;
   failed: boolean;
@@ -40,12 +40,12 @@ interface RenderedRecall {
 
 function render(result: RecallJson, url: (key: string) => string | undefined): RenderedRecall {
   const answer = { ...result, results: result.results.map((r) => ({ ...r, url: url(r.storage_key) ?? r.url })) };
-  return { body: JSON.stringify(answer), results: result.results.length, partial: result.partial, failed: result.failed };
+  return { body: Buffer.from(JSON.stringify(answer)), results: result.results.length, partial: result.partial, failed: result.failed };
 }
 
 export function registerApiRoutes(server: FastifyInstance, ctx: ApiContext): void {
   const { library, settings, slots } = ctx;
-  // Answers are kept as the text sent: a hit costs a lookup, not a serialisation.
+  // Answers are kept as the bytes sent: a hit costs a lookup, not a serialisation nor an encoding.
   const cache = new RecallCache<RenderedRecall>(settings.cacheEntries, () => library.changeMark(), (r) => !r.partial && !r.failed);
 
   const send = (req: FastifyRequest, reply: FastifyReply, value: RenderedRecall, source: CacheAnswer<RenderedRecall>['source']) => {
