@@ -23,7 +23,7 @@
  *   hybrid    hybrid mode, cache on (vector and keyword).
  * Each phase gets a fresh server, a warm-up pass over the queries, then the
  * run; the server's RSS is read from /proc at start, after the warm-up,
- * every 5 s (each sample listed) and at the end; with `--server-flags=--trace-gc`
+ * every 5 s (each sample listed) and at the end, and the server's CPU time per request; with `--server-flags=--trace-gc`
  * also the heap left after each full collection during the run. Reports p50 / p99 latency, requests/s, errors
  * (connection errors, timeouts and non-2xx answers). The last line is one
  * JSON object.
@@ -61,6 +61,12 @@ const rssMb = (pid: number) => {
 };
 
 /** A running server; with `--server-flags=--trace-gc`, the heap left after each full collection (MB) as it goes. */
+/** CPU time the process has used (user + system), in ms: what an answer costs, whatever else the machine runs. */
+const cpuMs = (pid: number) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in ticks of 10 ms
+};
+
 async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string; heapAfterGc: number[] }> {
   const log = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0'], {
@@ -154,7 +160,9 @@ try {
     const gcBeforeRun = heapAfterGc.length;
     const sampler = setInterval(() => rss.every5s.push(rssMb(pid)), 5000);
     process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+    const cpuBefore = cpuMs(pid);
     const result = await load(url, paths, duration, connections);
+    const cpuPerAnswer = (cpuMs(pid) - cpuBefore) / result.requests.total;
     clearInterval(sampler);
     rss.end = rssMb(pid);
     rss.max = Math.max(rss.end, ...rss.every5s);
@@ -168,6 +176,8 @@ try {
       p50_ms: result.latency.p50,
       p99_ms: result.latency.p99,
       errors: result.errors + result.non2xx,
+      // The server's CPU time per request: how lean it is, little changed by the machine's other load.
+      'server CPU µs/req': Math.round(cpuPerAnswer * 1000),
       // autocannon counts its own time-outs (no answer within 20 s) among errors.
       'errors: timeouts / non-2xx / other': `${result.timeouts} / ${result.non2xx} / ${result.errors - result.timeouts}`,
       'RSS start MB': rss.start,
