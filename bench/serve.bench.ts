@@ -1,5 +1,11 @@
 /**
- * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR]`
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."] [--cli PATH]`
+ *
+ * `--server-flags="--cpu-prof --cpu-prof-dir=DIR"`: Node flags for the server
+ * (a CPU profile, `--trace-gc`, ...).
+ *
+ * `--cli PATH`: serve with another built CLI (e.g. an older version's
+ * dist/cli/index.js, for a before/after comparison); this checkout is not built then.
  *
  * `--library DIR`: the generated library is kept in DIR (made on the first
  * run, about 5 minutes for 100,000 memes) and reused by the next runs, so
@@ -17,7 +23,8 @@
  *   hybrid    hybrid mode, cache on (vector and keyword).
  * Each phase gets a fresh server, a warm-up pass over the queries, then the
  * run; the server's RSS is read from /proc at start, after the warm-up,
- * every 5 s (each sample listed) and at the end. Reports p50 / p99 latency, requests/s, errors
+ * every 5 s (each sample listed) and at the end, and the server's CPU time per request; with `--server-flags=--trace-gc`
+ * also the heap left after each full collection during the run. Reports p50 / p99 latency, requests/s, errors
  * (connection errors, timeouts and non-2xx answers). The last line is one
  * JSON object.
  */
@@ -38,34 +45,50 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '30' },
     phases: { type: 'string', default: 'cached,uncached' },
     library: { type: 'string' },
+    'server-flags': { type: 'string', default: '' },
+    cli: { type: 'string' },
   },
 });
 const n = Number(values.n);
 const connections = Number(values.connections);
 const duration = Number(values.duration);
 const phases = values.phases.split(',');
+const serverFlags = values['server-flags'].split(' ').filter(Boolean);
 
 const rssMb = (pid: number) => {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 };
 
-async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
+/** A running server; with `--server-flags=--trace-gc`, the heap left after each full collection (MB) as it goes. */
+/** CPU time the process has used (user + system), in ms: what an answer costs, whatever else the machine runs. */
+const cpuMs = (pid: number) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in ticks of 10 ms
+};
+
+async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string; heapAfterGc: number[] }> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', 'cli', 'index.js'), 'serve', '--config', config, '--port', '0'], {
+  const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0'], {
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
+  const heapAfterGc: number[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
-      const line = /^(http:\/\/\S+)\n/.exec(out);
-      if (line) resolve(line[1]!);
+      const lines = out.split('\n');
+      out = lines.pop()!;
+      for (const line of lines) {
+        if (/^http:\/\/\S+$/.test(line)) resolve(line);
+        const gc = /Mark-Compact[^>]*-> ([\d.]+)/.exec(line);
+        if (gc) heapAfterGc.push(Number(gc[1]));
+      }
     });
     child.on('exit', (code) => reject(new Error(`emomo serve exited ${code}; see ${logFile}`)));
   });
-  return { child, url };
+  return { child, url, heapAfterGc };
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -104,7 +127,10 @@ function keptWorkspace(dir: string): Workspace {
 
 // ------------------------------------------------------------ the library and the built CLI
 
-spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+const cli = values.cli ? path.resolve(values.cli) : path.join(projectRoot, 'dist', 'cli', 'index.js');
+if (!values.cli) {
+  spawnSync(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(projectRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
 const ws = values.library ? keptWorkspace(path.resolve(values.library)) : makeWorkspace('', LOCAL_512);
 const logFile = path.join(os.tmpdir(), `emomo-serve-bench-${process.pid}.log`);
 const rows: Array<Record<string, string | number>> = [];
@@ -126,14 +152,17 @@ try {
     const cacheEntries = phase === 'uncached' ? 0 : 1000;
     fs.writeFileSync(phaseConfig, `${base}serve:\n  cache_entries: ${cacheEntries}\n`);
     const paths = benchQueries.map((q) => `/api/recall?${new URLSearchParams({ q, mode, top_k: '10' })}`);
-    const { child, url } = await startServer(phaseConfig, logFile);
+    const { child, url, heapAfterGc } = await startServer(phaseConfig, logFile);
     const pid = child.pid!;
     const rss = { start: rssMb(pid), warm: 0, end: 0, max: 0, every5s: [] as number[] };
     for (const p of paths) await fetch(`${url}${p}`).then((r) => r.arrayBuffer()); // warm-up: page cache, JIT, thesaurus
     rss.warm = rssMb(pid);
+    const gcBeforeRun = heapAfterGc.length;
     const sampler = setInterval(() => rss.every5s.push(rssMb(pid)), 5000);
     process.stderr.write(`${phase}: ${connections} clients for ${duration} s (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+    const cpuBefore = cpuMs(pid);
     const result = await load(url, paths, duration, connections);
+    const cpuPerAnswer = (cpuMs(pid) - cpuBefore) / result.requests.total;
     clearInterval(sampler);
     rss.end = rssMb(pid);
     rss.max = Math.max(rss.end, ...rss.every5s);
@@ -147,6 +176,8 @@ try {
       p50_ms: result.latency.p50,
       p99_ms: result.latency.p99,
       errors: result.errors + result.non2xx,
+      // The server's CPU time per request: how lean it is, little changed by the machine's other load.
+      'server CPU µs/req': Math.round(cpuPerAnswer * 1000),
       // autocannon counts its own time-outs (no answer within 20 s) among errors.
       'errors: timeouts / non-2xx / other': `${result.timeouts} / ${result.non2xx} / ${result.errors - result.timeouts}`,
       'RSS start MB': rss.start,
@@ -155,6 +186,8 @@ try {
       'RSS max MB': rss.max,
       // Growth shows as a climb from one 5 s sample to the next; a plateau after the warm-up is the cache and buffers filling.
       'RSS every 5 s': rss.every5s.join(' '),
+      // --trace-gc only: the heap after each full collection during the run; a leak climbs from one to the next.
+      'heap after full GC MB': heapAfterGc.slice(gcBeforeRun).map((mb) => Math.round(mb)).join(' '),
       load: os.loadavg()[0]!.toFixed(1),
     });
   }

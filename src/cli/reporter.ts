@@ -77,9 +77,39 @@ export class Reporter {
     const line = this.tty
       ? `${level === 'info' || level === 'debug' ? '' : `${level}: `}${terminalText(text, { multiline: true })}${Object.keys(fields).length ? `  ${formatFields(fields)}` : ''}`
       : terminalText(`time=${new Date().toISOString()} level=${level} msg=${JSON.stringify(text)} ${formatFields(fields)}`.trimEnd());
+    if (this.batch && !this.bar) return this.batched(`${line}\n`, level === 'warn' || level === 'error');
     if (this.bar) this.bar.stop();
     this.stderr.write(`${line}\n`);
     if (this.bar) this.bar.start(this.bar.getTotal(), this.progressValue, { rate: '0.0', counts: '', ...this.payload });
+  }
+
+  /** Log lines not yet written (batchLines): written together once per turn of the event loop. */
+  private batch: string[] | undefined;
+
+  /**
+   * From now on, info and debug lines logged in one turn of the event loop go
+   * out in one write at its end (a server logs a line per request, thousands a
+   * second: one write each would cost more than answering). A warning or an
+   * error goes out at once, after the lines before it; what is left is
+   * written when the process exits.
+   */
+  batchLines(): void {
+    if (this.batch) return;
+    this.batch = [];
+    process.once('exit', () => this.writeBatch());
+  }
+
+  private batched(line: string, now: boolean): void {
+    const batch = this.batch!;
+    if (batch.push(line) === 1 && !now) setImmediate(() => this.writeBatch());
+    if (now) this.writeBatch();
+  }
+
+  private writeBatch(): void {
+    if (!this.batch?.length) return;
+    const text = this.batch.join('');
+    this.batch.length = 0;
+    this.stderr.write(text);
   }
 
   private progressValue = 0;

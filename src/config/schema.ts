@@ -290,7 +290,7 @@ const serve = z
     max_body: byteSize().prefault('8MiB').describe('Largest request body (an uploaded image included)'),
     max_searches: positiveInt().default(4).describe('Searches running at once'),
     max_queued: integer(0).default(256).describe('Searches waiting for a free slot; beyond that, 429 with Retry-After'),
-    request_timeout: duration().prefault('10s').describe('Longest a request may take to arrive and be answered (503 past it)'),
+    request_timeout: duration().prefault('10s').describe('Longest a request may take to arrive and be answered (503 past it; at once when the line of searches would not reach it in time)'),
     cache_entries: integer(0).default(1000).describe('Recent complete recall results kept until the library changes (0: no cache)'),
   })
   .prefault({});

@@ -7,13 +7,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, DimensionMismatchError, EmomoError, errorMessage, UsageError } from '../errors.js';
 import type { Log } from '../ports.js';
-import { BusyError } from './search-slots.js';
+import { BusyError, LateError, OverloadedError } from './search-slots.js';
 
 export class NotFoundError extends EmomoError {
   override name = 'NotFoundError';
 }
 
-export type ErrorCode = 'bad_request' | 'unauthorized' | 'not_found' | 'too_large' | 'busy' | 'unavailable' | 'internal';
+export type ErrorCode = 'bad_request' | 'unauthorized' | 'not_found' | 'too_large' | 'busy' | 'overloaded' | 'unavailable' | 'internal';
 
 export function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string) {
   return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } });
@@ -40,6 +40,11 @@ export function errorHandler(log: Log, redact: (text: string) => string) {
       reply.header('retry-after', String(err.retryAfterSeconds));
       return sendError(reply, 429, 'busy', err.message);
     }
+    if (err instanceof OverloadedError) {
+      reply.header('retry-after', String(err.retryAfterSeconds));
+      return sendError(reply, 503, 'overloaded', err.message);
+    }
+    if (err instanceof LateError) return sendError(reply, 503, 'unavailable', err.message);
     if (err instanceof NotFoundError) return sendError(reply, 404, 'not_found', err.message);
     if (err instanceof UsageError || err instanceof ConfigError || err instanceof DimensionMismatchError) {
       return sendError(reply, 400, 'bad_request', redact(err.message));

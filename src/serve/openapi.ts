@@ -30,7 +30,10 @@ export function openApiDocument(s: ServeSettings, version: string) {
     ...(secured ? { 401: error('No token, or a wrong one') } : {}),
     413: error('The body is larger than serve.max_body'),
     429: error('Every search slot is busy and the queue is full; retry after the Retry-After header'),
-    503: error('The request took longer than serve.request_timeout, or the server is shutting down'),
+    503: error(
+      'overloaded: the searches already waiting would not be answered within serve.request_timeout (refused at once; retry after the Retry-After header); ' +
+        'unavailable: the request took longer than serve.request_timeout, or the server is shutting down',
+    ),
   };
   return {
     openapi: '3.1.0',

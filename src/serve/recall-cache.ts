@@ -8,6 +8,12 @@
  * gets entries that live `fallbackTtlMs` only. Partial or failed results are
  * never kept: a provider hiccup must not outlive itself. Identical requests
  * in flight share one search.
+ *
+ * The mark is asked once per turn of the event loop, not once per answer:
+ * the requests read in one turn share one look (a commit in the middle of a
+ * turn cannot be told from one just after it). A kept answer may also be
+ * found by the request's own text (`alias`, e.g. the raw URL), so a repeated
+ * request is answered without parsing or validating it again.
  */
 export interface CacheAnswer<T> {
   value: T;
@@ -18,6 +24,10 @@ export interface CacheAnswer<T> {
 export class RecallCache<T> {
   private readonly entries = new Map<string, T>();
   private readonly inFlight = new Map<string, Promise<T>>();
+  /** Kept answers by the text of the request that found them (at most `capacity`, emptied with the entries). */
+  private readonly aliases = new Map<string, T>();
+  /** This turn's look at the change mark, shared by every request of the turn. */
+  private refreshing: Promise<number> | undefined;
   private mark: string | undefined;
   private markedAt = 0;
   /** Counts the times the cache was emptied: a search is kept only if none happened while it ran. */
@@ -36,7 +46,15 @@ export class RecallCache<T> {
     return this.entries.size;
   }
 
-  async get(key: string, search: () => Promise<T>): Promise<CacheAnswer<T>> {
+  /** The answer kept for this exact request text, if the library has not changed since. */
+  async lookup(alias: string): Promise<T | undefined> {
+    if (this.capacity === 0) return undefined;
+    await this.refresh();
+    return this.aliases.get(alias);
+  }
+
+  /** The answer for `key`: kept, shared with a search in flight, or searched now; `alias` finds it again through lookup(). */
+  async get(key: string, search: () => Promise<T>, alias?: string): Promise<CacheAnswer<T>> {
     if (this.capacity === 0) return { value: await search(), source: 'miss' };
     const epoch = await this.refresh();
     const found = this.entries.get(key);
@@ -44,6 +62,7 @@ export class RecallCache<T> {
       // Most recently used last: the first key is the one to evict.
       this.entries.delete(key);
       this.entries.set(key, found);
+      if (alias !== undefined) this.remember(alias, found);
       return { value: found, source: 'hit' };
     }
     const shared = this.inFlight.get(key);
@@ -53,7 +72,10 @@ export class RecallCache<T> {
     try {
       const value = await pending;
       // Kept only if the library was not seen to change while it was searched.
-      if (this.keep(value) && epoch === this.epoch) this.store(key, value);
+      if (this.keep(value) && epoch === this.epoch) {
+        this.store(key, value);
+        if (alias !== undefined) this.remember(alias, value);
+      }
       return { value, source: 'miss' };
     } finally {
       this.inFlight.delete(key);
@@ -61,12 +83,21 @@ export class RecallCache<T> {
   }
 
   /** Empties the cache when the library changed (or, without a mark, when the fallback TTL ran out); returns the epoch. */
-  private async refresh(): Promise<number> {
+  private refresh(): Promise<number> {
+    if (this.refreshing === undefined) {
+      this.refreshing = this.checkMark();
+      setImmediate(() => (this.refreshing = undefined));
+    }
+    return this.refreshing;
+  }
+
+  private async checkMark(): Promise<number> {
     const mark = await this.changeMark();
     const now = this.now();
     const stale = mark === undefined ? now - this.markedAt >= this.fallbackTtlMs : mark !== this.mark;
     if (stale) {
       this.entries.clear();
+      this.aliases.clear();
       this.mark = mark;
       this.markedAt = now;
       this.epoch++;
@@ -77,5 +108,11 @@ export class RecallCache<T> {
   private store(key: string, value: T): void {
     this.entries.set(key, value);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  private remember(alias: string, value: T): void {
+    if (this.aliases.has(alias)) return;
+    this.aliases.set(alias, value);
+    if (this.aliases.size > this.capacity) this.aliases.delete(this.aliases.keys().next().value!);
   }
 }

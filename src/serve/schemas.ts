@@ -111,6 +111,11 @@ export const healthSchema = object({
     type: 'array',
     items: object({ embedding: str, provider: str, model: str, collection: str, is_default: bool, circuit }),
   },
+  searches: object(
+    { running: int, waiting: int, refused: int, dropped: int, answer_interval_ms: num },
+    'Searches running and waiting now; requests refused since the start (429: line full, 503: line too long for request_timeout); ' +
+      'searches dropped because their time ran out while they waited; recent time between two answers while searches wait',
+  ),
 });
 
 const counted = (fields: Record<string, unknown>) => ({ type: 'array', items: object(fields) });

@@ -21,6 +21,8 @@ import type { ServeSettings } from './settings.js';
 /** Routes that read the library: behind the token when one is set. The page and /healthz hold no library data. */
 const PROTECTED = /^\/(api\/(?!openapi\.json)|objects\/)/;
 export const TOKEN_COOKIE = 'emomo_token';
+/** How often refused searches are reported in the log while they go on. */
+const OVERLOAD_REPORT_MS = 10_000;
 
 export interface ServerParts {
   server: FastifyInstance;
@@ -49,25 +51,47 @@ export async function buildServer(library: Library, settings: ServeSettings, log
     schemaErrorFormatter: (errors, dataVar) => new Error(validationMessage(errors, dataVar)),
   });
   const slots = new SearchSlots(settings.maxSearches, settings.maxQueued);
+  // Each refusal has its access-log line; while they go on, a warning every 10 s says how many (totals: GET /healthz).
+  let told = slots.counts();
+  const watch = setInterval(() => {
+    const counts = slots.counts();
+    if (counts.refused === told.refused && counts.dropped === told.dropped) return;
+    log('warn', 'searches refused: more asked than can be answered within serve.request_timeout', {
+      refused: counts.refused - told.refused,
+      dropped: counts.dropped - told.dropped,
+      seconds: OVERLOAD_REPORT_MS / 1000,
+      waiting: counts.waiting,
+      answer_interval_ms: counts.answer_interval_ms,
+    });
+    told = counts;
+  }, OVERLOAD_REPORT_MS).unref();
+  server.addHook('onClose', (_server, done) => {
+    clearInterval(watch);
+    done();
+  });
 
   server.setErrorHandler(errorHandler(log, library.app.redact));
   server.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `nothing at ${req.method} ${pathOf(req).slice(0, 120)}`));
 
-  const expected = settings.token === undefined ? undefined : digest(settings.token);
-  server.addHook('onRequest', async (req, reply) => {
-    if (!expected || !PROTECTED.test(pathOf(req))) return;
-    const given = bearer(req);
-    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
-    reply.header('www-authenticate', 'Bearer realm="emomo"');
-    return sendError(reply, 401, 'unauthorized', given === undefined ? 'a token is required: send "Authorization: Bearer <token>"' : 'wrong token');
-  });
+  // The hooks below run on every request, thousands a second: plain callbacks, not async functions.
+  if (settings.token !== undefined) {
+    const expected = digest(settings.token);
+    server.addHook('onRequest', (req, reply, done) => {
+      if (!PROTECTED.test(pathOf(req))) return done();
+      const given = bearer(req);
+      if (given !== undefined && timingSafeEqual(digest(given), expected)) return done();
+      reply.header('www-authenticate', 'Bearer realm="emomo"');
+      sendError(reply, 401, 'unauthorized', given === undefined ? 'a token is required: send "Authorization: Bearer <token>"' : 'wrong token');
+    });
+  }
   let closing = false;
-  server.addHook('onSend', async (req, reply) => {
+  server.addHook('onSend', (req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
     reply.header('x-content-type-options', 'nosniff');
-    if (pathOf(req).startsWith('/api/')) reply.header('cache-control', 'no-store');
+    if (req.raw.url?.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
-  server.addHook('onResponse', async (req, reply) => {
+  server.addHook('onResponse', (req, reply, done) => {
     log('info', 'request', {
       method: req.method,
       path: pathOf(req).slice(0, 200),
@@ -76,6 +100,7 @@ export async function buildServer(library: Library, settings: ServeSettings, log
       client: req.ip,
       ...(req.recallSummary ?? {}),
     });
+    done();
   });
 
   if (settings.corsOrigins.length > 0) {

@@ -74,6 +74,9 @@ describe('emomo serve, the process', () => {
     assert.equal(allowed.status, 200, allowed.text);
     const [first] = allowed.json.results;
     assert.ok(first);
+    const repeated = await request(base, path);
+    assert.equal(repeated.status, 401, 'a cached answer needs the token too');
+    assert.equal((await request(base, path, { headers: { authorization: `Bearer ${TOKEN}` } })).headers['x-emomo-cache'], 'hit');
     const image = `/objects/${first.storage_key}`;
     assert.equal((await request(base, image)).status, 401, 'images need the token too');
     const withCookie = await request(base, image, { headers: { cookie: `theme=dark; emomo_token=${encodeURIComponent(TOKEN)}` } });

@@ -254,6 +254,27 @@ describe('emomo serve: the API', () => {
     assert.ok(!server.log().includes('私密'), 'the query text is not logged');
   });
 
+  test('a repeated request is answered from the cache as it was the first time; another host gets its own image URLs', async () => {
+    const path = recallPath({ q: '打工人', top_k: 4, mode: 'keyword' });
+    const first = await get(path);
+    const second = await get(path);
+    const reordered = await get(recallPath({ mode: 'keyword', top_k: 4, q: '打工人' }));
+    assert.equal(first.headers['x-emomo-cache'], 'miss');
+    for (const answer of [second, reordered]) {
+      assert.equal(answer.headers['x-emomo-cache'], 'hit');
+      assert.equal(answer.text, first.text);
+      const { date: _d1, 'x-emomo-cache': _c1, ...headers } = answer.headers;
+      const { date: _d2, 'x-emomo-cache': _c2, ...firstHeaders } = first.headers;
+      assert.deepEqual(headers, firstHeaders);
+    }
+    const elsewhere = await get(path, { host: 'memes.example:8787' });
+    assert.equal(elsewhere.headers['x-emomo-cache'], 'miss', 'the image URLs differ by host: not the same answer');
+    assert.match(RecallJson.parse(elsewhere.json).results[0]!.url, /^http:\/\/memes\.example:8787\/objects\//);
+    assert.equal((await get(path, { host: 'memes.example:8787' })).text, elsewhere.text);
+    const invalid = recallPath({ q: '打工人', top_k: 1000 });
+    for (let i = 0; i < 2; i++) assert.equal((await get(invalid)).status, 400, 'an invalid request is refused every time');
+  });
+
   test('a repeated query comes from the cache; an ingest beside the server is not disturbed and shows up without a restart', async () => {
     const first = await get(recallPath({ q: '干饭', top_k: 3 }));
     const second = await get(recallPath({ q: '干饭', top_k: 3 }));

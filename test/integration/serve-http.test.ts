@@ -2,8 +2,9 @@
  * `emomo serve`'s HTTP edges over real sockets on 127.0.0.1: no CORS
  * headers unless origins are configured (then those origins only, preflight
  * included), a client that never finishes its request is answered 408 and
- * cut off at request_timeout, and a request still waiting for a search slot
- * at request_timeout gets a 503 instead of hanging on.
+ * cut off at request_timeout, a request still waiting for a search slot
+ * at request_timeout gets a 503 instead of hanging on, and one that would
+ * wait longer than that is refused at once.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -114,4 +115,42 @@ describe('emomo serve: CORS and timeouts', () => {
     assert.equal(after.status, 200, `no timeout given: the default budget shrinks to fit request_timeout; ${after.text}`);
     assert.match(server.log(), /path=\/api\/recall status=503/);
   });
+
+  test('more searches than can be answered in time: refused at once with 503 and Retry-After, the late ones never searched', async () => {
+    const server = await serve({ requestTimeoutMs: 2000, maxSearches: 1, maxQueued: 50 });
+    fake.setLatency({ embeddings: 250 }); // every hybrid search waits 250 ms for its query embedding
+    try {
+      assert.equal((await request(server.url, recallPath({ q: '熊猫头' }))).status, 200, 'the provider client is loaded');
+      const embeddingsBefore = fake.count('embeddings');
+      const line = Array.from({ length: 16 }, (_, i) => request(server.url, recallPath({ q: `开心${i}`, timeout: '1s' })));
+      // Two answers while others wait: the server knows how fast the line moves (about 250 ms an answer; 4 s for the line).
+      while ((await request(server.url, '/healthz')).json.searches.answer_interval_ms === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      const refused = await request(server.url, recallPath({ q: '无语', timeout: '1s' }));
+      const waited = performance.now() - started;
+      assert.equal(refused.status, 503, refused.text);
+      assert.equal(refused.json.error.code, 'overloaded');
+      assert.match(refused.json.error.message, /would not be answered within serve\.request_timeout/);
+      assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After ${refused.headers['retry-after']}`);
+      assert.ok(waited < 500, `refused after ${waited.toFixed(0)} ms, not at the end of the line`);
+
+      const statuses = (await Promise.all(line)).map((a) => a.status);
+      assert.ok(statuses.filter((s) => s === 200).length >= 2, statuses.join(' '));
+      assert.ok(statuses.includes(503), `the end of the line ran out of time: ${statuses.join(' ')}`);
+      let searches = (await request(server.url, '/healthz')).json.searches;
+      // Searches whose requests were answered 503 leave the line when their turn comes, without being run.
+      while (searches.running + searches.waiting > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        searches = (await request(server.url, '/healthz')).json.searches;
+      }
+      assert.ok(searches.refused >= 1 && searches.dropped >= 1, JSON.stringify(searches));
+      assert.ok(searches.answer_interval_ms >= 200, JSON.stringify(searches));
+      const searched = fake.count('embeddings') - embeddingsBefore;
+      assert.ok(searched < 16, `${searched} query embeddings for 16 requests in line: the late ones were not searched`);
+      assert.match(server.log(), /path=\/api\/recall status=503/);
+    } finally {
+      fake.setLatency({});
+    }
+  });
 });
+

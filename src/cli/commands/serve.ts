@@ -40,6 +40,7 @@ Examples:
     .action((flags: ServeCommandFlags) =>
       context.run(async (app, reporter, signal) => {
         const { runServe } = await import('../../serve/run.js');
+        reporter.batchLines(); // a line per request: written once per turn of the event loop, not once per line
         const out = {
           log: reporter.log.bind(reporter),
           ready: (url: string, info: object) => (reporter.flags.json ? reporter.json({ url, ...info }) : reporter.result(url)),
