@@ -3,15 +3,16 @@
  * (quantized-index.ts): rank the lists by their centroids, read the sign bits
  * of the nearest lists' vectors that pass the filters, and keep the `depth`
  * whose estimated dot product with the float query is largest for exact
- * float32 rescoring. The estimate is a weighted sum of Hamming distances to
- * the query's sign planes (partitions.ts `signPlanes`), computed inside
- * SQLite: with two planes it ranks the true neighbours higher than the
- * Hamming distance between sign bits alone, so half the candidates keep the
- * same recall (measured at 1M × 1024-d: recall@10 0.976 from 1250 candidates
- * against 0.988 from 2000; BENCHMARKS.md). When the probed
- * lists hold fewer than `depth` matching vectors (a selective filter, lists
- * emptied by deletes), the next lists are read too, doubling each time, up to
- * every list: so k results come back whenever k vectors match.
+ * float32 rescoring. On large collections (defaultPlan) the estimate is a
+ * weighted sum of Hamming distances to the query's two sign planes
+ * (partitions.ts `signPlanes`), computed inside SQLite: it ranks the true
+ * neighbours higher than the Hamming distance between sign bits alone, so
+ * fewer candidates, each a random read of a float32 vector, keep the recall
+ * (at 1M × 1024-d, 1,000 candidates: recall@10 0.966 against 0.902;
+ * BENCHMARKS.md). When the probed lists hold fewer than `depth` matching
+ * vectors (a selective filter, lists emptied by deletes), the next lists are
+ * read too, doubling each time, up to every list: so k results come back
+ * whenever k vectors match.
  */
 import type { Db } from './database.js';
 import { rankLists, signPlanes } from './partitions.js';
@@ -24,6 +25,8 @@ export interface CoarseTuning {
   probes?: number;
   /** Candidates kept for rescoring. */
   depth?: number;
+  /** Sign planes of the query (1: Hamming distance between sign bits). */
+  planes?: number;
 }
 
 /** Lists read first: the square root of the number of lists, at least MIN_PROBES. */
@@ -32,24 +35,33 @@ export function defaultProbes(lists: number): number {
   return Math.min(lists, Math.max(MIN_PROBES, Math.ceil(Math.sqrt(lists))));
 }
 
-/** Sign planes of the query compared with each stored code (a third one ranked no better at 1M). */
-const PLANES = 2;
 /** Candidates per requested result, at least. */
 const MIN_OVERFETCH = 32;
-/** Candidates rescored per vector of the collection, past the minimum: 1 in 800. */
-const DEPTH_SHARE = 1 / 800;
+/** Candidates rescored per vector of the collection, past the minimum, ranked by Hamming distance: 1 in 500. */
+const HAMMING_SHARE = 1 / 500;
+/** The same with two sign planes (a third one ranked no better at 1M): 1 in 800. */
+const PLANES_SHARE = 1 / 800;
+
+export interface CoarsePlan {
+  planes: number;
+  depth: number;
+}
 
 /**
- * Candidates rescored: 32 per result, or 1 in 800 of the collection when
+ * Candidates rescored: 32 per result, or a share of the collection when
  * more. The points within a given estimated distance of a query grow in
  * proportion to n, so a fixed depth loses recall as the collection grows
- * (measured at 1M × 1024-d with two sign planes: 1000 candidates kept
- * recall@10 at 0.966, n/800 = 1250 at 0.976; BENCHMARKS.md). More again
- * below 1024 dimensions, in proportion (fewer bits rank less precisely, and
- * each rescoring reads less).
+ * (measured at 1M × 1024-d: 1 in 500 ranked by Hamming distance kept
+ * recall@10 at 0.988, 1 in 800 ranked with two sign planes at 0.976;
+ * BENCHMARKS.md). The second plane costs a second distance per row read, so
+ * it is used only where it saves candidates: past 160,000 vectors at k = 10.
+ * More candidates again below 1024 dimensions, in proportion (fewer bits rank
+ * less precisely, and each rescoring reads less).
  */
-export function defaultDepth(k: number, size: number, dims: number): number {
-  return Math.ceil(Math.max(k * MIN_OVERFETCH, size * DEPTH_SHARE) * Math.max(1, 1024 / dims));
+export function defaultPlan(k: number, size: number, dims: number): CoarsePlan {
+  const depth = (share: number) => Math.ceil(Math.max(k * MIN_OVERFETCH, size * share) * Math.max(1, 1024 / dims));
+  const [hamming, planes] = [depth(HAMMING_SHARE), depth(PLANES_SHARE)];
+  return planes < hamming ? { planes: 2, depth: planes } : { planes: 1, depth: hamming };
 }
 
 export interface CoarseResult {
@@ -77,12 +89,14 @@ export function coarseCandidates(
   const c = index.centroids(query.length);
   const total = c.lists.length;
   if (total === 0) return { ids: [], lists: 0 };
-  const depth = Math.max(k, tuning.depth ?? defaultDepth(k, size, query.length));
+  const plan = defaultPlan(k, size, query.length);
+  const depth = Math.max(k, tuning.depth ?? plan.depth);
+  const planeCount = Math.max(1, tuning.planes ?? plan.planes);
   let to = Math.min(total, tuning.probes ?? defaultProbes(total));
   const order = rankLists(c, query, to);
   const quantize = db.prepare('SELECT vec_quantize_binary(?)').pluck();
-  const planes = signPlanes(query, PLANES).flatMap((p) => [p.weight, quantize.get(vectorBlob(p.signs)) as Buffer]);
-  const estimate = Array.from({ length: PLANES }, () => '? * vec_distance_hamming(vec_bit(code), vec_bit(?))').join(' + ');
+  const planes = signPlanes(query, planeCount).flatMap((p) => [p.weight, quantize.get(vectorBlob(p.signs)) as Buffer]);
+  const estimate = Array.from({ length: planeCount }, () => '? * vec_distance_hamming(vec_bit(code), vec_bit(?))').join(' + ');
   const scan = db
     .prepare(
       `SELECT meme_id, ${estimate} AS h FROM "${index.tables.ivf}"
