@@ -51,6 +51,8 @@ export interface Source {
   entries(signal?: AbortSignal): AsyncIterable<SourceEntry>;
   /** A cheap estimate of how many entries there are, for progress bars. */
   count?(): Promise<number>;
+  /** Throws a usage error when the source cannot be read at all; run before the library is opened, so a wrong folder creates nothing. */
+  check?(): Promise<void>;
 }
 
 /** An image as the sources that offered it know it: where a lost or damaged object may be found again. */

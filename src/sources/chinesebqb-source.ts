@@ -18,12 +18,16 @@ export class ChineseBqbSource implements Source {
     this.root = path.resolve(root);
   }
 
-  async *entries(signal?: AbortSignal): AsyncGenerator<SourceEntry> {
-    await requireDirectory(
+  check(): Promise<void> {
+    return requireDirectory(
       this.root,
       'ChineseBQB folder',
       'Clone https://github.com/zhaoolee/ChineseBQB there, or set sources.chinesebqb.path in the config.',
     );
+  }
+
+  async *entries(signal?: AbortSignal): AsyncGenerator<SourceEntry> {
+    await this.check();
     const walk = walkFiles(this.root, { sourceType: this.type, accept: isImageName, signal });
     for await (const entry of walk) {
       if (entry.kind === 'problem') {

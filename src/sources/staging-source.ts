@@ -45,6 +45,10 @@ export class StagingSource implements Source {
     this.type = `staging:${id}`;
   }
 
+  async check(): Promise<void> {
+    await this.layout();
+  }
+
   /** Non-blank manifest lines, counted by streaming bytes (no JSON parsing): the progress bar's total. */
   async count(): Promise<number> {
     const { manifest } = await this.layout();
@@ -103,7 +107,7 @@ export class StagingSource implements Source {
 
   private async available(): Promise<string> {
     const names = await fs.readdir(this.root, { withFileTypes: true }).catch(() => undefined);
-    if (!names) return `The staging folder ${this.root} does not exist; run "emomo crawl" first.`;
+    if (!names) return `The staging folder ${this.root} does not exist: run "emomo crawl" first, or run emomo from the folder that holds staging/ (or set staging.path in the config).`;
     const ids: string[] = [];
     for (const d of names) {
       if (!d.isDirectory() || d.name.startsWith('.')) continue;

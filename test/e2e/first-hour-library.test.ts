@@ -40,6 +40,15 @@ describe('first hour with an existing library', () => {
     assert.deepEqual(fs.readdirSync(elsewhere), [], 'no folder or database was created');
   });
 
+  test('1: ingest of a source that is not there, in the wrong folder, says where to run it and creates no library', async () => {
+    for (const source of ['staging:sample', 'chinesebqb']) {
+      const run = await runCli(['ingest', '--source', source], { cwd: elsewhere });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, source === 'chinesebqb' ? /ChineseBQB folder not found/ : /staging folder .* does not exist: run .*emomo crawl.* first, or run emomo from the folder that holds staging/);
+    }
+    assert.deepEqual(fs.readdirSync(elsewhere), [], 'no folder or database was created');
+  });
+
   test('1: relative paths in a config resolve against its folder; stats names the database and storage', async () => {
     const relative = path.join(ws.dir, 'relative.yaml');
     fs.writeFileSync(relative, 'database:\n  path: emomo.db\nstorage:\n  path: objects\n');

@@ -38,6 +38,8 @@ export function generateLibrary(options: {
   text?: (i: number, category: string) => { ocr: string; description: string; tags: string[] };
   /** Meme i's vector from its caption and description (default: a fixed pattern), and the model it stands for. */
   embed?: { model: string; vector: (text: string) => Float32Array };
+  /** Each object holds bytes of its own (`meme-{i}`, whose md5 is meme i's), so `verify --deep` finds it sound; one file written per meme. */
+  ownBytes?: boolean;
 }): GeneratedLibrary {
   const { memes, dims = 16, collection = 'generated', source = 'staging:generated', batch = 5000 } = options;
   const db = openDatabase(options.db);
@@ -57,7 +59,7 @@ export function generateLibrary(options: {
   );
   const insFts = db.prepare('INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, ?, ?, ?)');
   const vector = new Float32Array(dims);
-  // Objects are hard links to a few seed files: creating 100k files one by one is the slow part.
+  // Objects are hard links to a few seed files (unless `ownBytes`): creating 100k files one by one is the slow part.
   for (let s = 0; s < 256; s++) fs.mkdirSync(path.join(options.objects, s.toString(16).padStart(2, '0')), { recursive: true });
   const seed = (i: number) => path.join(options.objects, `seed-${Math.floor((i - 1) / LINKS_PER_FILE)}`);
   for (let start = 1; start <= memes; start += batch) {
@@ -76,12 +78,15 @@ export function generateLibrary(options: {
         else for (let d = 0; d < dims; d++) vector[d] = Math.sin(i * (d + 1));
         insertVector(db, coll, i, vector, { category, isAnimated: i % 7 === 0, source });
         insFts.run(i, indexTerms(text.ocr), indexTerms(text.description), indexTerms(text.tags.join(' ')));
-        if ((i - 1) % LINKS_PER_FILE === 0) fs.writeFileSync(seed(i), 'meme');
-        fs.linkSync(seed(i), path.join(options.objects, key));
+        if (options.ownBytes) fs.writeFileSync(path.join(options.objects, key), `meme-${i}`);
+        else {
+          if ((i - 1) % LINKS_PER_FILE === 0) fs.writeFileSync(seed(i), 'meme');
+          fs.linkSync(seed(i), path.join(options.objects, key));
+        }
       }
     })();
   }
-  for (let i = 1; i <= memes; i += LINKS_PER_FILE) fs.rmSync(seed(i));
+  if (!options.ownBytes) for (let i = 1; i <= memes; i += LINKS_PER_FILE) fs.rmSync(seed(i));
   db.close();
   return { db: options.db, objects: options.objects, memes, md5: generatedMd5 };
 }

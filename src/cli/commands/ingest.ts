@@ -46,8 +46,10 @@ Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
             4 another ingest of this source is running (see docs/operations.md).`,
     )
     .action((flags: IngestFlags) =>
-      context.run((app, reporter, signal) => {
-        const scope = `source ${openSource(flags.source, app.config.sources).type}`;
+      context.run(async (app, reporter, signal) => {
+        const source = openSource(flags.source, app.config.sources);
+        await source.check?.(); // a wrong source is reported before the library is created
+        const scope = `source ${source.type}`;
         const lock = { dbPath: app.dbPath, command: 'ingest', scope, server: app.serverRunLocks };
         return runLocked(flags.lock !== false && !flags.dryRun, lock, reporter, () => ingest(flags, app, reporter, signal));
       }),

@@ -2,9 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { migrateLibrary, type MigrateSummary } from '../../pipeline/migrate-service.js';
-import { makeRedactor } from '../../redact.js';
-import { databaseLabel, databaseLocation, databaseSecret, openMigration } from '../../store/open-store.js';
+import type { MigrateSummary } from '../../pipeline/migrate-service.js';
 import type { LibraryCounts } from '../../store/ports.js';
 import type { CommandContext } from '../context.js';
 import { runLocked } from '../lock.js';
@@ -47,6 +45,10 @@ missing in the target (see "short"), 2 usage or config error, 3 interrupted
 }
 
 export async function migrate(flags: MigrateFlags, app: App, reporter: Reporter, signal: AbortSignal): Promise<number> {
+  // Loaded here, not at the top: `emomo --help` must not load the stores (start-up).
+  const { databaseLabel, databaseLocation, databaseSecret, openMigration } = await import('../../store/open-store.js');
+  const { makeRedactor } = await import('../../redact.js');
+  const { migrateLibrary } = await import('../../pipeline/migrate-service.js');
   const to = databaseLocation(app.config, flags.to);
   const redact = makeRedactor([databaseSecret(to)]);
   const { source, target } = openMigration(app.database, to);

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { redescribe, staleFilter, type RedescribeSummary } from '../../pipeline/redescribe-service.js';
+import type { RedescribeSummary } from '../../pipeline/redescribe-service.js';
 import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
 import { runLocked } from '../lock.js';
@@ -65,6 +65,8 @@ Exit codes: 0 done, 1 some memes failed, 2 usage or config error (or paid calls
 
 export async function runRedescribe(flags: RedescribeFlags, app: App, reporter: Reporter, signal: AbortSignal, confirm = askOnTerminal): Promise<number> {
   if (flags.animated === flags.all) throw new UsageError('say which memes: --animated or --all');
+  // Loaded here, not at the top: `emomo --help` must not load sharp (start-up).
+  const { redescribe, staleFilter } = await import('../../pipeline/redescribe-service.js');
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const { describer, store, config } = app;
   await store.ensureCollection(embedding.collection, embedding.dimensions, embedder.model);

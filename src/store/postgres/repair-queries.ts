@@ -11,7 +11,7 @@
 import type { DatabaseRepair, MemeObject, VerifyCheck } from '../ports.js';
 import type { PgPool } from './connection.js';
 import { keywordRow, writeKeywordRows } from './ingest-queries.js';
-import { inTransaction, lockImages, type Client } from './sql.js';
+import { cursorPages, inTransaction, lockImages, type Client } from './sql.js';
 import { listCollections } from './vector-tables.js';
 import { checks, literal, LIVE_CLAIM, relation } from './verify-checks.js';
 
@@ -77,22 +77,22 @@ export async function removeMemeWithoutObject(pool: PgPool, meme: Pick<MemeObjec
 
 /** Keyword rows rebuilt from the description each meme's newest vector was embedded from (else its newest), a cursor page at a time. */
 async function rebuildKeywords(c: Client): Promise<number> {
-  await c.query(
-    `DECLARE keyword_rebuild NO SCROLL CURSOR FOR
-     SELECT m.id, m.tags, d.ocr_text, d.description FROM memes m
+  const pages = cursorPages<{ id: number; tags: string[]; ocr_text: string; description: string }>(
+    c,
+    'keyword_rebuild',
+    `SELECT m.id, m.tags, d.ocr_text, d.description FROM memes m
      JOIN LATERAL (SELECT d.ocr_text, d.description FROM meme_descriptions d
                    LEFT JOIN meme_vectors mv ON mv.meme_id = m.id AND mv.vlm_model = d.vlm_model AND mv.prompt_version = d.prompt_version
                    WHERE d.md5 = m.md5
                    ORDER BY mv.id IS NULL, mv.created_at DESC, d.created_at DESC, d.id DESC LIMIT 1) d ON true
      WHERE NOT EXISTS (SELECT 1 FROM meme_keywords k WHERE k.meme_id = m.id)`,
+    [],
+    PAGE,
   );
   let rebuilt = 0;
-  for (;;) {
-    const { rows } = await c.query<{ id: number; tags: string[]; ocr_text: string; description: string }>(`FETCH ${PAGE} FROM keyword_rebuild`);
-    if (rows.length === 0) break;
+  for await (const rows of pages) {
     rebuilt += await writeKeywordRows(c, rows.map((r) => keywordRow(r.id, { ocrText: r.ocr_text, description: r.description }, r.tags)));
   }
-  await c.query('CLOSE keyword_rebuild');
   return rebuilt;
 }
 

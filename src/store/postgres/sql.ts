@@ -44,6 +44,44 @@ export async function inTransaction<T>(client: Client, fn: () => Promise<T>, beg
   }
 }
 
+/**
+ * The rows of `query` read through a server-side cursor on a held client,
+ * `size` rows a page; the cursor is closed when the pages run out or the
+ * caller stops early. A plain cursor lives inside the caller's transaction.
+ * `hold` declares it WITH HOLD, outside any transaction: its rows are kept by
+ * the server (in work_mem, then a temporary file) from the declaring
+ * statement's commit, so a long walk holds no transaction, no snapshot and no
+ * lock while the caller works between pages, and other transactions may run
+ * on the same client meanwhile.
+ */
+export async function* cursorPages<R extends pg.QueryResultRow>(
+  client: Client,
+  name: string,
+  query: string,
+  params: unknown[],
+  size: number,
+  hold = false,
+): AsyncGenerator<R[], void, undefined> {
+  await client.query(`DECLARE ${name} NO SCROLL CURSOR ${hold ? 'WITH HOLD ' : ''}FOR ${query}`, params);
+  // After a failed FETCH, CLOSE may fail too (an aborted transaction) and hide why: the transaction's end or the held connection's cleanup drops the cursor.
+  let open = true;
+  try {
+    for (;;) {
+      const rows = await client.query<R>(`FETCH ${size} FROM ${name}`).then(
+        (r) => r.rows,
+        (err: unknown) => {
+          open = false;
+          throw err;
+        },
+      );
+      if (rows.length === 0) return;
+      yield rows;
+    }
+  } finally {
+    if (open) await client.query(`CLOSE ${name}`);
+  }
+}
+
 /** A float32 vector in pgvector's binary wire format: dimension, a reserved zero, then big-endian floats. */
 export function vectorParam(vector: Float32Array): Buffer {
   const buf = Buffer.allocUnsafe(4 + 4 * vector.length);

@@ -3,17 +3,20 @@
  * one connection of its own: the memes snapshot and the object listing go
  * into temporary tables on it, every check (verify-checks.ts) is an
  * anti-join answered as a count plus a few examples, all from one REPEATABLE
- * READ snapshot, and memes are read a page at a time by key, so memory stays
- * flat whatever the library size. Repairs: repair-queries.ts.
+ * READ snapshot, and the memes a run walks through (the deep content check,
+ * lost objects) are read from a server-side cursor a page at a time, so
+ * memory stays flat whatever the library size. Repairs: repair-queries.ts.
  */
 import { VERIFY_CHECKS, type AuditResult, type MemeObject, type VerifyTotals } from '../ports.js';
 import type { PgPool } from './connection.js';
 import { queueObjectDeletes } from './object-delete-queries.js';
-import { HeldConnection, inTransaction, type Client } from './sql.js';
+import { cursorPages, HeldConnection, inTransaction, type Client } from './sql.js';
 import { listCollections, type PgCollection } from './vector-tables.js';
 import { checks, relation, SNAPSHOT_MEMES } from './verify-checks.js';
 
 const TEMP_TABLES = ['audit_memes', 'audit_objects', 'audit_requeue'];
+/** Drops what a run left on its connection (cursors a walk left open too) before the connection goes back to the pool. */
+const CLEANUP = `CLOSE ALL; DROP TABLE IF EXISTS ${TEMP_TABLES.join(', ')}`;
 
 interface MemePageRow {
   id: number;
@@ -29,9 +32,17 @@ interface MemePageRow {
 /** The verify queries of one run, on the connection the run holds from `begin` to `end`. */
 export class PgVerifyQueries {
   private readonly session: HeldConnection;
+  private readonly withoutObject: MemeWalk;
+  private readonly withObject: MemeWalk;
 
-  constructor(pool: PgPool) {
-    this.session = new HeldConnection(() => pool.connect(), 'beginVerify()', `DROP TABLE IF EXISTS ${TEMP_TABLES.join(', ')}`);
+  constructor(private readonly pool: PgPool) {
+    this.session = new HeldConnection(() => pool.connect(), 'beginVerify()', CLEANUP);
+    this.withoutObject = new MemeWalk(() => this.client, 'verify_memes_without_object', relation(checks([]).meme_without_object));
+    this.withObject = new MemeWalk(
+      () => this.client,
+      'verify_memes_with_object',
+      `${SNAPSHOT_MEMES} WHERE EXISTS (SELECT 1 FROM audit_objects o WHERE o.key = m.storage_key)`,
+    );
   }
 
   /** The run's connection (its temporary tables live there). */
@@ -41,6 +52,7 @@ export class PgVerifyQueries {
 
   /** Fresh temporary tables, and the memes snapshot the coming object listing is compared with. */
   async begin(): Promise<void> {
+    this.forgetWalks();
     const c = await this.session.open();
     await c.query(`
       CREATE TEMP TABLE audit_memes (id bigint PRIMARY KEY, storage_key text NOT NULL, created_at timestamptz NOT NULL);
@@ -51,6 +63,7 @@ export class PgVerifyQueries {
   }
 
   end(): Promise<void> {
+    this.forgetWalks();
     return this.session.close();
   }
 
@@ -84,10 +97,10 @@ export class PgVerifyQueries {
    * PostgreSQL keeps its own checksums; what emomo can ask for is amcheck's
    * check of every B-tree index of the library (`thorough`: also that every
    * heap row is indexed), when the extension is installed. [] when sound or
-   * when amcheck is not there.
+   * when amcheck is not there. Runs before the run's connection is taken.
    */
   async integrity(thorough: boolean, limit: number): Promise<string[]> {
-    const c = this.client;
+    const c = this.pool;
     const { rows: installed } = await c.query(`SELECT 1 FROM pg_extension WHERE extname = 'amcheck'`);
     if (installed.length === 0) return [];
     const { rows: indexes } = await c.query<{ name: string }>(
@@ -105,11 +118,11 @@ export class PgVerifyQueries {
   }
 
   memesWithoutObject(afterId: number, limit: number): Promise<MemeObject[]> {
-    return this.memePage(relation(checks([]).meme_without_object), afterId, limit);
+    return this.withoutObject.page(afterId, limit);
   }
 
   memesWithObject(afterId: number, limit: number): Promise<MemeObject[]> {
-    return this.memePage(`${SNAPSHOT_MEMES} WHERE EXISTS (SELECT 1 FROM audit_objects o WHERE o.key = m.storage_key)`, afterId, limit);
+    return this.withObject.page(afterId, limit);
   }
 
   /** Listed objects no meme refers to and no live claim holds become pending deletes, in one statement. */
@@ -118,6 +131,12 @@ export class PgVerifyQueries {
   }
 
   // ------------------------------------------------------------ helpers
+
+  /** The connection's cleanup closes every cursor: a walk left open is only forgotten. */
+  private forgetWalks(): void {
+    this.withoutObject.forget();
+    this.withObject.forget();
+  }
 
   private async totals(): Promise<VerifyTotals> {
     const { rows } = await this.client.query<VerifyTotals>(
@@ -142,22 +161,59 @@ export class PgVerifyQueries {
     }
     return gaps;
   }
+}
 
-  /** One page (by id) of the memes of `relation` (alias m), each with every source that offered it, the first one first. */
-  private async memePage(rel: string, afterId: number, limit: number): Promise<MemeObject[]> {
-    const { rows } = await this.client.query<MemePageRow>(
-      `SELECT m.id, m.md5, m.storage_key, m.format,
-              (SELECT json_agg(json_build_object('t', l.source_type, 'i', l.source_id) ORDER BY l.created_at)
-               FROM meme_sources l WHERE l.meme_id = m.id) AS sources, m.source_type, m.source_id
-       FROM ${rel} AND m.id > $1 ORDER BY m.id LIMIT $2`,
-      [afterId, limit],
-    );
-    return rows.map((r) => {
-      const sources = [{ sourceType: r.source_type, sourceId: r.source_id }];
-      for (const l of r.sources ?? []) {
-        if (!sources.some((s) => s.sourceType === l.t && s.sourceId === l.i)) sources.push({ sourceType: l.t, sourceId: l.i });
-      }
-      return { id: r.id, md5: r.md5, storageKey: r.storage_key, format: r.format, sources };
-    });
+/**
+ * The memes of one relation (alias m) by id, each with every source that
+ * offered it, the first one first: read through one holdable cursor (see
+ * `cursorPages`) while the caller asks for the page after the last one it
+ * got, with the same page size; any other request starts a new cursor after
+ * the id it names.
+ */
+class MemeWalk {
+  private pages?: AsyncGenerator<MemePageRow[], void, undefined>;
+  /** The `afterId` and `limit` that continue the open cursor. */
+  private next = { afterId: -1, limit: 0 };
+
+  constructor(
+    private readonly client: () => Client,
+    private readonly name: string,
+    private readonly rel: string,
+  ) {}
+
+  async page(afterId: number, limit: number): Promise<MemeObject[]> {
+    if (!this.pages || afterId !== this.next.afterId || limit !== this.next.limit) {
+      await this.pages?.return();
+      this.pages = cursorPages<MemePageRow>(
+        this.client(),
+        this.name,
+        `SELECT m.id, m.md5, m.storage_key, m.format,
+                (SELECT json_agg(json_build_object('t', l.source_type, 'i', l.source_id) ORDER BY l.created_at)
+                 FROM meme_sources l WHERE l.meme_id = m.id) AS sources, m.source_type, m.source_id
+         FROM ${this.rel} AND m.id > $1 ORDER BY m.id`,
+        [afterId],
+        limit,
+        true,
+      );
+    }
+    const { value: rows, done } = await this.pages.next();
+    if (done) {
+      this.pages = undefined;
+      return [];
+    }
+    this.next = { afterId: rows[rows.length - 1]!.id, limit };
+    return rows.map(memeObject);
   }
+
+  forget(): void {
+    this.pages = undefined;
+  }
+}
+
+function memeObject(r: MemePageRow): MemeObject {
+  const sources = [{ sourceType: r.source_type, sourceId: r.source_id }];
+  for (const l of r.sources ?? []) {
+    if (!sources.some((s) => s.sourceType === l.t && s.sourceId === l.i)) sources.push({ sourceType: l.t, sourceId: l.i });
+  }
+  return { id: r.id, md5: r.md5, storageKey: r.storage_key, format: r.format, sources };
 }

@@ -1,0 +1,37 @@
+/**
+ * Start-up stays light: `--version` and `--help` load commander and nothing
+ * heavy (the stores, sharp, the config schema, providers, the server). A
+ * command file that imports its service at the top instead of inside its
+ * action puts that service's whole tree on every CLI call; this catches it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { projectRoot } from '../helpers/workspace.js';
+
+const HEAVY = ['better-sqlite3', 'sqlite-vec', 'pg', 'sharp', 'zod', 'yaml', 'openai', '@aws-sdk/client-s3', 'cheerio', 'fastify', 'onnxruntime-node', 'cli-progress'];
+const entry = path.join(projectRoot, 'src', 'cli', 'index.ts');
+const hook = path.join(projectRoot, 'test', 'helpers', 'record-packages.mjs');
+
+function packagesLoadedBy(args: string[]): string[] {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'emomo-packages-')), 'list');
+  fs.writeFileSync(file, '');
+  const run = spawnSync(process.execPath, ['--import', hook, '--import', import.meta.resolve('tsx'), entry, ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, EMOMO_TEST_PACKAGES_FILE: file },
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+}
+
+for (const args of [['--version'], ['--help'], ['ingest', '--help'], ['recall', '--help'], ['migrate', '--help'], ['redescribe', '--help'], ['serve', '--help']]) {
+  test(`emomo ${args.join(' ')} loads no heavy package`, () => {
+    const loaded = packagesLoadedBy(args);
+    assert.ok(loaded.includes('commander'), `the recorder works (saw: ${loaded.join(', ')})`);
+    assert.deepEqual(loaded.filter((p) => HEAVY.includes(p)), []);
+  });
+}

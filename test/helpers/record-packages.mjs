@@ -1,0 +1,7 @@
+// Preloaded into CLI processes by start-up tests: appends the name of every
+// package the process resolves (from node_modules) to EMOMO_TEST_PACKAGES_FILE.
+import { register } from 'node:module';
+
+if (process.env.EMOMO_TEST_PACKAGES_FILE) {
+  register('./record-packages-hooks.mjs', import.meta.url, { data: { file: process.env.EMOMO_TEST_PACKAGES_FILE } });
+}
