@@ -50,18 +50,26 @@ export function recallAt(approx: number[][], exact: number[][]): number {
   return total ? found / total : 1;
 }
 
-/** Latency percentiles and result ids of one search over every query, after one warm-up query. */
+/**
+ * Latency percentiles and result ids of one search over every query, after
+ * one warm-up query; with the median CPU time of this process per search
+ * (user + system), which a loaded machine inflates far less than wall time.
+ */
 export async function measure(
   queries: readonly Float32Array[],
   search: (q: Float32Array) => number[] | Promise<number[]>,
-): Promise<{ p50: number; p95: number; results: number[][] }> {
+): Promise<{ p50: number; p95: number; cpuP50: number; results: number[][] }> {
   await search(queries[0]!);
   const times: number[] = [];
+  const cpu: number[] = [];
   const results: number[][] = [];
   for (const q of queries) {
     const t = performance.now();
+    const c = process.cpuUsage();
     results.push(await search(q));
     times.push(performance.now() - t);
+    const used = process.cpuUsage(c);
+    cpu.push((used.user + used.system) / 1000);
   }
-  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), results };
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), cpuP50: percentile(cpu, 0.5), results };
 }

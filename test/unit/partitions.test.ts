@@ -1,7 +1,7 @@
 /** The arithmetic of the partitioned vector index: list ranking and the two-way split. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { centroidSet, dot, hamming, rankLists, signBits, splitInTwo, unit } from '../../src/store/sqlite/partitions.js';
+import { centroidSet, dot, hamming, rankLists, signBits, signPlanes, splitInTwo, unit } from '../../src/store/sqlite/partitions.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
 const random = seededRandom(7);
@@ -20,6 +20,48 @@ test('sign bits and Hamming distance count the dimensions on different sides of 
   const b = Float32Array.from(a, (x, i) => (i < 5 ? -x : x));
   assert.equal(hamming(signBits(a, origin), signBits(a, origin)), 0);
   assert.equal(hamming(signBits(a, origin), signBits(b, origin)), 5);
+});
+
+test('sign planes: each weight is the mean size of what is left, and each plane leaves less of the vector', () => {
+  const v = Float32Array.from({ length: 256 }, gaussian);
+  const planes = signPlanes(v, 3);
+  const approx = new Float32Array(v.length);
+  let left = Math.sqrt(dot(v, v));
+  for (const { weight, signs } of planes) {
+    const rest = Float32Array.from(v, (x, i) => x - approx[i]!);
+    assert.ok(signs.every((x, i) => Math.abs(x - rest[i]!) < 1e-5), 'each plane is the signs of the remainder');
+    assert.ok(Math.abs(weight - rest.reduce((s, x) => s + Math.abs(x), 0) / v.length) < 1e-6);
+    signs.forEach((x, i) => (approx[i]! += x > 0 ? weight : -weight));
+    const remainder = Float32Array.from(v, (x, i) => x - approx[i]!);
+    const now = Math.sqrt(dot(remainder, remainder));
+    assert.ok(now < left * 0.8, `remainder ${now} after ${left}`);
+    left = now;
+  }
+});
+
+test('sign planes rank sign codes by their dot product with the float vector, where plain Hamming distance ties', () => {
+  const zero = new Float32Array(8);
+  const v = Float32Array.from([3, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]);
+  const flipped = (i: number) => Float32Array.from(v, (_, j) => (j === i ? -1 : 1));
+  const [big, small] = [flipped(0), flipped(1)]; // v·big = -2.8 + 3... < v·small
+  assert.ok(dot(v, big) < dot(v, small));
+  const own = signBits(v, zero);
+  assert.equal(hamming(own, signBits(big, zero)), hamming(own, signBits(small, zero)), 'one plane cannot tell them apart');
+  const estimate = (code: Float32Array) =>
+    signPlanes(v, 2).reduce((s, p) => s + p.weight * hamming(signBits(p.signs, zero), signBits(code, zero)), 0);
+  assert.ok(estimate(small) < estimate(big), 'the larger dot product ranks first');
+  // Over random codes, the two-plane estimate orders pairs like the dot product more often than one plane.
+  const w = Float32Array.from({ length: 128 }, gaussian);
+  const codes = Array.from({ length: 200 }, () => Float32Array.from({ length: 128 }, () => (random() < 0.5 ? -1 : 1)));
+  const agreement = (planes: number) => {
+    const p = signPlanes(w, planes);
+    const e = codes.map((code) => p.reduce((s, x) => s + x.weight * hamming(signBits(x.signs, new Float32Array(128)), signBits(code, new Float32Array(128))), 0));
+    let same = 0;
+    for (let a = 0; a < codes.length; a++) for (let b = a + 1; b < codes.length; b++) if (Math.sign(e[b]! - e[a]!) === Math.sign(dot(w, codes[a]!) - dot(w, codes[b]!))) same++;
+    return same / ((codes.length * (codes.length - 1)) / 2);
+  };
+  const [one, two] = [agreement(1), agreement(2)];
+  assert.ok(two > one + 0.05 && two > 0.85, `pairs ordered like the dot product: ${one} with one plane, ${two} with two`);
 });
 
 test('few lists: every centroid is compared exactly', () => {

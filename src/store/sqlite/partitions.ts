@@ -51,6 +51,34 @@ export function hamming(a: Uint32Array, b: Uint32Array): number {
   return s;
 }
 
+/** One term of `signPlanes`: a weight and the vector whose signs (x > 0 or not) make the plane. */
+export interface SignPlane {
+  weight: number;
+  signs: Float32Array;
+}
+
+/**
+ * `v` as a weighted sum of sign vectors: v ≈ Σ w_j·sign(r_j), with r_1 = v,
+ * r_j+1 = r_j − w_j·sign(r_j) and w_j = mean |r_j| (the least-squares weight),
+ * sign(x) being +1 when x > 0 and −1 otherwise (as vec_quantize_binary sets
+ * its bits). So the dot product of `v` with a stored vector's sign code s is
+ * v·s ≈ Σ w_j·(d − 2·hamming(sign(r_j), s)): ranking codes by
+ * Σ w_j·hamming(sign(r_j), s), smallest first, ranks them by their estimated
+ * dot product with the float query, not with its own sign bits only.
+ */
+export function signPlanes(v: Float32Array, planes: number): SignPlane[] {
+  const out: SignPlane[] = [];
+  let r = Float32Array.from(v);
+  for (let j = 0; j < planes; j++) {
+    let weight = 0;
+    for (const x of r) weight += Math.abs(x);
+    weight /= r.length || 1;
+    out.push({ weight, signs: r });
+    r = r.map((x) => x - (x > 0 ? weight : -weight));
+  }
+  return out;
+}
+
 /** The centroids of an index, as loaded once per index generation. */
 export interface Centroids {
   /** The list id of each row. */
