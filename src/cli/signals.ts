@@ -19,6 +19,10 @@ export function abortOnSignals(onFirst?: (signal: string) => void): { signal: Ab
   return {
     signal: controller.signal,
     dispose: () => {
+      // An interrupted run may take a moment to exit after its command returned (workers and handles
+      // closing): its handler stays, so a second signal still ends it as aborted (3, terminal restored),
+      // never as killed by the signal (130).
+      if (controller.signal.aborted) return;
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
     },

