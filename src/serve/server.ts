@@ -5,7 +5,7 @@
  * configured origins, and one structured access-log line per request (no
  * query string, no token). Loaded only by `emomo serve`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -13,14 +13,12 @@ import type { Library } from '../library/library.js';
 import type { Log } from '../ports.js';
 import { registerApiRoutes } from './api-routes.js';
 import { errorHandler, sendError, validationMessage } from './errors.js';
+import { frontDoor, type Handler } from './front-door.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { registerPageRoutes } from './page-routes.js';
 import { SearchSlots } from './search-slots.js';
 import type { ServeSettings } from './settings.js';
-
-/** Routes that read the library: behind the token when one is set. The page and /healthz hold no library data. */
-const PROTECTED = /^\/(api\/(?!openapi\.json)|objects\/)/;
-export const TOKEN_COOKIE = 'emomo_token';
+import { bearer, PROTECTED, tokenMatcher } from './token.js';
 /** How often refused searches are reported in the log while they go on. */
 const OVERLOAD_REPORT_MS = 10_000;
 
@@ -35,15 +33,26 @@ export interface ServerParts {
   drain(): Promise<void>;
 }
 
+/** Node's default for idle keep-alive connections is 5 s; Fastify's, kept here, 72 s (clients reuse connections). */
+const KEEP_ALIVE_MS = 72_000;
+
 export async function buildServer(library: Library, settings: ServeSettings, log: Log): Promise<ServerParts> {
+  // Requests reach the front door first (front-door.ts), then Fastify; set once the routes exist.
+  let front: Handler | undefined;
+  let routed: Handler = () => {};
   const server = Fastify({
     logger: false,
     bodyLimit: settings.maxBodyBytes,
-    requestTimeout: settings.requestTimeoutMs,
     handlerTimeout: settings.requestTimeoutMs,
-    // Node looks for requests past their timeout every 30 s by default: a client trickling its
-    // request in would hold its connection up to 30 s longer than request_timeout says.
-    http: { connectionsCheckingInterval: Math.min(1000, settings.requestTimeoutMs) },
+    serverFactory: (fastify) => {
+      routed = fastify;
+      // Node looks for requests past their timeout every 30 s by default: a client trickling its
+      // request in would hold its connection up to 30 s longer than request_timeout says.
+      return http.createServer(
+        { connectionsCheckingInterval: Math.min(1000, settings.requestTimeoutMs), requestTimeout: settings.requestTimeoutMs, keepAliveTimeout: KEEP_ALIVE_MS },
+        (req, res) => (front ?? fastify)(req, res),
+      );
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Unknown parameters are refused (a typo like `topk` would otherwise be ignored silently).
@@ -74,12 +83,13 @@ export async function buildServer(library: Library, settings: ServeSettings, log
   server.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', `nothing at ${req.method} ${pathOf(req).slice(0, 120)}`));
 
   // The hooks below run on every request, thousands a second: plain callbacks, not async functions.
+  const tokenOk = settings.token === undefined ? () => true : tokenMatcher(settings.token);
+  const allowed = settings.token === undefined ? () => true : (headers: IncomingHttpHeaders) => tokenOk(bearer(headers));
   if (settings.token !== undefined) {
-    const expected = digest(settings.token);
     server.addHook('onRequest', (req, reply, done) => {
       if (!PROTECTED.test(pathOf(req))) return done();
-      const given = bearer(req);
-      if (given !== undefined && timingSafeEqual(digest(given), expected)) return done();
+      const given = bearer(req.headers);
+      if (tokenOk(given)) return done();
       reply.header('www-authenticate', 'Bearer realm="emomo"');
       sendError(reply, 401, 'unauthorized', given === undefined ? 'a token is required: send "Authorization: Bearer <token>"' : 'wrong token');
     });
@@ -116,7 +126,8 @@ export async function buildServer(library: Library, settings: ServeSettings, log
     limits: { fileSize: settings.maxBodyBytes, files: 1, fields: 20, fieldSize: 4096, parts: 21 },
   });
 
-  registerApiRoutes(server, { library, settings, slots });
+  const repeats = registerApiRoutes(server, { library, settings, slots });
+  front = frontDoor({ ...repeats, allowed, closing: () => closing, log }, (req, res) => routed(req, res));
   registerObjectRoutes(server, library, settings.token !== undefined);
   const storage = library.app.config.storage;
   registerPageRoutes(server, storage.type !== 'local' && storage.publicUrl ? new URL(storage.publicUrl).origin : undefined);
@@ -137,26 +148,4 @@ function pathOf(req: FastifyRequest): string {
   const url = req.raw.url ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
-}
-
-function bearer(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
-  const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
-  if (match) return match[1]!.trim();
-  // The page keeps the token in a cookie so that <img src="/objects/…"> carries it too.
-  for (const part of (req.headers.cookie ?? '').split(/;\s*/)) {
-    if (!part.startsWith(`${TOKEN_COOKIE}=`)) continue;
-    const value = part.slice(TOKEN_COOKIE.length + 1);
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value; // not percent-encoded as the page writes it: compared as it is (and refused)
-    }
-  }
-  return undefined;
-}
-
-/** Fixed-length digests, so comparing them takes the same time whatever the token. */
-function digest(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
 }

@@ -76,6 +76,8 @@ describe('emomo serve, the process', () => {
     assert.ok(first);
     const repeated = await request(base, path);
     assert.equal(repeated.status, 401, 'a cached answer needs the token too');
+    assert.equal((await request(base, path, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status, 401, 'the right one');
+    assert.equal((await request(base, path, { headers: { cookie: 'emomo_token=not-the-token-at-all' } })).status, 401);
     assert.equal((await request(base, path, { headers: { authorization: `Bearer ${TOKEN}` } })).headers['x-emomo-cache'], 'hit');
     const image = `/objects/${first.storage_key}`;
     assert.equal((await request(base, image)).status, 401, 'images need the token too');

@@ -267,6 +267,7 @@ describe('emomo serve: the API', () => {
       const { date: _d2, 'x-emomo-cache': _c2, ...firstHeaders } = first.headers;
       assert.deepEqual(headers, firstHeaders);
     }
+    assert.match(server.log(), /method=GET path=\/api\/recall status=200 ms=[\d.]+ client=127\.0\.0\.1 results=\d+ partial=false cache=hit/, 'a hit has its access-log line');
     const elsewhere = await get(path, { host: 'memes.example:8787' });
     assert.equal(elsewhere.headers['x-emomo-cache'], 'miss', 'the image URLs differ by host: not the same answer');
     assert.match(RecallJson.parse(elsewhere.json).results[0]!.url, /^http:\/\/memes\.example:8787\/objects\//);
