@@ -45,16 +45,22 @@ export interface SlotCounts {
   refused: number;
   /** Searches not run because their request's deadline passed while they waited. */
   dropped: number;
-  /** Recent time between two answers while searches wait (ms); 0 until measured. */
+  /** Mean time between two answers while searches waited, over the last 32 (ms); 0 until measured. */
   answer_interval_ms: number;
 }
 
-/** Weight of the newest interval in the running average. */
-const SMOOTHING = 0.2;
+/**
+ * How many recent intervals the estimate averages. Searches differ (a common word scores many more memes): over a
+ * long line what matters is their mean, and one slow search must not make the whole line look too long to answer
+ * (a running average weighing the newest interval by 0.2 refused requests that were answered in half their time).
+ */
+const WINDOW = 32;
 
 export class SearchSlots {
   private readonly limit: LimitFunction;
   private intervalMs = 0;
+  private readonly intervals: number[] = [];
+  private intervalsSum = 0;
   private lastAnswer = 0;
   /** Whether a search was waiting when the last one was answered: the next interval is then an answer's cost. */
   private saturated = false;
@@ -121,7 +127,10 @@ export class SearchSlots {
     const now = this.now();
     if (this.saturated) {
       const interval = now - this.lastAnswer;
-      this.intervalMs = this.intervalMs === 0 ? interval : this.intervalMs + SMOOTHING * (interval - this.intervalMs);
+      this.intervals.push(interval);
+      this.intervalsSum += interval;
+      if (this.intervals.length > WINDOW) this.intervalsSum -= this.intervals.shift()!;
+      this.intervalMs = this.intervalsSum / this.intervals.length;
     }
     this.lastAnswer = now;
     this.saturated = this.limit.pendingCount > 0;

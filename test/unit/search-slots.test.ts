@@ -55,6 +55,16 @@ test('a line longer than what is answered before the deadline: refused at once (
   assert.deepEqual(slots.counts().refused, 1);
 });
 
+test('one slow search among many does not make the line look long: the estimate is their recent mean', async () => {
+  const slots = new SearchSlots(1, 100);
+  const done: string[] = [];
+  const searches = Array.from({ length: 20 }, (_, i) => slots.run(blocking(10, done, `quick ${i}`)));
+  await Promise.all([...searches, slots.run(blocking(200, done, 'slow'))]);
+  const { answer_interval_ms } = slots.counts();
+  // 19 intervals of about 10 ms and one of 200: a mean near 20 ms, where weighing the newest by 0.2 gave about 50.
+  assert.ok(answer_interval_ms >= 15 && answer_interval_ms < 35, `interval ${answer_interval_ms} ms`);
+});
+
 test('no line, no refusal: however slow searches were, one with nothing waiting ahead of it is run', async () => {
   const slots = new SearchSlots(1, 100);
   const done: string[] = [];
