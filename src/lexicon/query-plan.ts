@@ -10,7 +10,9 @@
  *               CHARACTER_MAX_SHARE of the library says nothing and is left out;
  *   expansions  words of the same meaning (thesaurus.ts), only those the
  *               library holds, weight EXPANSION_WEIGHT of the query word they
- *               stand for (never more, however rare the expansion).
+ *               stand for (never more, however rare the expansion); a
+ *               one-term expansion in half the library or more, which
+ *               BM25 gives no weight, is not searched.
  * BM25 gives every term its inverse document frequency on the keyword side;
  * `inverseDocumentFrequency` gives the same weighting to the lexical vector.
  * A literal plan (recall --literal) is the query's own terms alone, as
@@ -89,7 +91,9 @@ export function weighQuery(plan: QueryPlan, stats?: TermStatistics): WeighedQuer
   // weigh more than EXPANSION_WEIGHT of it: when the expansions are rarer than the word
   // (higher IDF), the tier's weight shrinks by the ratio of their IDFs.
   const idf = inverseDocumentFrequency(stats);
-  const held = plan.expansions.filter((e) => phraseTerms(e.term).every((terms) => terms.every((t) => df(t) > 0)));
+  const held = plan.expansions.filter(
+    (e) => phraseTerms(e.term).every((terms) => terms.every((t) => df(t) > 0)) && !weightless(e.term, df, stats.documents),
+  );
   const expansions: WeighedQuery['expansions'] = [];
   for (const word of [...new Set(held.map((e) => e.for))].slice(0, MAX_EXPANDED_WORDS)) {
     const group = held.filter((e) => e.for === word);
@@ -99,6 +103,17 @@ export function weighQuery(plan: QueryPlan, stats?: TermStatistics): WeighedQuer
     for (const e of group) expansions.push({ ...e, weight, wordHeld });
   }
   return { tiers, characters, expansions };
+}
+
+/**
+ * Whether an expansion is a single index term held by half the library or
+ * more. FTS5's BM25 gives such a term no weight (its IDF there,
+ * ln((N − n + 0.5) / (n + 0.5)), is ≤ 0 and clamped to 1e-6), so searching it
+ * would add nothing to any score and cost a BM25 pass over most of the library.
+ */
+function weightless(expansion: string, df: (term: string) => number, documents: number): boolean {
+  const terms = phraseTerms(expansion).flat();
+  return terms.length === 1 && 2 * df(terms[0]!) >= documents;
 }
 
 /**

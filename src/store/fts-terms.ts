@@ -79,6 +79,17 @@ export function matchExpression(terms: readonly string[]): string | undefined {
 }
 
 /**
+ * A safe FTS5 expression matching the memes whose caption column holds the
+ * text's index terms in a row: a superset, found from the index, of the
+ * captions that are exactly the text (which a caller then compares).
+ * Undefined when the text has no index term.
+ */
+export function captionPhraseExpression(text: string): string | undefined {
+  const terms = indexTerms(text);
+  return terms ? `ocr_text : ${quote(terms)}` : undefined;
+}
+
+/**
  * The terms a phrase must show, token by token: a CJK run as its bigrams in a
  * row (consecutive in the index), a Latin word whole. "无话可说" is one run
  * ["无话 话可 可说"]; "栓q" is two tokens ["栓", "q"].

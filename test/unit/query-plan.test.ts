@@ -81,6 +81,18 @@ describe('weighing a query', () => {
     assert.equal(rare.tiers.find((t) => t.kind === 'expansions')!.weight, EXPANSION_WEIGHT);
   });
 
+  test('a one-term expansion held by half the library or more, which BM25 gives no weight, is not searched', () => {
+    const single = new Thesaurus([{ source: 'slang', entries: [['不要', ['别', '别这样']]] }]);
+    const plan = planQuery('不要', single);
+    const searched = (documents: number, frequencies: Record<string, number>) =>
+      weighQuery(plan, stats(documents, frequencies)).tiers.filter((t) => t.kind === 'expansions').map((t) => t.query);
+    const held = { 不要: 3, 别: 50, 别这: 2, 这样: 2 };
+    assert.deepEqual(searched(100, held), [{ phrases: ['别这样'] }], '别 is in half of 100 memes');
+    assert.deepEqual(searched(101, held), [{ phrases: ['别', '别这样'] }], 'in 50 of 101 it still weighs something');
+    // A phrase of two terms is searched however common its terms: FTS5 weighs the phrase, not each term.
+    assert.deepEqual(searched(100, { 不要: 3, 别: 50, 别这: 90, 这样: 90 }), [{ phrases: ['别这样'] }]);
+  });
+
   test('the expansions of at most MAX_EXPANDED_WORDS query words are searched, one search each, in query order', () => {
     const words = ['甲乙', '丙丁', '戊己', '庚辛', '壬癸', '子丑'];
     const same = ['春天', '夏天', '秋天', '冬天', '早上', '晚上'];

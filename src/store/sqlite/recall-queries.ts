@@ -7,7 +7,7 @@
  * matching meme ids with json_each and passed into the KNN as
  * `meme_id IN (...)`: k results still come back when at least k match.
  */
-import { indexTerms, matchExpression, phrasesExpression, queryTerms } from '../fts-terms.js';
+import { captionPhraseExpression, indexTerms, matchExpression, phrasesExpression, queryTerms } from '../fts-terms.js';
 import type {
   CollectionInfo,
   KeywordHit,
@@ -130,7 +130,11 @@ export class SqliteRecallQueries {
   /**
    * The query is segmented like the index (fts-terms.ts) and every term or
    * phrase quoted into an FTS5 OR expression, so user input never reaches
-   * FTS5 as syntax.
+   * FTS5 as syntax. A caption that is exactly the query (same indexed terms)
+   * ranks first: the user typed it. Those captions are found through the
+   * index as a phrase and compared there, not by reading the caption of every
+   * meme the terms match (a common word matches thousands: that comparison
+   * was most of a search's time).
    */
   keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): KeywordHit[] {
     const match =
@@ -138,16 +142,39 @@ export class SqliteRecallQueries {
       : 'terms' in query ? matchExpression(query.terms)
       : phrasesExpression(query.phrases);
     if (!match) return [];
-    // A caption that is exactly the query (same indexed terms) ranks first: the user typed it.
-    const exactTerms = 'text' in query ? indexTerms(query.text) : null;
+    const exactIds = 'text' in query ? this.exactCaptions(query.text) : [];
+    const exact = exactIds.length > 0 ? this.bm25Top(match, k, filters, exactIds) : [];
+    if (exact.length >= k) return exact.map((hit) => ({ ...hit, exact: true }));
+    const taken = new Set(exact.map((hit) => hit.memeId));
+    const rest = this.bm25Top(match, k, filters).filter((hit) => !taken.has(hit.memeId));
+    return [...exact.map((hit) => ({ ...hit, exact: true })), ...rest.map((hit) => ({ ...hit, exact: false }))].slice(0, k);
+  }
+
+  /** Memes whose caption's indexed terms are exactly the text's. */
+  private exactCaptions(text: string): number[] {
+    const phrase = captionPhraseExpression(text);
+    if (!phrase) return [];
+    return this.db
+      .prepare('SELECT f.rowid FROM memes_fts f WHERE memes_fts MATCH ? AND f.ocr_text = ?')
+      .pluck()
+      .all(phrase, indexTerms(text)) as number[];
+  }
+
+  /**
+   * The k best BM25 scores for a match, filters applied (memes joined only
+   * when a filter asks), optionally among given memes (`+f.rowid`: checked
+   * row by row as FTS5 walks its doclists, not looked up one id at a time).
+   */
+  private bm25Top(match: string, k: number, filters: RecallFilters, among?: readonly number[]): Array<{ memeId: number; bm25: number }> {
     const { where, params } = memeWhere(filters);
-    const rows = this.db
+    const from = where ? 'memes_fts f JOIN memes m ON m.id = f.rowid' : 'memes_fts f';
+    const within = among ? ' AND +f.rowid IN (SELECT value FROM json_each(?))' : '';
+    return this.db
       .prepare(
-        `SELECT f.rowid AS memeId, -${BM25} AS bm25, f.ocr_text = ? AS exact FROM memes_fts f JOIN memes m ON m.id = f.rowid
-         WHERE memes_fts MATCH ?${where} ORDER BY exact DESC, ${BM25}, f.rowid LIMIT ?`,
+        `SELECT f.rowid AS memeId, -${BM25} AS bm25 FROM ${from}
+         WHERE memes_fts MATCH ?${within}${where} ORDER BY ${BM25}, f.rowid LIMIT ?`,
       )
-      .all(exactTerms, match, ...params, k) as Array<{ memeId: number; bm25: number; exact: number | null }>;
-    return rows.map((r) => ({ memeId: r.memeId, bm25: r.bm25, exact: r.exact === 1 }));
+      .all(match, ...(among ? [JSON.stringify(among)] : []), ...params, k) as Array<{ memeId: number; bm25: number }>;
   }
 
   documentFrequencies(terms: readonly string[]): TermStatistics {
