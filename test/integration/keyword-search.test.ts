@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { indexTerms, matchExpression, queryTerms } from '../../src/store/fts-terms.js';
 import type { KeywordHit, RecallFilters } from '../../src/store/ports.js';
 import { openDatabase, type Db } from '../../src/store/sqlite/database.js';
-import { SqliteRecallQueries } from '../../src/store/sqlite/recall-queries.js';
+import { SqliteKeywordQueries } from '../../src/store/sqlite/keyword-queries.js';
 import { generateLibrary } from '../helpers/library-generator.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -50,7 +50,7 @@ function reference(db: Db, text: string, k: number, filters: RecallFilters): Key
 describe('keyword search on SQLite', () => {
   let ws: Workspace;
   let db: Db;
-  let queries: SqliteRecallQueries;
+  let queries: SqliteKeywordQueries;
 
   before(() => {
     ws = makeWorkspace();
@@ -68,7 +68,7 @@ describe('keyword search on SQLite', () => {
       },
     });
     db = openDatabase(ws.db);
-    queries = new SqliteRecallQueries(db);
+    queries = new SqliteKeywordQueries(db);
   });
   after(() => {
     db.close();
@@ -106,5 +106,37 @@ describe('keyword search on SQLite', () => {
     // The library must exercise the case the index path exists for.
     assert.ok(exactSeen > 100, `exact captions found: ${exactSeen}`);
     assert.ok(exactBelowBm25 > 0, 'some exact caption ranks first although another meme scores better by BM25');
+  });
+});
+
+describe('document frequencies on SQLite', () => {
+  test('are counted once, and again after any commit: from another connection, from this one, not inside a transaction', () => {
+    const ws = makeWorkspace();
+    try {
+      generateLibrary({ db: ws.db, objects: ws.objects, memes: 20, text: (i) => ({ ocr: i % 2 ? '开心' : '无语', description: '', tags: [] }) });
+      const reader = openDatabase(ws.db);
+      const writer = openDatabase(ws.db);
+      const keyword = new SqliteKeywordQueries(reader);
+      const count = () => {
+        const stats = keyword.documentFrequencies(['开心', '从没见过']);
+        return [stats.documents, stats.frequencies.get('开心'), stats.frequencies.has('从没见过')];
+      };
+      const add = (db: Db, id: number) => db.prepare("INSERT INTO memes_fts (rowid, ocr_text, description, tags) VALUES (?, '开 心 开心', '', '')").run(id);
+      assert.deepEqual(count(), [20, 10, false]);
+      add(writer, 101);
+      assert.deepEqual(count(), [21, 11, false], 'another connection committed');
+      add(reader, 102);
+      assert.deepEqual(count(), [22, 12, false], 'this connection wrote');
+      reader.exec('BEGIN');
+      add(reader, 103);
+      assert.deepEqual(count(), [23, 13, false], 'inside a transaction: what it sees now');
+      assert.deepEqual(count(), [23, 13, false], 'asked again (FTS5 has flushed its pending rows by now)');
+      reader.exec('ROLLBACK');
+      assert.deepEqual(count(), [22, 12, false], 'rolled back: not kept');
+      reader.close();
+      writer.close();
+    } finally {
+      ws.cleanup();
+    }
   });
 });

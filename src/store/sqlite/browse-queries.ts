@@ -60,3 +60,17 @@ export function changeMark(db: Db): string {
 }
 
 const dataVersion = new WeakMap<Db, Statement>();
+
+/**
+ * Changes whenever the library's content may have: another connection
+ * committed (`data_version`) or this one changed rows (`total_changes()`,
+ * triggers included). What a cache of derived figures on this connection is
+ * valid for.
+ */
+export function contentMark(db: Db): string {
+  let statement = contentVersion.get(db);
+  if (!statement) contentVersion.set(db, (statement = db.prepare('SELECT data_version, total_changes() FROM pragma_data_version').raw()));
+  return (statement.get() as number[]).join(':');
+}
+
+const contentVersion = new WeakMap<Db, Statement>();

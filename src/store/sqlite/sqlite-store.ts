@@ -57,6 +57,7 @@ import { countStale, findStale, replaceDescription } from './redescribe-queries.
 import { finishObjectDeletes, takeObjectDeletes } from './object-delete-queries.js';
 import { SqlitePictureQueries } from './picture-queries.js';
 import { SqlitePurgeQueries } from './purge-queries.js';
+import { SqliteKeywordQueries } from './keyword-queries.js';
 import { SqliteRecallQueries, type SqliteCollection } from './recall-queries.js';
 import { SqliteRepairQueries } from './repair-queries.js';
 import { SqliteStatsQueries } from './stats-queries.js';
@@ -74,6 +75,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   private readonly db: Db;
   private readonly collections = new Map<string, CollectionRow>();
   private readonly recall: SqliteRecallQueries;
+  private readonly keyword: SqliteKeywordQueries;
   private readonly searched = new Map<string, SqliteCollection>();
   private readonly verify: SqliteVerifyQueries;
   private readonly repair: SqliteRepairQueries;
@@ -89,6 +91,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
     // Same-host claims end when their owner's pid is gone (claims.ts, verify's in-flight check).
     registerClaimFunctions(this.db);
     this.recall = new SqliteRecallQueries(this.db);
+    this.keyword = new SqliteKeywordQueries(this.db);
     this.verify = new SqliteVerifyQueries(this.db);
     this.repair = new SqliteRepairQueries(this.db);
     this.purge = new SqlitePurgeQueries(this.db);
@@ -228,7 +231,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   }
 
   async keywordSearch(query: KeywordQuery, k: number, filters: RecallFilters): Promise<KeywordHit[]> {
-    return this.recall.keywordSearch(query, k, filters);
+    return this.keyword.keywordSearch(query, k, filters);
   }
 
   async recalledMemes(ids: readonly number[]): Promise<Map<number, RecalledMeme>> {
@@ -240,7 +243,7 @@ export class SqliteStore implements LibraryStore, LibraryExport {
   }
 
   async documentFrequencies(terms: readonly string[]): Promise<TermStatistics> {
-    return this.recall.documentFrequencies(terms);
+    return this.keyword.documentFrequencies(terms);
   }
 
   // ------------------------------------------------------------ browse
