@@ -1,4 +1,10 @@
-/** The commander program: global options and one file per command. */
+/**
+ * The commander program: global options and one file per command. A command
+ * file defines its flags and help here and imports its service inside its
+ * action, so `--help`, `--version` and every other command load none of it
+ * (test/e2e/startup-modules.test.ts; constants a flag needs live in
+ * config/limits.ts).
+ */
 import { Command, CommanderError } from 'commander';
 import type { AppOverrides } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';

@@ -1,4 +1,14 @@
-/** Bounds shared by the config schema and the command-line flags (light: no schema library). */
+/** Bounds and choices shared by the config schema, the command-line flags and the server (light: no schema library). */
+
+/** The recall modes (recall --mode, GET /api/recall?mode=). */
+export type RecallMode = 'hybrid' | 'vector' | 'keyword';
+export const RECALL_MODES: readonly RecallMode[] = ['hybrid', 'vector', 'keyword'];
+
+/** Recall's top-k at most: hybrid search fetches 4× top-k per side; the vector index answers at most 4096 (sqlite-vec's k limit). */
+export const MAX_TOP_K = 1000;
+
+/** Retries of one crawl request on 429 / 5xx / network errors (crawl --retries). */
+export const DEFAULT_CRAWL_RETRIES = 3;
 
 /** The most items processed in parallel (ingest.workers, --workers). */
 export const MAX_WORKERS = 256;

@@ -7,6 +7,7 @@
  * Bodies are streamed with the byte cap enforced while reading, so an
  * oversized or endless response is cut off, never buffered.
  */
+import { DEFAULT_CRAWL_RETRIES } from '../config/limits.js';
 import { errorMessage } from '../errors.js';
 import { retryDelayMs, type RetryPolicy } from '../resilience/backoff.js';
 import { sleep } from '../resilience/clock.js';
@@ -20,7 +21,7 @@ import { RobotsCache, type RobotsFetch } from './robots.js';
  * see src/resilience/backoff.ts), never before the site's Retry-After, and
  * not at all when the site asks for more than 2 minutes.
  */
-export const defaultCrawlRetry: RetryPolicy = { retries: 3, baseDelayMs: 1_000, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
+export const defaultCrawlRetry: RetryPolicy = { retries: DEFAULT_CRAWL_RETRIES, baseDelayMs: 1_000, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
 
 /** A request that did not produce a usable body. Expected: the crawler reports it as a skip. */
 export class FetchFailure extends Error {

@@ -9,8 +9,9 @@ import { UsageError, errorMessage } from '../errors.js';
 import { recall, RECALL_MODES, type RecallDeps, type RecallMode, type RecallResult } from '../pipeline/recall-service.js';
 import { sourceName } from '../sources/open-source.js';
 
-/** Hybrid search fetches 4× top-k per side; the vector index answers at most 4096 (sqlite-vec's k limit). */
-export const MAX_TOP_K = 1000;
+import { MAX_TOP_K } from '../config/limits.js';
+
+export { MAX_TOP_K };
 export const DEFAULT_TOP_K = 10;
 /** The time budget of the query embedding when none is given. */
 export const DEFAULT_RECALL_TIMEOUT_MS = 3000;

@@ -15,6 +15,7 @@
  * reciprocal rank. Copies of one meme are folded into one hit unless the
  * caller asks for all of them (recall-collapse.ts).
  */
+import type { RecallMode } from '../config/limits.js';
 import { errorMessage } from '../errors.js';
 import type { Expansion, Thesaurus } from '../lexicon/thesaurus.js';
 import type { Embedder, ObjectStorage } from '../ports.js';
@@ -27,8 +28,7 @@ import { lexicalEmbedding, weighRecallQuery } from './recall-query.js';
 
 export type { RecallHit } from './recall-hits.js';
 
-export type RecallMode = 'hybrid' | 'vector' | 'keyword';
-export const RECALL_MODES: readonly RecallMode[] = ['hybrid', 'vector', 'keyword'];
+export { RECALL_MODES, type RecallMode } from '../config/limits.js';
 
 /** Each side fetches this many times top-k before fusion, so fusion can promote what one side ranks low. */
 export const HYBRID_OVERFETCH = 4;

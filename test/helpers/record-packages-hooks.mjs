@@ -10,7 +10,8 @@ export function initialize(data) {
 
 export async function resolve(specifier, context, next) {
   const result = await next(specifier, context);
-  const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(result.url);
+  // A package by its name; one of emomo's own modules as its path from src/ (e.g. src/pipeline/ingest-service.ts).
+  const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(result.url) ?? /.*\/(src\/[^?#]+)/.exec(result.url);
   if (match && !seen.has(match[1])) {
     seen.add(match[1]);
     fs.appendFileSync(file, `${match[1]}\n`);

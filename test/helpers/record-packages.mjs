@@ -1,5 +1,6 @@
 // Preloaded into CLI processes by start-up tests: appends the name of every
-// package the process resolves (from node_modules) to EMOMO_TEST_PACKAGES_FILE.
+// package the process resolves (from node_modules), and every module of emomo's
+// own (src/...), to EMOMO_TEST_PACKAGES_FILE.
 import { register } from 'node:module';
 
 if (process.env.EMOMO_TEST_PACKAGES_FILE) {

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import type { CrawlEvent, CrawlSummary } from '../../crawl/crawl-service.js';
-import { defaultCrawlRetry } from '../../crawl/http-client.js';
+import { DEFAULT_CRAWL_RETRIES } from '../../config/limits.js';
 import { siteById, siteIds } from '../../crawl/sites/index.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
@@ -42,7 +42,7 @@ export function registerCrawl(program: Command, context: CommandContext): void {
     )
     .option('--base-url <url>', 'site root to crawl instead of the real site (a mirror)')
     .option('--user-agent <text>', 'User-Agent sent with every request and matched against robots.txt', DEFAULT_USER_AGENT)
-    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, defaultCrawlRetry.retries)
+    .option('--retries <n>', 'retries of one request on 429 / 5xx / network errors (Retry-After honoured)', nonNegativeInt, DEFAULT_CRAWL_RETRIES)
     .option('--retry-skipped', 'also ask again for images earlier runs refused for good (404, not an image, too large)', false)
     .addHelpText(
       'after',
@@ -64,6 +64,7 @@ export async function runCrawl(flags: CrawlFlags, app: App, reporter: Reporter, 
   const site = await siteById(flags.source);
   const { isHttpUrl } = await import('../../config/schema.js');
   const { crawl } = await import('../../crawl/crawl-service.js');
+  const { defaultCrawlRetry } = await import('../../crawl/http-client.js');
   if (flags.baseUrl !== undefined && !isHttpUrl(flags.baseUrl)) {
     throw new UsageError(`--base-url must be an http(s) URL, got "${flags.baseUrl}"`);
   }

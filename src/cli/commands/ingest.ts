@@ -2,8 +2,6 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { ingestSource } from '../../pipeline/ingest-service.js';
-import { openSource } from '../../sources/open-source.js';
 import type { CommandContext } from '../context.js';
 import { systemTime, type RunTime } from '../run-time.js';
 import { runLocked } from '../lock.js';
@@ -50,6 +48,7 @@ Exit codes: 0 all good, 1 some items failed, 2 usage or config error, 3 aborted,
     )
     .action((flags: IngestFlags) =>
       context.run(async (app, reporter, signal) => {
+        const { openSource } = await import('../../sources/open-source.js');
         const source = openSource(flags.source, app.config.sources);
         await source.check?.(); // a wrong source is reported before the library is created
         const scope = `source ${source.type}`;
@@ -67,6 +66,7 @@ export async function ingest(
   time: RunTime = systemTime,
 ): Promise<number> {
   const { config } = app;
+  const [{ openSource }, { ingestSource }] = await Promise.all([import('../../sources/open-source.js'), import('../../pipeline/ingest-service.js')]);
   const source = openSource(flags.source, config.sources);
   const { config: embedding, embedder } = app.embedding(flags.embedding);
   const workers = flags.workers ?? config.ingest.workers;

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { purgeSource, type PurgeReport } from '../../pipeline/purge-service.js';
-import { sourceName } from '../../sources/open-source.js';
+import type { PurgeReport } from '../../pipeline/purge-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -44,6 +43,7 @@ Exit codes: 0 done (or dry run), 1 some objects could not be deleted, 2 usage or
 
 export async function purge(flags: PurgeFlags, app: App, reporter: Reporter): Promise<number> {
   const dryRun = flags.dryRun || !flags.yes;
+  const [{ purgeSource }, { sourceName }] = await Promise.all([import('../../pipeline/purge-service.js'), import('../../sources/open-source.js')]);
   const report = await purgeSource(app.store, app.storage, {
     source: sourceName(flags.source, (await app.store.filterValues()).sources),
     dryRun,

@@ -4,10 +4,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { App } from '../../app.js';
 import { parseDuration } from '../../config/duration.js';
 import { ExitCode, UsageError } from '../../errors.js';
-import { readQueryPicture } from '../../images/query-picture.js';
-import { recallJson } from '../../library/recall-json.js';
-import { MAX_TOP_K, searchLibrary } from '../../library/recall-search.js';
-import { RECALL_MODES, type RecallHit, type RecallMode, type RecallResult } from '../../pipeline/recall-service.js';
+import { MAX_TOP_K, RECALL_MODES, type RecallMode } from '../../config/limits.js';
+import type { RecallHit, RecallResult } from '../../pipeline/recall-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveIntUpTo } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -93,7 +91,8 @@ Exit codes: 0 results (possibly partial: see "partial" in --json), 2 usage or co
 export async function runRecall(query: string, flags: RecallFlags, app: App, reporter: Reporter, signal?: AbortSignal): Promise<number> {
   if (!query.trim() && flags.image === undefined) throw new UsageError('the query is empty: say what to look for, e.g. emomo recall "我太难了", or give a picture with --image');
   // Read here, checked and decoded by the search (the same way as a picture sent to emomo serve).
-  const image = flags.image === undefined ? undefined : await readQueryPicture(flags.image, { maxBytes: app.config.ingest.maxFileBytes, timeoutMs: flags.timeout }, signal);
+  const image = flags.image === undefined ? undefined : await (await import('../../images/query-picture.js')).readQueryPicture(flags.image, { maxBytes: app.config.ingest.maxFileBytes, timeoutMs: flags.timeout }, signal);
+  const [{ searchLibrary }, { recallJson }] = await Promise.all([import('../../library/recall-search.js'), import('../../library/recall-json.js')]);
   const { result, source, known } = await searchLibrary(
     app,
     query,

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { retryPending, type RetryReport } from '../../pipeline/retry-service.js';
+import type { RetryReport } from '../../pipeline/retry-service.js';
 import { newOwnerId } from '../../store/claim-owner.js';
 import type { CommandContext } from '../context.js';
 import { systemTime, type RunTime } from '../run-time.js';
@@ -70,6 +70,7 @@ export async function retryPendingCommand(
     include_dead: flags.includeDead || undefined,
     reason: flags.reason,
   });
+  const { retryPending } = await import('../../pipeline/retry-service.js');
   const report = await retryPending(
     { store: app.store, processor, embedder, redact: app.redact, now: () => new Date(time.clock.now()), owner, leaseMs: app.config.database.leaseMs, ...(embedding.input === 'image' ? { pictures: app.pictureSource } : {}) },
     {

@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { applyClean, listStagingIds, planClean, sourceStats, type SourceStats } from '../../staging/staging-inspect.js';
+import type { SourceStats } from '../../staging/staging-inspect.js';
+
+/** The staging inspector, loaded when a staging command runs (not for --help). */
+const inspector = () => import('../../staging/staging-inspect.js');
 import type { CommandContext } from '../context.js';
 import type { Reporter } from '../reporter.js';
 
@@ -36,6 +39,7 @@ export function registerStaging(program: Command, context: CommandContext): void
 
 async function list(app: App, reporter: Reporter): Promise<number> {
   const root = app.config.sources.stagingPath;
+  const { listStagingIds, sourceStats } = await inspector();
   const all = await Promise.all((await listStagingIds(root)).map((id) => sourceStats(root, id)));
   if (reporter.flags.json) {
     reporter.json({
@@ -53,6 +57,7 @@ async function list(app: App, reporter: Reporter): Promise<number> {
 
 async function stats(app: App, reporter: Reporter, source: string | undefined): Promise<number> {
   const root = app.config.sources.stagingPath;
+  const { listStagingIds, sourceStats } = await inspector();
   const ids = source ? [source] : await listStagingIds(root);
   const all: SourceStats[] = [];
   for (const id of ids) all.push(await sourceStats(root, id));
@@ -85,6 +90,7 @@ async function stats(app: App, reporter: Reporter, source: string | undefined): 
 
 async function clean(app: App, reporter: Reporter, flags: { source: string; orphans: boolean; yes: boolean }): Promise<number> {
   const root = app.config.sources.stagingPath;
+  const { applyClean, planClean } = await inspector();
   const plan = await planClean(root, flags.source, flags.orphans ? 'orphans' : 'all');
   if (flags.yes) await applyClean(root, plan);
   if (reporter.flags.json) {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { libraryStats, type LibraryStats } from '../../pipeline/stats-service.js';
+import type { LibraryStats } from '../../pipeline/stats-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -26,6 +26,7 @@ export function registerStats(program: Command, context: CommandContext): void {
 }
 
 export async function stats(flags: StatsFlags, app: App, reporter: Reporter): Promise<number> {
+  const { libraryStats } = await import('../../pipeline/stats-service.js');
   const result = await libraryStats(app.store, app.storage, {
     topReasons: flags.top,
     countObjects: flags.countObjects ?? app.config.storage.type === 'local',

@@ -2,8 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { ExitCode } from '../../errors.js';
-import { verifyLibrary, type Issue, type VerifyReport } from '../../pipeline/verify-service.js';
-import { SourceOriginals } from '../../sources/originals.js';
+import type { Issue, VerifyReport } from '../../pipeline/verify-service.js';
 import type { CommandContext } from '../context.js';
 import { positiveInt } from '../parse.js';
 import type { Reporter } from '../reporter.js';
@@ -46,6 +45,7 @@ repair that would delete too much (it names what; --force to go ahead).`,
 export async function verify(flags: VerifyFlags, app: App, reporter: Reporter): Promise<number> {
   const mode = [flags.deep && 'deep', flags.repair && 'repair', flags.force && 'force'].filter(Boolean).join(', ');
   reporter.log('info', `verify ${app.dbPath} and ${app.storage.label}${mode ? ` (${mode})` : ''}`);
+  const [{ verifyLibrary }, { SourceOriginals }] = await Promise.all([import('../../pipeline/verify-service.js'), import('../../sources/originals.js')]);
   const report = await verifyLibrary(app.store, app.storage, {
     repair: flags.repair,
     deep: flags.deep,
