@@ -12,6 +12,7 @@ import { indexTerms, matchExpression, queryTerms } from '../../src/store/fts-ter
 import type { KeywordHit, RecallFilters } from '../../src/store/ports.js';
 import { openDatabase, type Db } from '../../src/store/sqlite/database.js';
 import { SqliteKeywordQueries } from '../../src/store/sqlite/keyword-queries.js';
+import { memeWhere } from '../../src/store/sqlite/meme-filters.js';
 import { generateLibrary } from '../helpers/library-generator.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -24,20 +25,7 @@ const BM25 = 'bm25(memes_fts, 4.0, 1.0, 2.0)';
 function reference(db: Db, text: string, k: number, filters: RecallFilters): KeywordHit[] {
   const match = matchExpression(queryTerms(text));
   if (!match) return [];
-  let where = '';
-  const params: unknown[] = [];
-  if (filters.category !== undefined) {
-    where += ' AND m.category = ?';
-    params.push(filters.category);
-  }
-  if (filters.animated !== undefined) {
-    where += ' AND m.is_animated = ?';
-    params.push(filters.animated ? 1 : 0);
-  }
-  for (const tag of filters.tags) {
-    where += ' AND EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?)';
-    params.push(tag);
-  }
+  const { where, params } = memeWhere(filters); // the filters as every SQLite search applies them
   const rows = db
     .prepare(
       `SELECT f.rowid AS memeId, -${BM25} AS bm25, f.ocr_text = ? AS exact FROM memes_fts f JOIN memes m ON m.id = f.rowid
