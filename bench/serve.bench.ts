@@ -1,5 +1,8 @@
 /**
- * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."] [--cli PATH]`
+ * `npm run bench:serve -- [--n 100000] [--connections 200] [--duration 30] [--phases cached,uncached] [--library DIR] [--server-flags="..."] [--cli PATH] [--workers N]`
+ *
+ * `--workers N`: `emomo serve --workers N`; RSS and CPU are then the sums over
+ * the server and its worker processes.
  *
  * `--server-flags="--cpu-prof --cpu-prof-dir=DIR"`: Node flags for the server
  * (a CPU profile, `--trace-gc`, ...).
@@ -47,6 +50,7 @@ const { values } = parseArgs({
     library: { type: 'string' },
     'server-flags': { type: 'string', default: '' },
     cli: { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const n = Number(values.n);
@@ -55,21 +59,35 @@ const duration = Number(values.duration);
 const phases = values.phases.split(',');
 const serverFlags = values['server-flags'].split(' ').filter(Boolean);
 
-const rssMb = (pid: number) => {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-};
+const workerArgs = values.workers === '1' ? [] : ['--workers', values.workers];
+
+/** The server and its worker processes (--workers). */
+const serverPids = (pid: number) => [
+  pid,
+  ...fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      return Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]) === pid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  }),
+];
+const sum = (pid: number, one: (pid: number) => number) => serverPids(pid).reduce((total, p) => total + one(p), 0);
+
+const rssMb = (pid: number) =>
+  sum(pid, (p) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024));
 
 /** A running server; with `--server-flags=--trace-gc`, the heap left after each full collection (MB) as it goes. */
 /** CPU time the process has used (user + system), in ms: what an answer costs, whatever else the machine runs. */
-const cpuMs = (pid: number) => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in ticks of 10 ms
-};
+const cpuMs = (pid: number) =>
+  sum(pid, (p) => {
+    const fields = fs.readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in ticks of 10 ms
+  });
 
 async function startServer(config: string, logFile: string): Promise<{ child: ChildProcess; url: string; heapAfterGc: number[] }> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0'], {
+  const child = spawn(process.execPath, [...serverFlags, cli, 'serve', '--config', config, '--port', '0', ...workerArgs], {
     stdio: ['ignore', 'pipe', log],
   });
   fs.closeSync(log);
@@ -196,4 +214,4 @@ try {
 }
 console.table(rows);
 process.stderr.write(`server log: ${logFile}\n`);
-console.log(JSON.stringify({ memes, connections, duration, phases: rows }));
+console.log(JSON.stringify({ memes, connections, duration, workers: Number(values.workers), phases: rows }));

@@ -103,6 +103,7 @@ export class Reporter {
 
   /** Log lines not yet written (batchLines): written together once per turn of the event loop. */
   private batch: string[] | undefined;
+  private maxWrite = Infinity;
 
   /**
    * From now on, info and debug lines logged in one turn of the event loop go
@@ -111,9 +112,10 @@ export class Reporter {
    * error goes out at once, after the lines before it; what is left is
    * written when the process exits.
    */
-  batchLines(): void {
+  batchLines(maxWriteBytes = Infinity): void {
     if (this.batch) return;
     this.batch = [];
+    this.maxWrite = maxWriteBytes;
     process.once('exit', () => this.writeBatch());
   }
 
@@ -125,8 +127,22 @@ export class Reporter {
 
   private writeBatch(): void {
     if (!this.batch?.length) return;
-    const text = this.batch.join('');
-    this.batch.length = 0;
+    const lines = this.batch;
+    this.batch = [];
+    if (this.maxWrite === Infinity) return void this.stderr.write(lines.join(''));
+    // Whole lines per write, none longer than maxWrite unless a single line is.
+    let text = '';
+    let bytes = 0;
+    for (const line of lines) {
+      const size = Buffer.byteLength(line);
+      if (bytes > 0 && bytes + size > this.maxWrite) {
+        this.stderr.write(text);
+        text = '';
+        bytes = 0;
+      }
+      text += line;
+      bytes += size;
+    }
     this.stderr.write(text);
   }
 

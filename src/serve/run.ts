@@ -2,13 +2,16 @@
  * `emomo serve` from start to stop: listen, say where, answer until the stop
  * signal (SIGTERM, Ctrl+C), then stop taking requests, answer the ones in
  * flight and return. The app (and its read-only library) is the command's.
+ * With `--workers N` this process starts N that do so and watches them
+ * (workers.ts).
  */
 import type { App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { Library } from '../library/library.js';
 import type { Log } from '../ports.js';
 import { buildServer } from './server.js';
-import { serveSettings, type ServeFlags } from './settings.js';
+import { serveSettings, type ServeFlags, type ServeSettings } from './settings.js';
+import { isServeWorker, runServeWorkers, serveAsWorker } from './workers.js';
 
 export interface ServeOutput {
   log: Log;
@@ -18,6 +21,15 @@ export interface ServeOutput {
 
 export async function runServe(app: App, flags: ServeFlags, out: ServeOutput, stop: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const settings = serveSettings(app.config.serve, flags, env);
+  if (isServeWorker()) return serveAsWorker(out, stop, (o, s) => serveHere(app, settings, o, s));
+  if ((flags.workers ?? 1) > 1) {
+    const ready = { host: settings.host, token: settings.token !== undefined, public: settings.public };
+    return runServeWorkers(flags.workers!, ready, out, stop);
+  }
+  return serveHere(app, settings, out, stop);
+}
+
+async function serveHere(app: App, settings: ServeSettings, out: ServeOutput, stop: AbortSignal): Promise<number> {
   const library = new Library(app);
   const { server, slots, drain } = await buildServer(library, settings, out.log);
   let url: string;

@@ -14,6 +14,8 @@ export interface ServeFlags {
   port?: number;
   token?: string;
   public?: boolean;
+  /** Server processes sharing the port (workers.ts); 1: this process serves. */
+  workers?: number;
 }
 
 export interface ServeSettings extends ServeConfig {

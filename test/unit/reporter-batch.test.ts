@@ -50,3 +50,17 @@ test('without batchLines every line is written as it is logged', () => {
   reporter.log('info', 'b');
   assert.equal(err.writes.length, 2);
 });
+
+test('with a write limit (processes sharing stderr), a turn goes out in whole lines, no write over the limit', async () => {
+  const err = new Writes();
+  const reporter = new Reporter({ json: false, quiet: false, verbose: false }, err, new Writes());
+  reporter.batchLines(300);
+  for (let i = 0; i < 40; i++) reporter.log('info', 'request', { path: '/api/recall', 表情: '我太难了', n: i });
+  await nextTurn();
+  assert.ok(err.writes.length > 1, `split into ${err.writes.length} writes`);
+  for (const text of err.writes) {
+    assert.ok(Buffer.byteLength(text) <= 300, `a write of ${Buffer.byteLength(text)} bytes`);
+    assert.ok(text.endsWith('\n') && text.startsWith('time='), 'whole lines only');
+  }
+  assert.deepEqual(err.writes.join('').split('\n').filter(Boolean).map((l) => Number(/ n=(\d+)/.exec(l)?.[1])), [...Array(40).keys()], 'every line, in order');
+});

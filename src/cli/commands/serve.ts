@@ -1,12 +1,18 @@
 /** `emomo serve`: the recall API and search page over HTTP (the server itself loads only here). */
 import { InvalidArgumentError, type Command } from 'commander';
+import { MAX_SERVE_WORKERS } from '../../config/limits.js';
 import type { CommandContext } from '../context.js';
+import { positiveIntUpTo } from '../parse.js';
+
+/** Bytes a pipe writes whole (POSIX PIPE_BUF on Linux). */
+const PIPE_BUF = 4096;
 
 export interface ServeCommandFlags {
   host?: string;
   port?: number;
   token?: string;
   public?: boolean;
+  workers?: number;
 }
 
 function port(value: string): number {
@@ -23,6 +29,7 @@ export function registerServe(program: Command, context: CommandContext): void {
     .option('--port <n>', 'TCP port (default serve.port, 8787; 0 picks a free one)', port)
     .option('--token <token>', 'bearer token every API and image request must carry (env EMOMO_SERVE_TOKEN, which keeps it out of ps)')
     .option('--public', 'serve beyond loopback without a token (anyone who can connect may search)')
+    .option('--workers <n>', `server processes sharing the port, each answering one search at a time: up to one per core (default 1, at most ${MAX_SERVE_WORKERS})`, positiveIntUpTo(MAX_SERVE_WORKERS), 1)
     .addHelpText(
       'after',
       `
@@ -34,13 +41,16 @@ API: docs/serve.md, or GET /api/openapi.json.
 Examples:
   emomo serve
   emomo serve --port 9000
+  emomo serve --workers 4                     # four processes, one port: four searches at once
   EMOMO_SERVE_TOKEN=$(openssl rand -hex 24) emomo serve --host 0.0.0.0
   curl -s 'http://127.0.0.1:8787/api/recall?q=我太难了&top_k=3' | jq '.results[].url'`,
     )
     .action((flags: ServeCommandFlags) =>
       context.run(async (app, reporter, signal) => {
         const { runServe } = await import('../../serve/run.js');
-        reporter.batchLines(); // a line per request: written once per turn of the event loop, not once per line
+        // A line per request: written once per turn of the event loop, not once per line. Several processes
+        // share stderr with --workers: no write longer than a pipe writes whole, so lines never interleave.
+        reporter.batchLines(flags.workers !== undefined && flags.workers > 1 ? PIPE_BUF : undefined);
         const out = {
           log: reporter.log.bind(reporter),
           ready: (url: string, info: object) => (reporter.flags.json ? reporter.json({ url, ...info }) : reporter.result(url)),

@@ -1,0 +1,132 @@
+/**
+ * `emomo serve --workers N`: N server processes sharing one port (node:cluster;
+ * the primary accepts connections and hands them out in turn). A search runs
+ * on its process's one thread, so more processes answer more new questions at
+ * once, up to the machine's cores. Each worker is an ordinary `emomo serve`
+ * with its own read-only connection and its own cache.
+ *
+ * The primary prints the URL once every worker listens, restarts a worker that
+ * dies (at most MAX_RESTARTS a minute), and on SIGTERM / Ctrl+C asks each to
+ * stop (a message, so a worker that got the terminal's signal too is not told
+ * twice and forced): each answers its requests in flight, then exits. A worker
+ * that fails before it listens (the port is taken) stops them all with its exit
+ * code: its own message says why.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { ExitCode } from '../errors.js';
+import type { Log } from '../ports.js';
+import type { ServeOutput } from './run.js';
+
+/** Restarts of crashed workers allowed within a minute before the server gives up. */
+export const MAX_RESTARTS = 5;
+
+type Message = { emomo: 'listening'; url: string } | { emomo: 'stop' };
+
+export const isServeWorker = (): boolean => cluster.isWorker;
+
+/**
+ * Serve as a worker: the stop signal also fires when the primary asks (or goes
+ * away), log lines say which worker, the URL goes to the primary. The IPC
+ * channel is closed at the end (whatever happened) so the process can exit.
+ */
+export async function serveAsWorker(out: ServeOutput, signal: AbortSignal, serve: (out: ServeOutput, stop: AbortSignal) => Promise<number>): Promise<number> {
+  try {
+    return await serve(workerOutput(out), workerStop(signal));
+  } finally {
+    if (cluster.worker?.isConnected()) cluster.worker.disconnect();
+  }
+}
+
+function workerStop(signal: AbortSignal): AbortSignal {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  process.on('message', (message: Message) => {
+    if (message?.emomo === 'stop') abort();
+  });
+  process.once('disconnect', abort);
+  return stop.signal;
+}
+
+function workerOutput(out: ServeOutput): ServeOutput {
+  const id = cluster.worker?.id;
+  return {
+    log: (level, msg, fields) => out.log(level, msg, msg === 'serving' ? { ...fields, worker: id, pid: process.pid } : { ...fields, worker: id }),
+    ready: (url) => process.send?.({ emomo: 'listening', url } satisfies Message),
+  };
+}
+
+export interface ReadyInfo {
+  host: string;
+  token: boolean;
+  public: boolean;
+}
+
+/** In the primary: start `count` workers (this same command line), run until stopped, return the exit code. */
+export function runServeWorkers(count: number, info: ReadyInfo, out: ServeOutput, stop: AbortSignal): Promise<number> {
+  const log: Log = out.log;
+  return new Promise((resolve) => {
+    const live = new Set<Worker>();
+    const listening = new Set<Worker>();
+    const restarts: number[] = [];
+    let announced = false;
+    let stopping = false;
+    let exitCode: number = ExitCode.ok;
+
+    const stopAll = () => {
+      stopping = true;
+      for (const worker of live) if (worker.isConnected()) worker.send({ emomo: 'stop' } satisfies Message);
+      if (live.size === 0) finish();
+    };
+    const finish = () => {
+      if (announced) log('info', 'stopped', { workers: count });
+      resolve(exitCode);
+    };
+    const start = () => {
+      const worker = cluster.fork();
+      live.add(worker);
+      worker.on('message', (message: Message) => {
+        if (message?.emomo !== 'listening') return;
+        listening.add(worker);
+        if (!announced && listening.size === count) {
+          announced = true;
+          const port = Number(new URL(message.url).port);
+          log('info', 'serving', { url: message.url, workers: count });
+          out.ready(message.url, { host: info.host, port, token: info.token, public: info.public });
+        }
+      });
+      worker.on('exit', (code, signal) => {
+        live.delete(worker);
+        const started = listening.delete(worker);
+        if (stopping) {
+          if (code !== 0 && code !== null) exitCode = Math.max(exitCode, code);
+          if (live.size === 0) finish();
+          return;
+        }
+        if (!started) {
+          // Its own message (the port is taken, the library is missing...) is already on stderr.
+          log('error', 'a server process could not start; stopping', { worker: worker.id, exit: code ?? signal });
+          exitCode = code || ExitCode.internal;
+          return stopAll();
+        }
+        const now = Date.now();
+        restarts.push(now);
+        while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+        if (restarts.length > MAX_RESTARTS) {
+          log('error', `server processes died ${restarts.length} times within a minute; stopping`, { worker: worker.id, exit: code ?? signal });
+          exitCode = ExitCode.aborted;
+          return stopAll();
+        }
+        log('warn', 'a server process died; starting another', { worker: worker.id, exit: code ?? signal });
+        start();
+      });
+    };
+
+    for (let i = 0; i < count; i++) start();
+    if (stop.aborted) stopAll();
+    else stop.addEventListener('abort', () => {
+      log('info', 'stopping: each server process answers its requests in flight', { workers: live.size });
+      stopAll();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * `emomo serve --workers N` as an operator runs it: N processes answer on one
+ * port (each new connection goes to the next), the URL is printed once all
+ * listen, a worker killed with -9 is replaced while the others go on
+ * answering (a connection handed to it as it died is lost with it), SIGTERM to the server lets every request in flight finish and
+ * leaves no process behind (exit 0), and a port that is taken stops them all
+ * with exit 2 and the reason.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { runCli, waitFor } from '../helpers/cli.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
+import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
+import { keyEnv, makeRemoteWorkspace } from '../helpers/remote-workspace.js';
+import { runIngest } from '../helpers/run-ingest.js';
+import { recallPath, request, startServeCli } from '../helpers/serve.js';
+import { copySample, type Workspace } from '../helpers/workspace.js';
+
+const CLOSE = { headers: { connection: 'close' } }; // a new connection per request: the next worker's turn
+
+/** Worker id → pid, from the workers' `serving` lines. */
+function workerPids(stderr: string): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const m of stderr.matchAll(/msg="serving" .*worker=(\d+) pid=(\d+)/g)) pids.set(Number(m[1]), Number(m[2]));
+  return pids;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('emomo serve --workers', () => {
+  let fake: FakeOpenAI;
+  let ws: Workspace;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    fake = await startFakeOpenAI();
+    ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
+    copySample(ws, 'sample', 8);
+    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber(), embedder: () => new FakeEmbedder(64) });
+    assert.equal(run.summary.added, 8, run.log);
+    env = { ...keyEnv('sk-test-serve-workers'), EMOMO_SERVE_TOKEN: '' };
+  });
+  after(async () => {
+    await fake?.close();
+    ws?.cleanup();
+  });
+
+  test('two processes answer on one port; SIGTERM lets the request in flight finish and stops both, exit 0', async () => {
+    const serve = await startServeCli(['--config', ws.config, '--workers', '2'], { env });
+    const pids = workerPids(serve.output().stderr);
+    assert.deepEqual([...pids.keys()].sort(), [1, 2], 'the URL is printed once both listen');
+    assert.equal(serve.output().stdout.trim().split('\n').length, 1, 'one URL line, from the server, not one per worker');
+
+    const queries = ['开心', '无语', '我太难了', '好的', '谢谢', '哈哈', '累了', '摸鱼'];
+    const answers = await Promise.all(queries.map((q) => request(serve.url, recallPath({ q, mode: 'keyword' }), CLOSE)));
+    assert.deepEqual(answers.map((a) => a.status), queries.map(() => 200));
+    const workers = new Set([...serve.output().stderr.matchAll(/msg="request" .*worker=(\d+)/g)].map((m) => m[1]));
+    assert.deepEqual([...workers].sort(), ['1', '2'], 'both processes answered');
+
+    fake.setFaults({ embeddings: () => ({ hang: true }) });
+    try {
+      const inFlight = request(serve.url, recallPath({ q: '开心', timeout: '2s' }), CLOSE);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      serve.child.kill('SIGTERM');
+      const answer = await inFlight;
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.json.partial, true, 'the provider never answered: keyword results');
+      const { code, stderr } = await serve.done;
+      assert.equal(code, 0, stderr);
+      assert.match(stderr, /msg="stopping: answering the requests in flight" searches=1 waiting=0 worker=\d/);
+      assert.match(stderr, /msg="stopped" workers=2/);
+      for (const pid of pids.values()) assert.ok(!alive(pid), `worker ${pid} is gone`);
+    } finally {
+      fake.setFaults({});
+    }
+  });
+
+  test('a worker killed with -9 is replaced; the other answers meanwhile', async (t) => {
+    const serve = await startServeCli(['--config', ws.config, '--workers', '2'], { env });
+    t.after(() => void serve.child.kill('SIGKILL'));
+    const first = workerPids(serve.output().stderr);
+    process.kill(first.get(1)!, 'SIGKILL');
+    // A connection handed to a worker the moment it dies is lost with it; once the server has noticed, none is.
+    await waitFor(() => /msg="a server process died; starting another" worker=1 exit=SIGKILL/.test(serve.output().stderr), 30_000, 'the death noticed');
+    for (let i = 0; i < 6; i++) {
+      const answer = await request(serve.url, recallPath({ q: `开心${i}`, mode: 'keyword' }), CLOSE);
+      assert.equal(answer.status, 200, 'the other worker answers while one is replaced');
+    }
+    await waitFor(() => workerPids(serve.output().stderr).has(3), 30_000, 'a third worker to start');
+    const third = workerPids(serve.output().stderr).get(3)!;
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => request(serve.url, recallPath({ q: `无语${i}`, mode: 'keyword' }), CLOSE)));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200]);
+    serve.child.kill('SIGTERM');
+    assert.equal((await serve.done).code, 0);
+    assert.ok(!alive(third) && !alive(first.get(2)!), 'no worker left');
+  });
+
+  test('a taken port: every worker says so, the server exits 2 and leaves no process', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const run = await runCli(['serve', '--config', ws.config, '--port', String(port), '--workers', '2'], { env });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken`));
+      assert.match(run.stderr, /msg="a server process could not start; stopping" worker=\d exit=2/);
+      assert.equal(run.stdout, '', 'no URL printed');
+    } finally {
+      taken.close();
+    }
+  });
+});
