@@ -9,18 +9,19 @@
  * dies (at most MAX_RESTARTS a minute), and on SIGTERM / Ctrl+C asks each to
  * stop (a message, so a worker that got the terminal's signal too is not told
  * twice and forced): each answers its requests in flight, then exits. A worker
- * that fails before it listens (the port is taken) stops them all with its exit
- * code: its own message says why.
+ * that fails before it listens (the port is taken) stops them all, and the
+ * server fails with its message (one `{"error"}` object with --json: workers
+ * never write to stdout).
  */
 import cluster, { type Worker } from 'node:cluster';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { Log } from '../ports.js';
 import type { ServeOutput } from './run.js';
 
 /** Restarts of crashed workers allowed within a minute before the server gives up. */
 export const MAX_RESTARTS = 5;
 
-type Message = { emomo: 'listening'; url: string } | { emomo: 'stop' };
+type Message = { emomo: 'listening'; url: string } | { emomo: 'stop' } | { emomo: 'failed'; message: string };
 
 export const isServeWorker = (): boolean => cluster.isWorker;
 
@@ -32,6 +33,9 @@ export const isServeWorker = (): boolean => cluster.isWorker;
 export async function serveAsWorker(out: ServeOutput, signal: AbortSignal, serve: (out: ServeOutput, stop: AbortSignal) => Promise<number>): Promise<number> {
   try {
     return await serve(workerOutput(out), workerStop(signal));
+  } catch (err) {
+    process.send?.({ emomo: 'failed', message: errorMessage(err) } satisfies Message);
+    throw err;
   } finally {
     if (cluster.worker?.isConnected()) cluster.worker.disconnect();
   }
@@ -62,16 +66,24 @@ export interface ReadyInfo {
   public: boolean;
 }
 
-/** In the primary: start `count` workers (this same command line), run until stopped, return the exit code. */
+/**
+ * In the primary: start `count` workers (this same command line), run until
+ * stopped, return the exit code; rejects with a worker's error when one cannot
+ * start (a UsageError when it exited 2).
+ */
 export function runServeWorkers(count: number, info: ReadyInfo, out: ServeOutput, stop: AbortSignal): Promise<number> {
   const log: Log = out.log;
-  return new Promise((resolve) => {
+  // Workers say where they listen over IPC; their stdout would only add a second URL or error object.
+  cluster.setupPrimary({ stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
     const live = new Set<Worker>();
     const listening = new Set<Worker>();
     const restarts: number[] = [];
     let announced = false;
     let stopping = false;
     let exitCode: number = ExitCode.ok;
+    let failure: Error | undefined;
+    const failures = new Map<Worker, string>();
 
     const stopAll = () => {
       stopping = true;
@@ -80,12 +92,14 @@ export function runServeWorkers(count: number, info: ReadyInfo, out: ServeOutput
     };
     const finish = () => {
       if (announced) log('info', 'stopped', { workers: count });
-      resolve(exitCode);
+      if (failure) reject(failure);
+      else resolve(exitCode);
     };
     const start = () => {
       const worker = cluster.fork();
       live.add(worker);
       worker.on('message', (message: Message) => {
+        if (message?.emomo === 'failed') failures.set(worker, message.message);
         if (message?.emomo !== 'listening') return;
         listening.add(worker);
         if (!announced && listening.size === count) {
@@ -104,9 +118,8 @@ export function runServeWorkers(count: number, info: ReadyInfo, out: ServeOutput
           return;
         }
         if (!started) {
-          // Its own message (the port is taken, the library is missing...) is already on stderr.
-          log('error', 'a server process could not start; stopping', { worker: worker.id, exit: code ?? signal });
-          exitCode = code || ExitCode.internal;
+          const message = failures.get(worker) ?? `a server process exited (${code ?? signal}) before it listened`;
+          failure ??= code === ExitCode.usage ? new UsageError(message) : new Error(message);
           return stopAll();
         }
         const now = Date.now();

@@ -4,7 +4,7 @@
  * listen, a worker killed with -9 is replaced while the others go on
  * answering (a connection handed to it as it died is lost with it), SIGTERM to the server lets every request in flight finish and
  * leaves no process behind (exit 0), and a port that is taken stops them all
- * with exit 2 and the reason.
+ * with exit 2 and the reason (with --json, one error object, not one per worker).
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -103,7 +103,7 @@ describe('emomo serve --workers', () => {
     assert.ok(!alive(third) && !alive(first.get(2)!), 'no worker left');
   });
 
-  test('a taken port: every worker says so, the server exits 2 and leaves no process', async () => {
+  test('a taken port: the server exits 2 with the reason (one error object with --json)', async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
@@ -111,8 +111,13 @@ describe('emomo serve --workers', () => {
       const run = await runCli(['serve', '--config', ws.config, '--port', String(port), '--workers', '2'], { env });
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken`));
-      assert.match(run.stderr, /msg="a server process could not start; stopping" worker=\d exit=2/);
       assert.equal(run.stdout, '', 'no URL printed');
+      const json = await runCli(['serve', '--config', ws.config, '--port', String(port), '--workers', '2', '--json'], { env });
+      assert.equal(json.code, 2, json.stderr);
+      const lines = json.stdout.trim().split('\n');
+      assert.equal(lines.length, 1, `one JSON object on stdout, not one per worker: ${json.stdout}`);
+      assert.deepEqual(JSON.parse(lines[0]!).error.code, 'usage');
+      assert.match(JSON.parse(lines[0]!).error.message, /is taken/);
     } finally {
       taken.close();
     }
