@@ -8,14 +8,9 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
-import { keyEnv, makeRemoteWorkspace } from '../helpers/remote-workspace.js';
-import { runIngest } from '../helpers/run-ingest.js';
-import { recallPath, request, startServeCli } from '../helpers/serve.js';
-import { copySample, type Workspace } from '../helpers/workspace.js';
+import { recallPath, request, servedLibraryForSuite, startServeCli, stopWithRecallInFlight } from '../helpers/serve.js';
 
 const TOKEN = 'serve-test-token-0123456789abcdef';
 
@@ -28,35 +23,20 @@ function outsideAddress(): string | undefined {
 }
 
 describe('emomo serve, the process', () => {
-  let fake: FakeOpenAI;
-  let ws: Workspace;
-  let env: NodeJS.ProcessEnv;
-
-  before(async () => {
-    fake = await startFakeOpenAI();
-    ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
-    copySample(ws, 'sample', 8);
-    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber(), embedder: () => new FakeEmbedder(64) });
-    assert.equal(run.summary.added, 8, run.log);
-    env = { ...keyEnv('sk-test-serve-cli'), EMOMO_SERVE_TOKEN: '' };
-  });
-  after(async () => {
-    await fake?.close();
-    ws?.cleanup();
-  });
+  const lib = servedLibraryForSuite('sk-test-serve-cli');
 
   test('another address without a token or --public is refused (exit 2) with what to do', async () => {
-    const run = await runCli(['serve', '--config', ws.config, '--host', '0.0.0.0', '--port', '0'], { env });
+    const run = await runCli(['serve', '--config', lib.ws.config, '--host', '0.0.0.0', '--port', '0'], { env: lib.env });
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /--host 0\.0\.0\.0 lets other machines reach the library: give a token .*--token or EMOMO_SERVE_TOKEN.*--public/);
-    const short = await runCli(['serve', '--config', ws.config, '--host', '0.0.0.0', '--token', 'abc'], { env });
+    const short = await runCli(['serve', '--config', lib.ws.config, '--host', '0.0.0.0', '--token', 'abc'], { env: lib.env });
     assert.equal(short.code, 2);
     assert.match(short.stderr, /the token is 3 characters; use at least 16/);
   });
 
   test('bound to a non-loopback address with a token: API and images need it, the page and /healthz do not', async (t) => {
     const host = outsideAddress() ?? '0.0.0.0';
-    const serve = await startServeCli(['--config', ws.config, '--host', host], { env: { ...env, EMOMO_SERVE_TOKEN: TOKEN } });
+    const serve = await startServeCli(['--config', lib.ws.config, '--host', host], { env: { ...lib.env, EMOMO_SERVE_TOKEN: TOKEN } });
     t.after(() => void serve.child.kill('SIGKILL'));
     const base = serve.url.replace('0.0.0.0', '127.0.0.1');
     assert.ok(!base.includes('127.0.0.1') || host === '0.0.0.0', `listening on ${serve.url}`);
@@ -97,7 +77,7 @@ describe('emomo serve, the process', () => {
   });
 
   test('--public serves another address without a token', async (t) => {
-    const serve = await startServeCli(['--config', ws.config, '--host', '0.0.0.0', '--public'], { env });
+    const serve = await startServeCli(['--config', lib.ws.config, '--host', '0.0.0.0', '--public'], { env: lib.env });
     t.after(() => void serve.child.kill('SIGKILL'));
     const port = new URL(serve.url).port;
     const answer = await request(`http://127.0.0.1:${port}`, recallPath({ q: '开心', mode: 'keyword' }));
@@ -105,28 +85,19 @@ describe('emomo serve, the process', () => {
   });
 
   test('SIGTERM: the request in flight is answered, new connections are refused, exit 0', async () => {
-    fake.setFaults({ embeddings: () => ({ hang: true }) });
-    const serve = await startServeCli(['--config', ws.config], { env });
-    const started = performance.now();
-    const inFlight = request(serve.url, recallPath({ q: '开心', timeout: '2s' }));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    serve.child.kill('SIGTERM');
-    const answer = await inFlight;
-    assert.equal(answer.status, 200, answer.text);
-    assert.equal(answer.json.partial, true, 'the provider never answered: keyword results');
-    const { code, stderr } = await serve.done;
+    const serve = await startServeCli(['--config', lib.ws.config], { env: lib.env });
+    const { answer, code, stderr, ms } = await stopWithRecallInFlight(serve, lib);
     assert.equal(code, 0, stderr);
     assert.equal(answer.headers.connection, 'close', 'its connection closes with the answer');
     // The 2 s recall budget plus a shutdown that waits for nothing else (keep-alive sockets are closed, not awaited); wide for a loaded machine.
-    assert.ok(performance.now() - started < 8000, `stopped after ${(performance.now() - started).toFixed(0)} ms`);
+    assert.ok(ms < 8000, `stopped after ${ms.toFixed(0)} ms`);
     assert.match(stderr, /msg="stopping: answering the requests in flight" searches=1/);
     assert.match(stderr, /msg="stopped"/);
     await assert.rejects(request(serve.url, '/healthz'), /ECONNREFUSED/);
-    fake.setFaults({});
   });
 
   test('a missing library is refused before listening (exit 2)', async () => {
-    const run = await runCli(['serve', '--config', ws.config, '--db', path.join(ws.dir, 'nothing.db')], { env });
+    const run = await runCli(['serve', '--config', lib.ws.config, '--db', path.join(lib.ws.dir, 'nothing.db')], { env: lib.env });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /no library at .*nothing\.db/);
   });

@@ -8,14 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runCli, waitFor } from '../helpers/cli.js';
-import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai-server.js';
-import { FakeDescriber, FakeEmbedder } from '../helpers/fakes.js';
-import { keyEnv, makeRemoteWorkspace } from '../helpers/remote-workspace.js';
-import { runIngest } from '../helpers/run-ingest.js';
-import { recallPath, request, startServeCli } from '../helpers/serve.js';
-import { copySample, type Workspace } from '../helpers/workspace.js';
+import { recallPath, request, servedLibraryForSuite, startServeCli, stopWithRecallInFlight } from '../helpers/serve.js';
 
 const CLOSE = { headers: { connection: 'close' } }; // a new connection per request: the next worker's turn
 
@@ -36,25 +31,10 @@ const alive = (pid: number) => {
 };
 
 describe('emomo serve --workers', () => {
-  let fake: FakeOpenAI;
-  let ws: Workspace;
-  let env: NodeJS.ProcessEnv;
-
-  before(async () => {
-    fake = await startFakeOpenAI();
-    ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
-    copySample(ws, 'sample', 8);
-    const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber(), embedder: () => new FakeEmbedder(64) });
-    assert.equal(run.summary.added, 8, run.log);
-    env = { ...keyEnv('sk-test-serve-workers'), EMOMO_SERVE_TOKEN: '' };
-  });
-  after(async () => {
-    await fake?.close();
-    ws?.cleanup();
-  });
+  const lib = servedLibraryForSuite('sk-test-serve-workers');
 
   test('two processes answer on one port; SIGTERM lets the request in flight finish and stops both, exit 0', async () => {
-    const serve = await startServeCli(['--config', ws.config, '--workers', '2'], { env });
+    const serve = await startServeCli(['--config', lib.ws.config, '--workers', '2'], { env: lib.env });
     const pids = workerPids(serve.output().stderr);
     assert.deepEqual([...pids.keys()].sort(), [1, 2], 'the URL is printed once both listen');
     assert.equal(serve.output().stdout.trim().split('\n').length, 1, 'one URL line, from the server, not one per worker');
@@ -65,26 +45,15 @@ describe('emomo serve --workers', () => {
     const workers = new Set([...serve.output().stderr.matchAll(/msg="request" .*worker=(\d+)/g)].map((m) => m[1]));
     assert.deepEqual([...workers].sort(), ['1', '2'], 'both processes answered');
 
-    fake.setFaults({ embeddings: () => ({ hang: true }) });
-    try {
-      const inFlight = request(serve.url, recallPath({ q: '开心', timeout: '2s' }), CLOSE);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      serve.child.kill('SIGTERM');
-      const answer = await inFlight;
-      assert.equal(answer.status, 200, answer.text);
-      assert.equal(answer.json.partial, true, 'the provider never answered: keyword results');
-      const { code, stderr } = await serve.done;
-      assert.equal(code, 0, stderr);
-      assert.match(stderr, /msg="stopping: answering the requests in flight" searches=1 waiting=0 worker=\d/);
-      assert.match(stderr, /msg="stopped" workers=2/);
-      for (const pid of pids.values()) assert.ok(!alive(pid), `worker ${pid} is gone`);
-    } finally {
-      fake.setFaults({});
-    }
+    const { code, stderr } = await stopWithRecallInFlight(serve, lib, CLOSE.headers);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /msg="stopping: answering the requests in flight" searches=1 waiting=0 worker=\d/);
+    assert.match(stderr, /msg="stopped" workers=2/);
+    for (const pid of pids.values()) assert.ok(!alive(pid), `worker ${pid} is gone`);
   });
 
   test('a worker killed with -9 is replaced; the other answers meanwhile', async (t) => {
-    const serve = await startServeCli(['--config', ws.config, '--workers', '2'], { env });
+    const serve = await startServeCli(['--config', lib.ws.config, '--workers', '2'], { env: lib.env });
     t.after(() => void serve.child.kill('SIGKILL'));
     const first = workerPids(serve.output().stderr);
     process.kill(first.get(1)!, 'SIGKILL');
@@ -108,11 +77,11 @@ describe('emomo serve --workers', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
       const port = (taken.address() as net.AddressInfo).port;
-      const run = await runCli(['serve', '--config', ws.config, '--port', String(port), '--workers', '2'], { env });
+      const run = await runCli(['serve', '--config', lib.ws.config, '--port', String(port), '--workers', '2'], { env: lib.env });
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken`));
       assert.equal(run.stdout, '', 'no URL printed');
-      const json = await runCli(['serve', '--config', ws.config, '--port', String(port), '--workers', '2', '--json'], { env });
+      const json = await runCli(['serve', '--config', lib.ws.config, '--port', String(port), '--workers', '2', '--json'], { env: lib.env });
       assert.equal(json.code, 2, json.stderr);
       const lines = json.stdout.trim().split('\n');
       assert.equal(lines.length, 1, `one JSON object on stdout, not one per worker: ${json.stdout}`);

@@ -4,13 +4,18 @@
  * raw paths included (fetch would tidy `..` away before sending).
  */
 import http from 'node:http';
+import { after, before } from 'node:test';
 import { createApp, type AppOverrides } from '../../src/app.js';
 import { Reporter } from '../../src/cli/reporter.js';
 import { Library } from '../../src/library/library.js';
 import { buildServer } from '../../src/serve/server.js';
 import { serveSettings, type ServeSettings } from '../../src/serve/settings.js';
 import { startCli, waitFor, type CliOptions } from './cli.js';
-import { Capture } from './run-ingest.js';
+import { startFakeOpenAI, type FakeOpenAI } from './fake-openai-server.js';
+import { FakeDescriber, FakeEmbedder } from './fakes.js';
+import { keyEnv, makeRemoteWorkspace } from './remote-workspace.js';
+import { Capture, runIngest } from './run-ingest.js';
+import { copySample, type Workspace } from './workspace.js';
 
 export interface RunningServer {
   url: string;
@@ -106,4 +111,64 @@ export async function startServeCli(args: string[], options: CliOptions = {}) {
   }
   const url = run.output().stdout.split('\n')[0]!;
   return { ...run, url };
+}
+
+/** What the serve process tests run against: 8 sample memes (fake describer and embedder), embeddings from a fake OpenAI-compatible server. */
+export interface ServedLibrary {
+  fake: FakeOpenAI;
+  ws: Workspace;
+  /** The provider's key; EMOMO_SERVE_TOKEN emptied. */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+export async function servedLibrary(apiKey: string): Promise<ServedLibrary> {
+  const fake = await startFakeOpenAI();
+  const ws = makeRemoteWorkspace(fake, { provider: 'openai', model: 'text-embedding-3-small', dims: 64 });
+  copySample(ws, 'sample', 8);
+  const run = await runIngest(ws, { source: 'staging:sample' }, { describer: new FakeDescriber(), embedder: () => new FakeEmbedder(64) });
+  if (run.summary.added !== 8) throw new Error(`the sample was not ingested: ${run.log}`);
+  return {
+    fake,
+    ws,
+    env: { ...keyEnv(apiKey), EMOMO_SERVE_TOKEN: '' },
+    close: async () => {
+      await fake.close();
+      ws.cleanup();
+    },
+  };
+}
+
+/** servedLibrary for the calling suite: made before its tests, removed after them. */
+export function servedLibraryForSuite(apiKey: string): ServedLibrary {
+  const served = {} as ServedLibrary;
+  before(async () => void Object.assign(served, await servedLibrary(apiKey)));
+  after(async () => served.close?.());
+  return served;
+}
+
+/**
+ * SIGTERM to a serve process while a recall waits on a hanging embedding
+ * provider: the answer must still come (keyword results, partial) before the
+ * process exits. Returns the answer, how the process ended and when (ms after
+ * the request was sent).
+ */
+export async function stopWithRecallInFlight(
+  serve: Awaited<ReturnType<typeof startServeCli>>,
+  served: ServedLibrary,
+  headers: Record<string, string> = {},
+): Promise<{ answer: Answer; code: number | null; stderr: string; ms: number }> {
+  served.fake.setFaults({ embeddings: () => ({ hang: true }) });
+  try {
+    const started = performance.now();
+    const inFlight = request(serve.url, recallPath({ q: '开心', timeout: '2s' }), { headers });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    serve.child.kill('SIGTERM');
+    const answer = await inFlight;
+    if (answer.status !== 200 || answer.json?.partial !== true) throw new Error(`expected a partial answer (the provider never answered), got ${answer.status}: ${answer.text}`);
+    const { code, stderr } = await serve.done;
+    return { answer, code, stderr, ms: performance.now() - started };
+  } finally {
+    served.fake.setFaults({});
+  }
 }
