@@ -101,6 +101,8 @@ export function runServeWorkers(count: number, info: ReadyInfo, out: ServeOutput
       worker.on('message', (message: Message) => {
         if (message?.emomo === 'failed') failures.set(worker, message.message);
         if (message?.emomo !== 'listening') return;
+        // Asked to stop while it was starting (before it could hear the request): ask again.
+        if (stopping) return void worker.send({ emomo: 'stop' } satisfies Message);
         listening.add(worker);
         if (!announced && listening.size === count) {
           announced = true;
