@@ -29,7 +29,7 @@ export function registerServe(program: Command, context: CommandContext): void {
     .option('--port <n>', 'TCP port (default serve.port, 8787; 0 picks a free one)', port)
     .option('--token <token>', 'bearer token every API and image request must carry (env EMOMO_SERVE_TOKEN, which keeps it out of ps)')
     .option('--public', 'serve beyond loopback without a token (anyone who can connect may search)')
-    .option('--workers <n>', `server processes sharing the port, each answering one search at a time: up to one per core (default 1, at most ${MAX_SERVE_WORKERS})`, positiveIntUpTo(MAX_SERVE_WORKERS), 1)
+    .option('--workers <n>', `server processes sharing the port, each answering one search at a time: up to one per core (at most ${MAX_SERVE_WORKERS})`, positiveIntUpTo(MAX_SERVE_WORKERS), 1)
     .addHelpText(
       'after',
       `
